@@ -171,7 +171,7 @@ func prevIsValueStart(toks []token) bool {
 	return k == tOp || k == tComma || k == tLParen
 }
 
-// lexString reads a quoted string starting at src[i] == '\'' and returns its
+// lexString reads a quoted string starting at src[i] == '\” and returns its
 // unescaped value and the number of bytes consumed. Only \' and \\ are
 // escapes in STIX patterns; any other backslash is an error.
 func lexString(src string, i int) (string, int, error) {
