@@ -1,0 +1,241 @@
+package sigma
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Options tune compiling.
+type Options struct {
+	// Placeholders gives the values of %name% placeholders used with the
+	// expand modifier, per tenant. A placeholder without values matches
+	// nothing and is listed in CompiledRule.Unresolved.
+	Placeholders map[string][]string
+	// Layouts selects the field-mapping layouts tried after a field's own
+	// name; nil means all of Layouts.
+	Layouts []string
+	// NoLogsourceFilter disables the log-source filters, so rules see every
+	// event (useful when events carry no Channel or EventID).
+	NoLogsourceFilter bool
+}
+
+// CompiledRule is a detection rule ready to evaluate.
+type CompiledRule struct {
+	Rule       *Rule
+	Unresolved []string // placeholders without values
+	cond       matcher
+	filterKey  string
+}
+
+// Match evaluates the rule's condition, without its log-source filter.
+func (c *CompiledRule) Match(e Event) bool { return c.cond.match(e) }
+
+// Ruleset evaluates compiled detection rules against events. It is safe for
+// concurrent use: evaluation never writes to it.
+type Ruleset struct {
+	groups []*ruleGroup
+	rules  []*CompiledRule
+}
+
+// ruleGroup shares one log-source filter between rules, so the filter runs
+// once per event rather than once per rule.
+type ruleGroup struct {
+	filter matcher // nil: no filter
+	rules  []*CompiledRule
+}
+
+// Compile builds a Ruleset from the detection rules among rules; correlation
+// rules are skipped (give them to NewCorrelator). A rule that fails to
+// compile is left out and reported in the joined error; the others still
+// work.
+func Compile(rules []*Rule, opts Options) (*Ruleset, error) {
+	layouts := opts.Layouts
+	if layouts == nil {
+		layouts = Layouts
+	}
+	mapping, err := loadMappings(layouts)
+	if err != nil {
+		return nil, err
+	}
+	table, err := loadLogsources()
+	if err != nil {
+		return nil, err
+	}
+	copts := &compileOpts{mapping: mapping, placeholders: opts.Placeholders}
+	rs := &Ruleset{}
+	groups := map[string]*ruleGroup{}
+	var errs []error
+	for _, r := range rules {
+		if r.Detection == nil {
+			continue
+		}
+		copts.unresolved = map[string]bool{}
+		cr, err := compileRule(r, copts)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("compile rule %s: %w", r.Path, err))
+			continue
+		}
+		for p := range copts.unresolved {
+			cr.Unresolved = append(cr.Unresolved, p)
+		}
+		sort.Strings(cr.Unresolved)
+		var keys []string
+		if !opts.NoLogsourceFilter {
+			for _, k := range filterKeys(r.Logsource) {
+				if _, ok := table[k]; ok {
+					keys = append(keys, k)
+				}
+			}
+		}
+		cr.filterKey = strings.Join(keys, "+")
+		g := groups[cr.filterKey]
+		if g == nil {
+			g = &ruleGroup{}
+			var fs []matcher
+			for _, k := range keys {
+				m, err := compileSearch(table[k], copts)
+				if err != nil {
+					return nil, fmt.Errorf("compile logsource %s: %w", k, err)
+				}
+				fs = append(fs, m)
+			}
+			switch len(fs) {
+			case 0:
+			case 1:
+				g.filter = fs[0]
+			default:
+				g.filter = andMatch(fs)
+			}
+			groups[cr.filterKey] = g
+			rs.groups = append(rs.groups, g)
+		}
+		g.rules = append(g.rules, cr)
+		rs.rules = append(rs.rules, cr)
+	}
+	return rs, errors.Join(errs...)
+}
+
+func compileRule(r *Rule, opts *compileOpts) (*CompiledRule, error) {
+	d := r.Detection
+	names := make([]string, 0, len(d.Searches))
+	searches := map[string]matcher{}
+	for name, s := range d.Searches {
+		m, err := compileSearch(s, opts)
+		if err != nil {
+			return nil, err
+		}
+		searches[name] = m
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var conds []matcher
+	for _, c := range d.Conditions {
+		m, err := compileCond(c, searches, names)
+		if err != nil {
+			return nil, err
+		}
+		conds = append(conds, m)
+	}
+	cr := &CompiledRule{Rule: r}
+	if len(conds) == 1 {
+		cr.cond = conds[0]
+	} else {
+		cr.cond = orMatch(conds)
+	}
+	return cr, nil
+}
+
+type notMatch struct{ m matcher }
+
+func (n notMatch) match(e Event) bool { return !n.m.match(e) }
+
+// countMatch is "N of …": true when at least n of ms match.
+type countMatch struct {
+	n  int
+	ms []matcher
+}
+
+func (c countMatch) match(e Event) bool {
+	hits := 0
+	for _, m := range c.ms {
+		if m.match(e) {
+			hits++
+			if hits >= c.n {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func compileCond(c cond, searches map[string]matcher, names []string) (matcher, error) {
+	switch x := c.(type) {
+	case condIdent:
+		m, ok := searches[x.name]
+		if !ok {
+			return nil, fmt.Errorf("condition names undefined search identifier %q", x.name)
+		}
+		return m, nil
+	case condNot:
+		m, err := compileCond(x.x, searches, names)
+		if err != nil {
+			return nil, err
+		}
+		return notMatch{m}, nil
+	case condAnd, condOr:
+		var xs []cond
+		if a, ok := x.(condAnd); ok {
+			xs = a.xs
+		} else {
+			xs = x.(condOr).xs
+		}
+		ms := make([]matcher, 0, len(xs))
+		for _, y := range xs {
+			m, err := compileCond(y, searches, names)
+			if err != nil {
+				return nil, err
+			}
+			ms = append(ms, m)
+		}
+		if _, ok := x.(condAnd); ok {
+			return andMatch(ms), nil
+		}
+		return orMatch(ms), nil
+	case condOf:
+		targets := resolveOf(x.pattern, names)
+		if len(targets) == 0 {
+			return nil, fmt.Errorf("condition pattern %q matches no search identifier", x.pattern)
+		}
+		ms := make([]matcher, len(targets))
+		for i, t := range targets {
+			ms[i] = searches[t]
+		}
+		if x.all {
+			return andMatch(ms), nil
+		}
+		return countMatch{n: x.n, ms: ms}, nil
+	}
+	return nil, fmt.Errorf("unknown condition node %T", c)
+}
+
+// Rules returns the compiled rules in compile order.
+func (rs *Ruleset) Rules() []*CompiledRule { return rs.rules }
+
+// Match appends to dst every rule whose log-source filter and condition
+// match e, and returns the extended slice. Passing a reused dst[:0] keeps
+// evaluation free of allocations.
+func (rs *Ruleset) Match(e Event, dst []*CompiledRule) []*CompiledRule {
+	for _, g := range rs.groups {
+		if g.filter != nil && !g.filter.match(e) {
+			continue
+		}
+		for _, r := range g.rules {
+			if r.cond.match(e) {
+				dst = append(dst, r)
+			}
+		}
+	}
+	return dst
+}
