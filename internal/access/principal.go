@@ -1,0 +1,137 @@
+package access
+
+import (
+	"slices"
+
+	"github.com/tansa-sec/tansa/internal/tansa"
+)
+
+// Perm names one thing a route or action needs.
+type Perm string
+
+// The permissions. A route declares exactly one; Principal.Can decides.
+const (
+	PermTenantRead  Perm = "tenant.read"
+	PermTenantWrite Perm = "tenant.write"
+	PermUserRead    Perm = "user.read"
+	PermUserWrite   Perm = "user.write"
+	PermTokenRead   Perm = "token.read"
+	PermTokenWrite  Perm = "token.write"
+	PermAuditRead   Perm = "audit.read"
+	PermEventWrite  Perm = "event.write"
+	// PermSelf is what every logged-in person has: their own profile and
+	// preferences.
+	PermSelf Perm = "self"
+)
+
+var rolePerms = map[tansa.Role][]Perm{
+	tansa.RoleProviderAdmin: {PermSelf, PermTenantRead, PermTenantWrite, PermUserRead, PermUserWrite,
+		PermTokenRead, PermTokenWrite, PermAuditRead},
+	tansa.RoleProviderAnalyst: {PermSelf, PermTenantRead},
+	tansa.RoleTenantAdmin: {PermSelf, PermTenantRead, PermUserRead, PermUserWrite, PermTokenRead,
+		PermTokenWrite, PermAuditRead},
+	tansa.RoleTenantViewer: {PermSelf, PermTenantRead},
+	tansa.RoleIngest:       {PermEventWrite},
+}
+
+// Principal is an authenticated caller: a user with a session or an API
+// token. It is a value; copies are independent.
+type Principal struct {
+	Kind string // "user", "token" or "system"
+	ID   string // user or token ID
+	Name string // username or token name, for the audit trail
+	Role tansa.Role
+	// TenantID is the one tenant of a tenant role or an ingest token.
+	TenantID string
+	// Tenants restricts a provider role to a chosen set; empty means all.
+	Tenants []string
+	// Current is the tenant a provider user chose in the console's tenant
+	// switcher; empty means all of theirs. It narrows views, never widens them.
+	Current string
+	// Language and TimeZone are a user's preferences; empty for tokens.
+	Language string
+	TimeZone string
+}
+
+// System is the principal of the command line and of background jobs run by
+// the operator of the machine.
+func System(name string) Principal {
+	return Principal{Kind: "system", ID: name, Name: name, Role: tansa.RoleProviderAdmin}
+}
+
+// Can reports whether p's role grants perm.
+func (p Principal) Can(perm Perm) bool { return slices.Contains(rolePerms[p.Role], perm) }
+
+// AllTenants reports whether p reaches every tenant, present and future.
+func (p Principal) AllTenants() bool { return p.Role.Provider() && len(p.Tenants) == 0 }
+
+// CanAccess reports whether p may see data of tenant id. An empty id, meaning
+// provider-wide data, is reachable by provider roles only.
+func (p Principal) CanAccess(id string) bool {
+	switch {
+	case id == "":
+		return p.Role.Provider()
+	case p.Role.Provider():
+		return len(p.Tenants) == 0 || slices.Contains(p.Tenants, id)
+	default:
+		return p.TenantID == id
+	}
+}
+
+// Scope is the set of tenants a query may return. The zero Scope matches
+// nothing.
+type Scope struct {
+	All      bool     // every tenant, and provider-wide rows
+	Tenants  []string // otherwise, exactly these tenants
+	Provider bool     // with Tenants: also provider-wide rows (tenant ID empty)
+}
+
+// Scope returns the tenants p's queries may touch, narrowed to the tenant
+// chosen in the console when there is one.
+func (p Principal) Scope() Scope {
+	if p.Current != "" && p.CanAccess(p.Current) {
+		return Scope{Tenants: []string{p.Current}}
+	}
+	switch {
+	case p.AllTenants():
+		return Scope{All: true}
+	case p.Role.Provider():
+		return Scope{Tenants: slices.Clone(p.Tenants), Provider: true}
+	case p.TenantID != "":
+		return Scope{Tenants: []string{p.TenantID}}
+	}
+	return Scope{}
+}
+
+// Narrow returns s restricted to tenant id, or the zero (empty) scope when
+// id is outside s. An empty id leaves s unchanged.
+func (s Scope) Narrow(id string) Scope {
+	if id == "" {
+		return s
+	}
+	if s.All || slices.Contains(s.Tenants, id) {
+		return Scope{Tenants: []string{id}}
+	}
+	return Scope{}
+}
+
+// Caller is who makes a change and from where, for the audit trail.
+type Caller struct {
+	Principal
+	Addr string // the remote address, without port
+}
+
+func (c Caller) actor() string { return c.Kind + ":" + c.Name }
+
+// mayGrant reports whether a caller with role r may create or manage a
+// credential with role target. Nobody grants more than they hold, and only
+// provider admins create provider credentials.
+func mayGrant(r, target tansa.Role) bool {
+	switch r {
+	case tansa.RoleProviderAdmin:
+		return true
+	case tansa.RoleTenantAdmin:
+		return target == tansa.RoleTenantAdmin || target == tansa.RoleTenantViewer || target == tansa.RoleIngest
+	}
+	return false
+}

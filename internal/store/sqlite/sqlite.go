@@ -1,0 +1,110 @@
+// Package sqlite is Tansa's embedded storage: one SQLite file in the data
+// directory, opened with modernc.org/sqlite (pure Go), in WAL mode with one
+// writer connection and a pool of readers.
+//
+// Open runs the embedded migrations and returns the stores the server
+// wires in. Several processes may open the same file (the server and the
+// administrative commands): SQLite's locking serialises their writers.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/pressly/goose/v3"
+	sqlite3 "modernc.org/sqlite"
+	sqlite3lib "modernc.org/sqlite/lib"
+
+	"github.com/tansa-sec/tansa/internal/store/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is an open SQLite database.
+type DB struct {
+	*sqlstore.DB
+}
+
+// Dialect is SQLite's flavour of the shared SQL.
+var Dialect = sqlstore.Dialect{
+	Name: "sqlite",
+	IsUnique: func(err error) bool {
+		var e *sqlite3.Error
+		return errors.As(err, &e) && (e.Code() == sqlite3lib.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3lib.SQLITE_CONSTRAINT_PRIMARYKEY)
+	},
+}
+
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	// busy_timeout lets the writer of another process (a CLI command next to
+	// the server) finish instead of failing at once. synchronous(FULL) makes
+	// every commit durable before it returns, even across power loss.
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Open opens (creating when absent) the database file at path and brings its
+// schema up to date.
+func Open(ctx context.Context, path string) (*DB, error) {
+	w, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1) // SQLite has one writer; queueing here beats SQLITE_BUSY
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, describe(path, err)
+	}
+	if err := migrate(ctx, w); err != nil {
+		w.Close()
+		return nil, describe(path, err)
+	}
+	r, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	return &DB{DB: sqlstore.New(w, r, Dialect)}, nil
+}
+
+// describe turns SQLite's terse errors about a damaged or foreign file into
+// a message that tells the operator what is wrong.
+func describe(path string, err error) error {
+	msg := err.Error()
+	if strings.Contains(msg, "file is not a database") || strings.Contains(msg, "malformed") {
+		return fmt.Errorf("%s is damaged or is not a Tansa database (%v); restore it from a backup", path, err)
+	}
+	return fmt.Errorf("open %s: %w", path, err)
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, mustSub(migrations, "migrations"))
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	return errors.Join(db.Reader().Close(), db.Writer().Close())
+}

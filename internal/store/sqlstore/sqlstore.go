@@ -1,0 +1,199 @@
+// Package sqlstore implements the access store over database/sql with SQL
+// that both SQLite and PostgreSQL accept. The few differences between the
+// two — placeholders and how a unique-key violation is reported — are in
+// Dialect, which the backend packages (internal/store/sqlite,
+// internal/store/postgres) supply together with their connections and
+// migrations.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tansa-sec/tansa/internal/access"
+	"github.com/tansa-sec/tansa/internal/tansa"
+)
+
+// Dialect is what differs between the SQL engines.
+type Dialect struct {
+	Name string
+	// Numbered placeholders ($1, $2, …) instead of ?.
+	Numbered bool
+	// IsUnique reports whether err is a unique-constraint violation.
+	IsUnique func(error) bool
+}
+
+// DB is the access store over one writer and one reader pool (the same pool
+// on engines with concurrent writers).
+type DB struct {
+	w, r *sql.DB
+	d    Dialect
+}
+
+var _ access.Store = (*DB)(nil)
+
+// New returns a store that writes through w and reads through r.
+func New(w, r *sql.DB, d Dialect) *DB { return &DB{w: w, r: r, d: d} }
+
+// Writer returns the writer pool, for the backends' own statements.
+func (db *DB) Writer() *sql.DB { return db.w }
+
+// Reader returns the reader pool.
+func (db *DB) Reader() *sql.DB { return db.r }
+
+// Dialect returns the dialect the store was made with.
+func (db *DB) Dialect() Dialect { return db.d }
+
+// Q rewrites a query written with ? placeholders for the dialect.
+func (d Dialect) Q(q string) string {
+	if !d.Numbered {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+func (db *DB) exec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
+	return tx.ExecContext(ctx, db.d.Q(q), args...)
+}
+
+// tx runs fn in a write transaction, committing when fn returns nil.
+func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// us stores times as microseconds since the epoch: portable, sortable and
+// free of time-zone conversions; the zero time is 0.
+func us(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromUS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (db *DB) conflict(err error, format string, args ...any) error {
+	if db.d.IsUnique != nil && db.d.IsUnique(err) {
+		return tansa.Errorf(tansa.Conflict, format, args...)
+	}
+	return err
+}
+
+func notFound(err error, what, id string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return tansa.Errorf(tansa.NotFound, "%s %q not found", what, id)
+	}
+	return err
+}
+
+// where collects conditions and their arguments.
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, args ...any) {
+	w.conds = append(w.conds, cond)
+	w.args = append(w.args, args...)
+}
+
+func (w *where) String() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
+}
+
+// scope adds the tenant condition of sc on column col.
+func (w *where) scope(col string, sc access.Scope) {
+	if sc.All {
+		return
+	}
+	if len(sc.Tenants) == 0 && !sc.Provider {
+		w.add("1 = 0")
+		return
+	}
+	var parts []string
+	if len(sc.Tenants) > 0 {
+		parts = append(parts, col+" IN ("+strings.TrimSuffix(strings.Repeat("?,", len(sc.Tenants)), ",")+")")
+		for _, t := range sc.Tenants {
+			w.args = append(w.args, t)
+		}
+	}
+	if sc.Provider {
+		parts = append(parts, col+" = ''")
+	}
+	w.conds = append(w.conds, "("+strings.Join(parts, " OR ")+")")
+}
+
+// like escapes s for a case-insensitive LIKE … ESCAPE '\' substring match.
+func like(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + strings.ToLower(r.Replace(s)) + "%"
+}
+
+// list runs a count and, when p.Limit > 0, a page query over the same
+// conditions; scan reads one row.
+func list[T any](ctx context.Context, db *DB, cols, from string, w *where, order string, p access.Page, scan func(*sql.Rows) (T, error)) ([]T, int, error) {
+	var total int
+	if err := db.r.QueryRowContext(ctx, db.d.Q("SELECT COUNT(*) FROM "+from+w.String()), w.args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count %s: %w", from, err)
+	}
+	items := []T{}
+	if p.Limit <= 0 || p.Offset >= total {
+		return items, total, nil
+	}
+	q := "SELECT " + cols + " FROM " + from + w.String() + " ORDER BY " + order + " LIMIT ? OFFSET ?"
+	rows, err := db.r.QueryContext(ctx, db.d.Q(q), append(w.args, p.Limit, p.Offset)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list %s: %w", from, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, 0, fmt.Errorf("scan %s: %w", from, err)
+		}
+		items = append(items, v)
+	}
+	return items, total, rows.Err()
+}
