@@ -1,6 +1,7 @@
 package tansa
 
 import (
+	"encoding/json"
 	"slices"
 	"time"
 )
@@ -104,14 +105,14 @@ type Session struct {
 // AuditEntry records one change: who made it, when, from where, what it
 // touched and the object before and after. Audit entries are append-only.
 type AuditEntry struct {
-	ID         int64     `json:"id"`
-	Time       time.Time `json:"time"`
-	TenantID   string    `json:"tenant_id,omitempty"` // the tenant the object belongs to; empty for provider-wide objects
-	Actor      string    `json:"actor"`               // "user:alice", "token:ci-import", "system"
-	Addr       string    `json:"addr,omitempty"`
-	Action     string    `json:"action"` // "tenant.create", "user.update", "login.fail", …
-	ObjectType string    `json:"object_type"`
-	ObjectID   string    `json:"object_id"`
-	Before     []byte    `json:"before,omitempty"` // JSON, or nil
-	After      []byte    `json:"after,omitempty"`  // JSON, or nil
+	ID         int64           `json:"id"`
+	Time       time.Time       `json:"time"`
+	TenantID   string          `json:"tenant_id,omitempty"` // the tenant the object belongs to; empty for provider-wide objects
+	Actor      string          `json:"actor"`               // "user:alice", "token:ci-import", "system"
+	Addr       string          `json:"addr,omitempty"`
+	Action     string          `json:"action"` // "tenant.create", "user.update", "login.fail", …
+	ObjectType string          `json:"object_type"`
+	ObjectID   string          `json:"object_id"`
+	Before     json.RawMessage `json:"before,omitempty"` // the object before the change, or nil
+	After      json.RawMessage `json:"after,omitempty"`  // the object after the change, or nil
 }
