@@ -1,0 +1,91 @@
+// Package normalizetest gives the normalize packages' tests the shared log
+// samples: the loghub, Wazuh ruleset and Zeek sample sets under the
+// directory that TANSA_SHARED_DATA names.
+//
+// A test that needs a sample calls Path, WazuhLogs or Lines with its
+// testing.TB: when TANSA_SHARED_DATA is unset the test is skipped with a
+// message saying so; when it is set but the sample is missing the test
+// fails, because a wrong path must not pass silently.
+package normalizetest
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Path returns the path of rel (slash-separated) under $TANSA_SHARED_DATA.
+func Path(tb testing.TB, rel string) string {
+	tb.Helper()
+	root := os.Getenv("TANSA_SHARED_DATA")
+	if root == "" {
+		tb.Skip("TANSA_SHARED_DATA is not set; set it to the shared data directory to run the sample-log tests")
+	}
+	p := filepath.Join(root, filepath.FromSlash(rel))
+	if _, err := os.Stat(p); err != nil {
+		tb.Fatalf("TANSA_SHARED_DATA is set but the sample is missing: %v", err)
+	}
+	return p
+}
+
+// WazuhLogs returns the raw log lines of a Wazuh ruleset test file
+// ("fortigate.ini"): the text after "log N pass = " or "log N fail = ".
+// Both kinds are real log lines; "fail" only says a rule must not fire.
+func WazuhLogs(tb testing.TB, file string) []string {
+	tb.Helper()
+	var out []string
+	for _, l := range Lines(tb, "logs/wazuh-ruleset-testing/ruleset/testing/tests/"+file) {
+		if !strings.HasPrefix(l, "log ") {
+			continue
+		}
+		_, after, ok := strings.Cut(l, " = ")
+		if !ok {
+			continue
+		}
+		if !strings.Contains(l[:len(l)-len(after)], " pass = ") && !strings.Contains(l[:len(l)-len(after)], " fail = ") {
+			continue
+		}
+		out = append(out, after)
+	}
+	if len(out) == 0 {
+		tb.Fatalf("no log lines in %s", file)
+	}
+	return out
+}
+
+// Lines returns the lines of the sample at rel, gunzipped when it ends in
+// ".gz", without line endings; empty lines are left out.
+func Lines(tb testing.TB, rel string) []string {
+	tb.Helper()
+	p := Path(tb, rel)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		tb.Fatalf("read sample: %v", err)
+	}
+	if strings.HasSuffix(p, ".gz") {
+		zr, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			tb.Fatalf("gunzip %s: %v", rel, err)
+		}
+		if data, err = io.ReadAll(zr); err != nil {
+			tb.Fatalf("gunzip %s: %v", rel, err)
+		}
+	}
+	var out []string
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, 1<<20), 1<<24)
+	for sc.Scan() {
+		if l := strings.TrimRight(sc.Text(), "\r"); l != "" {
+			out = append(out, l)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		tb.Fatalf("read %s: %v", rel, err)
+	}
+	return out
+}

@@ -1,0 +1,374 @@
+package normalize
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/tansa-sec/tansa/internal/tansa"
+)
+
+// ObservableType names what kind of value an Observable holds.
+type ObservableType string
+
+// The observable types. Hashes are typed by algorithm, as threat
+// intelligence records them.
+const (
+	IP      ObservableType = "ip"
+	Domain  ObservableType = "domain"
+	URL     ObservableType = "url"
+	MD5     ObservableType = "md5"
+	SHA1    ObservableType = "sha1"
+	SHA256  ObservableType = "sha256"
+	User    ObservableType = "user"
+	Host    ObservableType = "host"
+	Email   ObservableType = "email"
+	Process ObservableType = "process"
+)
+
+// An Observable is one indicator an event mentions, in normal form: IP
+// addresses canonical (netip's String: IPv4 dotted, IPv6 compressed lower
+// case, IPv4-mapped IPv6 unmapped), domains, hosts, e-mail addresses and
+// hashes lower case without a trailing dot, URLs with scheme and host lower
+// case, users and processes as written.
+type Observable struct {
+	Type  ObservableType
+	Value string
+}
+
+// fieldTypes maps ECS fields to the type of observable they hold.
+var fieldTypes = map[string]ObservableType{
+	"source.ip": IP, "destination.ip": IP, "client.ip": IP, "server.ip": IP, "host.ip": IP,
+	"observer.ip": IP, "source.nat.ip": IP, "destination.nat.ip": IP, "related.ip": IP,
+	"url.domain": Domain, "source.domain": Domain, "destination.domain": Domain, "dns.question.name": Domain,
+	"client.domain": Domain, "server.domain": Domain,
+	"url.full": URL, "url.original": URL,
+	"file.hash.md5": MD5, "file.hash.sha1": SHA1, "file.hash.sha256": SHA256,
+	"process.hash.md5": MD5, "process.hash.sha1": SHA1, "process.hash.sha256": SHA256,
+	"user.name": User, "source.user.name": User, "destination.user.name": User,
+	"user.email": Email, "source.user.email": Email,
+	"host.name": Host, "host.hostname": Host, "observer.hostname": Host, "observer.name": Host,
+	"process.name": Process, "process.executable": Process, "source.process.name": Process,
+	"dns.answers.data": Domain,
+}
+
+// Observables returns the observables ev mentions, without duplicates, in
+// the order found: first the typed ECS fields, then every other string
+// value and the raw line of a "raw" event scanned as free text for
+// addresses, URLs, e-mail addresses, hashes and domains. Free-text domains
+// need a dot and an alphabetic last label that is not a common file
+// extension, so "chrome.exe" is not a domain; "report.zip" is, as it is on
+// the Internet.
+func Observables(ev *tansa.Event) []Observable {
+	var c collector
+	keys := make([]string, 0, len(ev.Fields))
+	for k := range ev.Fields {
+		keys = append(keys, k)
+	}
+	// Sorted, so that the same event always yields the same list.
+	slices.Sort(keys)
+	for _, k := range keys {
+		t, ok := fieldTypes[k]
+		if !ok {
+			continue
+		}
+		switch v := ev.Fields[k].(type) {
+		case string:
+			c.typed(t, v)
+		case []string:
+			for _, s := range v {
+				c.typed(t, s)
+			}
+		}
+	}
+	for _, k := range keys {
+		if _, ok := fieldTypes[k]; ok {
+			continue
+		}
+		switch v := ev.Fields[k].(type) {
+		case string:
+			c.text(v)
+		case []string:
+			for _, s := range v {
+				c.text(s)
+			}
+		}
+	}
+	if ev.Format == Raw && len(ev.Raw) > 0 && ev.Fields["message"] == nil {
+		c.text(string(ev.Raw))
+	}
+	return c.out
+}
+
+type collector struct {
+	out  []Observable
+	seen map[Observable]struct{}
+}
+
+func (c *collector) add(t ObservableType, v string) {
+	if v == "" {
+		return
+	}
+	o := Observable{t, v}
+	if c.seen == nil {
+		c.seen = make(map[Observable]struct{})
+	}
+	if _, dup := c.seen[o]; dup {
+		return
+	}
+	c.seen[o] = struct{}{}
+	c.out = append(c.out, o)
+}
+
+// typed adds a value from a field whose type is known, normalised; a value
+// that does not parse as its type (an "ip" field holding "N/A") is skipped.
+func (c *collector) typed(t ObservableType, v string) {
+	v = strings.TrimSpace(v)
+	if v == "" || v == "-" || v == "?" || strings.EqualFold(v, "n/a") {
+		return
+	}
+	switch t {
+	case IP:
+		if a, ok := canonicalIP(v); ok {
+			c.add(IP, a)
+		}
+	case Domain, Host:
+		if a, ok := canonicalIP(v); ok {
+			c.add(IP, a)
+			return
+		}
+		c.add(t, strings.TrimSuffix(strings.ToLower(v), "."))
+	case URL:
+		u, host := canonicalURL(v)
+		c.add(URL, u)
+		if host != "" {
+			if a, ok := canonicalIP(host); ok {
+				c.add(IP, a)
+			} else {
+				c.add(Domain, host)
+			}
+		}
+	case MD5, SHA1, SHA256, Email:
+		c.add(t, strings.ToLower(v))
+	case User:
+		c.add(User, v)
+		if isEmail(v) {
+			c.add(Email, strings.ToLower(v))
+		}
+	default:
+		c.add(t, v)
+	}
+}
+
+// text scans free text: it splits on separators and classifies each token.
+func (c *collector) text(s string) {
+	for len(s) > 0 {
+		i := 0
+		for i < len(s) && isSep(s[i]) {
+			i++
+		}
+		s = s[i:]
+		j := 0
+		for j < len(s) && !isSep(s[j]) {
+			j++
+		}
+		if j > 0 {
+			c.token(s[:j])
+		}
+		s = s[j:]
+	}
+}
+
+func isSep(b byte) bool {
+	switch b {
+	case ' ', '\t', '\n', '\r', '"', '\'', '<', '>', '(', ')', '{', '}', ',', ';', '|', '=', '`', '\\':
+		return true
+	}
+	return false
+}
+
+// token classifies one free-text token.
+func (c *collector) token(t string) {
+	t = strings.TrimRight(t, ".:!?]")
+	t = strings.TrimLeft(t, "[")
+	if len(t) < 3 {
+		return
+	}
+	lower := strings.ToLower(t)
+	if i := strings.Index(lower, "://"); i > 0 {
+		scheme := lower[:i]
+		if scheme == "http" || scheme == "https" || scheme == "ftp" || scheme == "hxxp" || scheme == "hxxps" {
+			c.typed(URL, refang(t))
+			return
+		}
+	}
+	if isEmail(t) {
+		c.add(Email, strings.ToLower(refang(t)))
+		return
+	}
+	if h, ok := hashType(t); ok {
+		c.add(h, lower)
+		return
+	}
+	if a, ok := canonicalIP(t); ok {
+		c.add(IP, a)
+		return
+	}
+	// "1.2.3.4/80", "outside:1.2.3.4/80", "1.2.3.4#53"
+	if k := strings.IndexAny(t, "/#"); k > 0 {
+		head := t[:k]
+		if m := strings.LastIndexByte(head, ':'); m >= 0 && strings.Count(head, ":") == 1 {
+			head = head[m+1:]
+		}
+		if a, ok := canonicalIP(head); ok {
+			c.add(IP, a)
+			return
+		}
+	}
+	if d, ok := domain(refang(lower)); ok {
+		c.add(Domain, d)
+	}
+}
+
+// canonicalIP parses an address, also "1.2.3.4:80" and "[::1]:80".
+func canonicalIP(s string) (string, bool) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap().WithZone("").String(), true
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap().WithZone("").String(), true
+	}
+	return "", false
+}
+
+// canonicalURL lower-cases a URL's scheme and host and returns the host.
+func canonicalURL(u string) (string, string) {
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return u, ""
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	authority := rest[:end]
+	userinfo := ""
+	if at := strings.LastIndexByte(authority, '@'); at >= 0 {
+		userinfo, authority = authority[:at+1], authority[at+1:]
+	}
+	authority = strings.ToLower(authority)
+	host := authority
+	if strings.HasPrefix(host, "[") {
+		if i := strings.IndexByte(host, ']'); i > 0 {
+			host = host[1:i]
+		}
+	} else if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		host = host[:i]
+	}
+	host = strings.TrimSuffix(host, ".")
+	return strings.ToLower(scheme) + "://" + userinfo + authority + rest[end:], host
+}
+
+// refang undoes the usual defanging: hxxp, [.], (.), [dot], [@].
+func refang(s string) string {
+	if !strings.ContainsAny(s, "[(") && !strings.HasPrefix(strings.ToLower(s), "hxxp") {
+		return s
+	}
+	r := strings.NewReplacer("[.]", ".", "(.)", ".", "[dot]", ".", "[@]", "@", "[:]", ":")
+	s = r.Replace(s)
+	if strings.HasPrefix(strings.ToLower(s), "hxxp") {
+		s = "http" + s[4:]
+	}
+	return s
+}
+
+func isEmail(s string) bool {
+	at := strings.IndexByte(s, '@')
+	if at <= 0 || at != strings.LastIndexByte(s, '@') {
+		return false
+	}
+	_, ok := domain(strings.ToLower(s[at+1:]))
+	return ok
+}
+
+func hashType(s string) (ObservableType, bool) {
+	var t ObservableType
+	switch len(s) {
+	case 32:
+		t = MD5
+	case 40:
+		t = SHA1
+	case 64:
+		t = SHA256
+	default:
+		return "", false
+	}
+	letters, digits := false, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			digits = true
+		case c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F':
+			letters = true
+		default:
+			return "", false
+		}
+	}
+	// All-digit or all-letter runs are counters and padding, not hashes.
+	return t, letters && digits
+}
+
+// fileExtensions are last labels that make a dotted token a file name in
+// logs far more often than a domain.
+var fileExtensions = map[string]bool{
+	"exe": true, "dll": true, "sys": true, "bat": true, "cmd": true, "ps1": true, "vbs": true, "js": true,
+	"log": true, "txt": true, "tmp": true, "dat": true, "ini": true, "cfg": true, "conf": true, "xml": true,
+	"json": true, "html": true, "htm": true, "php": true, "asp": true, "aspx": true, "jsp": true, "py": true,
+	"sh": true, "so": true, "pdf": true, "doc": true, "docx": true, "xls": true, "xlsx": true, "ppt": true,
+	"pptx": true, "jpg": true, "jpeg": true, "png": true, "gif": true, "gz": true, "tar": true, "rar": true,
+	"csv": true, "lnk": true, "msi": true, "jar": true, "class": true, "go": true, "c": true, "h": true,
+	"pid": true, "sock": true, "service": true, "socket": true, "target": true, "mount": true, "d": true,
+}
+
+// domain reports whether s (lower case) is a domain name: two or more
+// labels of letters, digits and hyphens, the last alphabetic and not a file
+// extension.
+func domain(s string) (string, bool) {
+	s = strings.TrimSuffix(s, ".")
+	if len(s) < 4 || len(s) > 253 {
+		return "", false
+	}
+	dot := strings.LastIndexByte(s, '.')
+	if dot <= 0 {
+		return "", false
+	}
+	tld := s[dot+1:]
+	if len(tld) < 2 || len(tld) > 24 || fileExtensions[tld] {
+		return "", false
+	}
+	for i := 0; i < len(tld); i++ {
+		if tld[i] < 'a' || tld[i] > 'z' {
+			return "", false
+		}
+	}
+	label := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '.':
+			if label == 0 {
+				return "", false
+			}
+			label = 0
+		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_':
+			label++
+			if label > 63 {
+				return "", false
+			}
+		default:
+			return "", false
+		}
+	}
+	return s, true
+}
