@@ -459,6 +459,9 @@ func expandPlaceholders(text string, opts *compileOpts) []string {
 			}
 			return nil
 		}
+		if len(out)*len(vals) > maxVariants {
+			return nil
+		}
 		var next []string
 		for _, o := range out {
 			for _, v := range vals {
@@ -474,6 +477,36 @@ func expandPlaceholders(text string, opts *compileOpts) []string {
 	return out
 }
 
+// maxVariants bounds how many strings one written value may expand into
+// (windash permutations, placeholder products), so a hostile rule cannot
+// exhaust memory.
+const maxVariants = 4096
+
+func intPow(b, e int) int {
+	n := 1
+	for i := 0; i < e; i++ {
+		n *= b
+		if n > maxVariants {
+			return maxVariants + 1
+		}
+	}
+	return n
+}
+
+// windashSites counts the dashes windash would replace in lit.
+func windashSites(lit string) int {
+	n := 0
+	prevWord := false
+	for i := 0; i < len(lit); i++ {
+		c := lit[i]
+		if (c == '-' || c == '/') && !prevWord && i+1 < len(lit) && isWordByte(lit[i+1]) {
+			n++
+		}
+		prevWord = isWordByte(c)
+	}
+	return n
+}
+
 var windashChars = []string{"-", "/", "\u2013", "\u2014", "\u2015"}
 
 func isWordByte(c byte) bool {
@@ -483,6 +516,13 @@ func isWordByte(c byte) bool {
 func transform(name string, s sstring) ([]sstring, error) {
 	switch name {
 	case "windash":
+		n := 1
+		for _, p := range s {
+			n *= intPow(len(windashChars), windashSites(p.lit))
+			if n > maxVariants || n <= 0 {
+				return nil, fmt.Errorf("windash expands to more than %d variants", maxVariants)
+			}
+		}
 		return windash(s), nil
 	}
 	if s.hasWildcards() {
