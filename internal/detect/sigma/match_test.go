@@ -142,23 +142,23 @@ func TestConditions(t *testing.T) {
 		{"sel_a and not filter", Fields{"a": "1", "c": "1"}, false},
 		{"sel_a and not filter", Fields{"a": "1"}, true},
 		{"not sel_a", Fields{}, true},
-		{"sel_a or sel_b and filter", Fields{"a": "1"}, true},        // and binds tighter
-		{"(sel_a or sel_b) and filter", Fields{"a": "1"}, false},     // parentheses
-		{"not sel_a or sel_b", Fields{"a": "1", "b": "1"}, true},     // not binds tightest
-		{"not (sel_a or sel_b)", Fields{"a": "1"}, false},            // negated group
-		{"1 of sel_*", Fields{"b": "1"}, true},                       // wildcard
-		{"all of sel_*", Fields{"b": "1"}, false},                    // all of
-		{"all of sel_*", Fields{"a": "1", "b": "1"}, true},           // all of
-		{"1 of them", Fields{"c": "1"}, true},                        // them
-		{"1 of them", Fields{"d": "1"}, false},                       // them skips _
-		{"all of them", Fields{"a": "1", "b": "1", "c": "1"}, true},  // all of them
-		{"2 of sel_* or filter", Fields{"a": "1"}, false},            // counts
-		{"1 of sel_* and not 1 of filter*", Fields{"a": "1"}, true},  // combined
-		{"SEL_A AND NOT filter", Fields{"a": "1"}, false},            // identifiers are case sensitive
-		{"sel_a AND NOT filter", Fields{"a": "1"}, true},             // keywords are not
-		{"_hidden", Fields{"d": "1"}, true},                          // direct reference
-		{"((sel_a))", Fields{"a": "1"}, true},                        // nesting
-		{"sel_a and (sel_b or not filter)", Fields{"a": "1"}, true},  // mixed
+		{"sel_a or sel_b and filter", Fields{"a": "1"}, true},       // and binds tighter
+		{"(sel_a or sel_b) and filter", Fields{"a": "1"}, false},    // parentheses
+		{"not sel_a or sel_b", Fields{"a": "1", "b": "1"}, true},    // not binds tightest
+		{"not (sel_a or sel_b)", Fields{"a": "1"}, false},           // negated group
+		{"1 of sel_*", Fields{"b": "1"}, true},                      // wildcard
+		{"all of sel_*", Fields{"b": "1"}, false},                   // all of
+		{"all of sel_*", Fields{"a": "1", "b": "1"}, true},          // all of
+		{"1 of them", Fields{"c": "1"}, true},                       // them
+		{"1 of them", Fields{"d": "1"}, false},                      // them skips _
+		{"all of them", Fields{"a": "1", "b": "1", "c": "1"}, true}, // all of them
+		{"2 of sel_* or filter", Fields{"a": "1"}, false},           // counts
+		{"1 of sel_* and not 1 of filter*", Fields{"a": "1"}, true}, // combined
+		{"SEL_A AND NOT filter", Fields{"a": "1"}, false},           // identifiers are case sensitive
+		{"sel_a AND NOT filter", Fields{"a": "1"}, true},            // keywords are not
+		{"_hidden", Fields{"d": "1"}, true},                         // direct reference
+		{"((sel_a))", Fields{"a": "1"}, true},                       // nesting
+		{"sel_a and (sel_b or not filter)", Fields{"a": "1"}, true}, // mixed
 		{"all of sel_* and not filter", Fields{"a": "1", "b": "1", "c": "1"}, false},
 	}
 	for _, tt := range tests {
