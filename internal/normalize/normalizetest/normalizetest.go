@@ -17,6 +17,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/tansa-sec/tansa/internal/tansa"
 )
 
 // Path returns the path of rel (slash-separated) under $TANSA_SHARED_DATA.
@@ -88,4 +91,45 @@ func Lines(tb testing.TB, rel string) []string {
 		tb.Fatalf("read %s: %v", rel, err)
 	}
 	return out
+}
+
+// Available reports whether TANSA_SHARED_DATA is set, for fuzz tests that
+// add the samples to their seed corpus when they can and run on their own
+// seeds when they cannot.
+func Available() bool { return os.Getenv("TANSA_SHARED_DATA") != "" }
+
+// CheckEvent fails tb when ev breaks the event contract that every parser
+// keeps: Raw is the input, Format is set, Time is set, and every field
+// value is a string, int64, float64, bool, []string or nil.
+func CheckEvent(tb testing.TB, ev *tansa.Event, raw []byte) {
+	tb.Helper()
+	if !bytes.Equal(ev.Raw, raw) {
+		tb.Fatalf("Raw = %q, want the input %q", ev.Raw, raw)
+	}
+	if ev.Format == "" {
+		tb.Fatalf("Format is empty for %q", raw)
+	}
+	if ev.Time.IsZero() {
+		tb.Fatalf("Time is zero for %q", raw)
+	}
+	CheckValues(tb, ev.Fields)
+}
+
+// CheckValues fails tb when a field value is not one of the types an
+// event may hold.
+func CheckValues(tb testing.TB, f map[string]any) {
+	tb.Helper()
+	for k, v := range f {
+		switch v.(type) {
+		case string, int64, float64, bool, []string, nil:
+		default:
+			tb.Fatalf("field %q holds a %T (%v); events hold only string, int64, float64, bool, []string or nil", k, v, v)
+		}
+	}
+}
+
+// NewEvent returns an empty event as the dispatcher hands it to a parser:
+// a field map and a received time.
+func NewEvent() *tansa.Event {
+	return &tansa.Event{Fields: make(map[string]any, 32), Received: time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)}
 }

@@ -62,7 +62,7 @@ func NewParser(loc *time.Location) *Parser {
 	return &Parser{
 		loc:   loc,
 		m5424: rfc5424.NewMachine(rfc5424.WithBestEffort()),
-		m3164: rfc3164.NewMachine(rfc3164.WithBestEffort(), rfc3164.WithTimezone(loc), rfc3164.WithRFC3339()),
+		m3164: rfc3164.NewMachine(rfc3164.WithBestEffort(), rfc3164.WithRFC3339()),
 	}
 }
 
@@ -131,7 +131,7 @@ func (p *Parser) parse5424(in []byte, ev *tansa.Event) (Message, error) {
 		// machine read and take everything after the sixth header token
 		// as the body, so that the content parsers still see it.
 		body, ok := after5424Header(in)
-		if !ok {
+		if !ok || msg.Timestamp == nil {
 			return out, syslogError(err)
 		}
 		out.Body = body
@@ -187,7 +187,8 @@ func (p *Parser) parse3164(in []byte, received time.Time, ev *tansa.Event) (Mess
 	return out, nil
 }
 
-// withYear applies the RFC 3164 year rule documented on NewParser.
+// withYear applies the RFC 3164 year and zone rule documented on
+// NewParser to t, whose fields are the stamp's wall clock as written.
 func withYear(t, received time.Time, loc *time.Location) time.Time {
 	if received.IsZero() {
 		received = time.Now()
