@@ -88,14 +88,14 @@ func (db *DB) Tenant(ctx context.Context, id string) (tansa.Tenant, error) {
 	return t, notFound(err, "tenant", id)
 }
 
-// Tenants lists tenants by name.
+// Tenants lists tenants by name, ignoring case (ASCII case on SQLite).
 func (db *DB) Tenants(ctx context.Context, q access.TenantQuery) ([]tansa.Tenant, int, error) {
 	var w where
 	w.scope("id", access.Scope{All: q.Scope.All, Tenants: q.Scope.Tenants})
 	if q.Text != "" {
 		w.add(`LOWER(name) LIKE ? ESCAPE '\'`, like(q.Text))
 	}
-	return list(ctx, db, tenantCols, "tenants", &w, "name, id", q.Page, func(r *sql.Rows) (tansa.Tenant, error) { return scanTenant(r) })
+	return list(ctx, db, tenantCols, "tenants", &w, "LOWER(name), name, id", q.Page, func(r *sql.Rows) (tansa.Tenant, error) { return scanTenant(r) })
 }
 
 // ---- users
@@ -173,7 +173,7 @@ func (db *DB) UserByName(ctx context.Context, username string) (tansa.User, erro
 	return u, notFound(err, "user", username)
 }
 
-// Users lists users by username.
+// Users lists users by username, ignoring case (ASCII case on SQLite).
 func (db *DB) Users(ctx context.Context, q access.UserQuery) ([]tansa.User, int, error) {
 	var w where
 	w.scope("tenant_id", q.Scope)
@@ -184,7 +184,7 @@ func (db *DB) Users(ctx context.Context, q access.UserQuery) ([]tansa.User, int,
 	if q.Role != "" {
 		w.add("role = ?", string(q.Role))
 	}
-	return list(ctx, db, userCols, "users", &w, "username", q.Page, func(r *sql.Rows) (tansa.User, error) { return scanUser(r) })
+	return list(ctx, db, userCols, "users", &w, "LOWER(username), username, id", q.Page, func(r *sql.Rows) (tansa.User, error) { return scanUser(r) })
 }
 
 // ---- tokens
