@@ -1,0 +1,93 @@
+// Package postgres is Tansa's storage in cluster mode: a PostgreSQL database
+// shared by every node, reached through pgx's database/sql driver with one
+// pool that serves both writes and reads (PostgreSQL runs concurrent
+// writers itself).
+//
+// Open runs the embedded migrations and returns the stores the server wires
+// in. The schema is the SQLite backend's, with BIGINT microseconds for times,
+// an identity column for the audit log's IDs and a trigger that makes the
+// audit log append-only.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+
+	"github.com/tansa-sec/tansa/internal/store/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is an open PostgreSQL database.
+type DB struct {
+	*sqlstore.DB
+}
+
+// uniqueViolation is PostgreSQL's SQLSTATE for a unique-constraint violation.
+const uniqueViolation = "23505"
+
+// Dialect returns PostgreSQL's flavour of the shared SQL: numbered
+// placeholders, and unique violations recognised by their SQLSTATE.
+func Dialect() sqlstore.Dialect {
+	return sqlstore.Dialect{
+		Name:     "postgres",
+		Numbered: true,
+		IsUnique: func(err error) bool {
+			var e *pgconn.PgError
+			return errors.As(err, &e) && e.Code == uniqueViolation
+		},
+	}
+}
+
+// Open connects to the database at url (a postgres:// URL or a key=value
+// connection string as pgx accepts them) and brings its schema up to date.
+// The tables are created in the first schema of the connection's
+// search_path, which the URL may set with a search_path parameter.
+func Open(ctx context.Context, url string) (*DB, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse postgres url: %w", err)
+	}
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(16)
+	db.SetMaxIdleConns(16)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to postgres %s/%s: %w", cfg.Host, cfg.Database, err)
+	}
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres %s/%s: %w", cfg.Host, cfg.Database, err)
+	}
+	return &DB{DB: sqlstore.New(db, db, Dialect())}, nil
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, sub)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// Close closes the pool.
+func (db *DB) Close() error {
+	return db.Writer().Close()
+}
