@@ -183,9 +183,9 @@ func ParseZeek(line string, ev *tansa.Event) error {
 	}
 	ip("id.orig_h", "source.ip")
 	ip("id.resp_h", "destination.ip")
-	for k, name := range map[string]string{"id.orig_p": "source.port", "id.resp_p": "destination.port", "trans_id": "dns.id"} {
-		if n, ok := f[k].(int64); ok {
-			f[name] = n
+	for _, m := range [...][2]string{{"id.orig_p", "source.port"}, {"id.resp_p", "destination.port"}, {"trans_id", "dns.id"}} {
+		if n, ok := f[m[0]].(int64); ok {
+			f[m[1]] = n
 		}
 	}
 	if q, ok := f["query"].(string); ok {
