@@ -114,6 +114,20 @@ func ParseAudit(line string, ev *tansa.Event) error {
 	case "failed", "failure", "false":
 		f["event.outcome"] = "failure"
 	}
+	if str("Operation") == "UserLoginFailed" {
+		// Entra ID writes ResultStatus "Success" on failed logins: the
+		// logging succeeded, the login did not.
+		f["event.outcome"] = "failure"
+	}
+	if s := str("LogonError"); s != "" {
+		f["event.reason"] = s
+	}
+	if s := str("ExtendedProperties.UserAgent"); s != "" {
+		f["user_agent.original"] = s
+	}
+	if s := str("MailboxOwnerUPN"); s != "" {
+		f["user.target.name"] = s
+	}
 	if s := str("UserAgent"); s != "" {
 		f["user_agent.original"] = s
 	}
