@@ -41,7 +41,7 @@ func TestParseAudit(t *testing.T) {
 		{"event.action": "UserLoginFailed", "event.outcome": "failure", "event.reason": "InvalidUserNameOrPassword", "source.ip": "198.51.100.77", "ErrorNumber": "50126"},
 		{
 			"event.action": "FileDownloaded", "event.provider": "OneDrive", "file.name": "見積書.xlsx", "file.directory": "Documents",
-			"url.full": "https://contoso-my.sharepoint.com/personal/hanako_contoso_co_jp/Documents/見積書.xlsx",
+			"url.full":   "https://contoso-my.sharepoint.com/personal/hanako_contoso_co_jp/Documents/見積書.xlsx",
 			"url.domain": "contoso-my.sharepoint.com", "source.ip": "198.51.100.7", "user.name": "hanako@contoso.co.jp",
 		},
 		{
