@@ -80,7 +80,9 @@ tansa_pg_setup() (
 		psql_admin -c "CREATE ROLE $user LOGIN PASSWORD '$password'" >&2
 	fi
 	if [ "$(psql_admin -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'")" != 1 ]; then
-		psql_admin -c "CREATE DATABASE $db OWNER $user" >&2
+		# C.UTF-8 orders by code point, as SQLite does, and maps case beyond
+		# ASCII, which Tansa's searches need.
+		psql_admin -c "CREATE DATABASE $db OWNER $user ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' TEMPLATE template0" >&2
 	fi
 
 	echo "postgres://$user:$password@127.0.0.1:$port/$db?sslmode=disable"

@@ -53,6 +53,11 @@ func Dialect() sqlstore.Dialect {
 // connection string as pgx accepts them) and brings its schema up to date.
 // The tables are created in the first schema of the connection's
 // search_path, which the URL may set with a search_path parameter.
+//
+// The database must map case beyond ASCII (a UTF-8 LC_CTYPE such as
+// C.UTF-8 or en_US.UTF-8), because searches fold case with LOWER; Open
+// refuses a database that does not, rather than let searches for accented or
+// full-width names silently miss.
 func Open(ctx context.Context, url string) (*DB, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
@@ -65,11 +70,28 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("connect to postgres %s/%s: %w", cfg.Host, cfg.Database, err)
 	}
+	if err := checkCase(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres %s/%s: %w", cfg.Host, cfg.Database, err)
+	}
 	if err := migrate(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("postgres %s/%s: %w", cfg.Host, cfg.Database, err)
 	}
 	return &DB{DB: sqlstore.New(db, db, Dialect())}, nil
+}
+
+// checkCase fails unless LOWER maps non-ASCII letters in the database's
+// default collation.
+func checkCase(ctx context.Context, db *sql.DB) error {
+	var got string
+	if err := db.QueryRowContext(ctx, "SELECT LOWER('ÄＡ')").Scan(&got); err != nil {
+		return fmt.Errorf("check case mapping: %w", err)
+	}
+	if got != "äａ" {
+		return fmt.Errorf("the database does not map case beyond ASCII (LOWER('ÄＡ') = %q); create it with a UTF-8 locale, e.g. CREATE DATABASE … ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' TEMPLATE template0", got)
+	}
+	return nil
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

@@ -3,13 +3,16 @@
 // writer connection and a pool of readers.
 //
 // Open runs the embedded migrations and returns the stores the server
-// wires in. Several processes may open the same file (the server and the
+// wires in. The connections replace SQLite's ASCII-only LOWER with Go's
+// Unicode case mapping, so that searches ignore case beyond ASCII (full-width
+// Latin letters, accented names) as they do on PostgreSQL. Several processes may open the same file (the server and the
 // administrative commands): SQLite's locking serialises their writers.
 package sqlite
 
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -57,13 +60,49 @@ func dsn(path string, readOnly bool) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
+// connector opens connections to one DSN through a driver of Tansa's own,
+// whose functions reach only Tansa's connections.
+type connector struct {
+	d   *sqlite3.Driver
+	dsn string
+}
+
+func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return c.d.Open(c.dsn)
+}
+
+func (c connector) Driver() driver.Driver { return c.d }
+
+// newDriver returns a driver whose connections have a Unicode LOWER.
+func newDriver() (*sqlite3.Driver, error) {
+	d := &sqlite3.Driver{}
+	err := d.RegisterDeterministicScalarFunction("lower", 1, func(_ *sqlite3.FunctionContext, args []driver.Value) (driver.Value, error) {
+		switch v := args[0].(type) {
+		case string:
+			return strings.ToLower(v), nil
+		case []byte:
+			return strings.ToLower(string(v)), nil
+		default:
+			return v, nil
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("register lower: %w", err)
+	}
+	return d, nil
+}
+
 // Open opens (creating when absent) the database file at path and brings its
 // schema up to date.
 func Open(ctx context.Context, path string) (*DB, error) {
-	w, err := sql.Open("sqlite", dsn(path, false))
+	drv, err := newDriver()
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, err
 	}
+	w := sql.OpenDB(connector{d: drv, dsn: dsn(path, false)})
 	w.SetMaxOpenConns(1) // SQLite has one writer; queueing here beats SQLITE_BUSY
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
@@ -73,11 +112,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		w.Close()
 		return nil, describe(path, err)
 	}
-	r, err := sql.Open("sqlite", dsn(path, true))
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
+	r := sql.OpenDB(connector{d: drv, dsn: dsn(path, true)})
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	return &DB{DB: sqlstore.New(w, r, Dialect)}, nil

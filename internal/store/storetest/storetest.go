@@ -372,6 +372,8 @@ func testTenantsText(t *testing.T, s access.Store) {
 		newTenant("t-5", "snake_case Ltd"),
 		newTenant("t-6", "snakeXcase Ltd"),
 		newTenant("t-7", `Back\slash`),
+		newTenant("t-8", "ＡＣＭＥ株式会社"),
+		newTenant("t-9", "Ärzte Österreich"),
 	} {
 		mustCreateTenant(t, s, tn)
 	}
@@ -388,6 +390,10 @@ func testTenantsText(t *testing.T, s access.Store) {
 		{"e_c", []string{"t-5"}},
 		{`\`, []string{"t-7"}},
 		{`k\s`, []string{"t-7"}},
+		{"株式会社", []string{"t-8"}},
+		{"ＡＣＭＥ", []string{"t-8"}},
+		{"Österreich", []string{"t-9"}},
+		{"ÄRZTE", []string{"t-9"}},
 		{"nothing like it", nil},
 	} {
 		got, n := listTenants(t, s, access.TenantQuery{Scope: access.Scope{All: true}, Text: tc.text, Page: access.Page{Limit: 100}})
@@ -584,6 +590,7 @@ func testUsersTextAndRole(t *testing.T, s access.Store) {
 		mk("u-4", "dave_ops", "Dave", "dave@gamma.example", tansa.RoleProviderAdmin, ""),
 		mk("u-5", "davexops", "Dave X", "dx@gamma.example", tansa.RoleProviderAnalyst, ""),
 		mk("u-6", "erin", "Erin 50% Off", "erin@gamma.example", tansa.RoleIngest, "t-b"),
+		mk("u-7", "yamada", "ＹＡＭＡＤＡ Ｔａｒｏ 山田", "yamada@delta.example", tansa.RoleTenantAdmin, "t-b"),
 	} {
 		mustCreateUser(t, s, u)
 	}
@@ -598,6 +605,8 @@ func testUsersTextAndRole(t *testing.T, s access.Store) {
 		{"Text matches e-mail, case-insensitive", access.UserQuery{Scope: all, Text: "acme"}, []string{"u-1", "u-3"}},
 		{"Text _ is literal", access.UserQuery{Scope: all, Text: "e_o"}, []string{"u-4"}},
 		{"Text % is literal", access.UserQuery{Scope: all, Text: "0%"}, []string{"u-6"}},
+		{"Text matches name beyond ASCII, case-insensitive", access.UserQuery{Scope: all, Text: "ｔａｒｏ"}, []string{"u-7"}},
+		{"Text matches name in kanji", access.UserQuery{Scope: all, Text: "山田"}, []string{"u-7"}},
 		{"Role", access.UserQuery{Scope: all, Role: tansa.RoleTenantViewer}, []string{"u-2", "u-3"}},
 		{"Role and Text", access.UserQuery{Scope: all, Role: tansa.RoleTenantViewer, Text: "acme"}, []string{"u-3"}},
 		{"Role within Tenants", access.UserQuery{Scope: access.Scope{Tenants: []string{"t-a"}}, Role: tansa.RoleTenantViewer}, []string{"u-2"}},

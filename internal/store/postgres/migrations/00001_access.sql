@@ -1,10 +1,9 @@
 -- +goose Up
 -- The schema is SQLite's (internal/store/sqlite/migrations) in PostgreSQL's
--- words. Names that lists are ordered by use the "C" collation so that the
--- order is the same as SQLite's whatever the database's locale.
+-- words: BIGINT microseconds for times, INTEGER for booleans, TEXT for JSON.
 CREATE TABLE tenants (
     id        TEXT PRIMARY KEY,
-    name      TEXT COLLATE "C" NOT NULL UNIQUE,
+    name      TEXT NOT NULL UNIQUE,
     country   TEXT NOT NULL DEFAULT '',
     language  TEXT NOT NULL DEFAULT 'en',
     time_zone TEXT NOT NULL DEFAULT 'UTC',
@@ -15,7 +14,7 @@ CREATE TABLE tenants (
 
 CREATE TABLE users (
     id            TEXT PRIMARY KEY,
-    username      TEXT COLLATE "C" NOT NULL UNIQUE,
+    username      TEXT NOT NULL UNIQUE,
     name          TEXT NOT NULL DEFAULT '',
     email         TEXT NOT NULL DEFAULT '',
     role          TEXT NOT NULL,
