@@ -214,19 +214,26 @@ func (p *Parser) parseSyslog(rec []byte, received time.Time, ev *tansa.Event) er
 	if msg.Body != "" {
 		ev.Fields["message"] = msg.Body
 	}
-	if err != nil {
+	if err != nil && msg.Body == "" {
 		return err
 	}
-	ev.Fields["log.syslog.format"] = msg.Format
+	if msg.Format != "" {
+		ev.Fields["log.syslog.format"] = msg.Format
+	}
 	program, _ := ev.Fields["log.syslog.appname"].(string)
-	if err := content(msg.Body, program, ev); err != nil {
+	// A header error (a stamp like "May 00") does not stop the body from
+	// being parsed; the error is still reported, first.
+	if cerr := content(msg.Body, program, ev); cerr != nil {
 		// The content parser's column counts from the body's start.
 		if off := bytes.LastIndex(rec, []byte(msg.Body)); off >= 0 {
-			return fmt.Errorf("%w; the syslog body starts at col %d", err, off)
+			cerr = fmt.Errorf("%w; the syslog body starts at col %d", cerr, off)
 		}
-		return err
+		if err != nil {
+			return fmt.Errorf("%w; %w", err, cerr)
+		}
+		return cerr
 	}
-	return nil
+	return err
 }
 
 // content parses a syslog body with the first content parser it matches;

@@ -189,6 +189,13 @@ func isSep(b byte) bool {
 
 // token classifies one free-text token.
 func (c *collector) token(t string) {
+	if strings.HasPrefix(t, "[") {
+		// "[2001:db8::1]:443"
+		if a, ok := canonicalIP(strings.TrimRight(t, ".")); ok {
+			c.add(IP, a)
+			return
+		}
+	}
 	t = strings.TrimRight(t, ".:!?]")
 	t = strings.TrimLeft(t, "[")
 	if len(t) < 3 {

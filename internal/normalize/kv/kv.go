@@ -72,13 +72,15 @@ func Parse(line string, ev *tansa.Event) error {
 	case FortiGate:
 		ev.Format = FortiGate
 		return parseFortiGate(line, ev)
-	case Generic:
-		ev.Format = Generic
-		_, err := pairs(line, ev.Fields, nil)
-		return err
 	}
+	// Generic, or fewer pairs than detection wants, when the caller says
+	// the line is key=value.
 	ev.Format = Generic
-	return fmt.Errorf("kv: no key=value pairs in %q [col 0]", clip(line))
+	if countPairs(line, 1) == 0 {
+		return fmt.Errorf("kv: no key=value pairs in %q [col 0]", clip(line))
+	}
+	_, err := pairs(line, ev.Fields, nil)
+	return err
 }
 
 // pairs reads space-separated key=value pairs, values optionally in double
