@@ -3,10 +3,12 @@
 // writer connection and a pool of readers.
 //
 // Open runs the embedded migrations and returns the stores the server
-// wires in. The connections replace SQLite's ASCII-only LOWER with Go's
-// Unicode case mapping, so that searches ignore case beyond ASCII (full-width
-// Latin letters, accented names) as they do on PostgreSQL. Several processes may open the same file (the server and the
+// wires in. Several processes may open the same file (the server and the
 // administrative commands): SQLite's locking serialises their writers.
+//
+// Tansa's connections replace SQLite's ASCII-only LOWER with Go's Unicode
+// case mapping, so that searches ignore case beyond ASCII (full-width Latin
+// letters, accented names) as they do on PostgreSQL.
 package sqlite
 
 import (

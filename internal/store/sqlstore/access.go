@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tansa-sec/tansa/internal/access"
 	"github.com/tansa-sec/tansa/internal/tansa"
@@ -327,7 +328,9 @@ func (db *DB) Audit(ctx context.Context, q access.AuditQuery) ([]tansa.AuditEntr
 	switch {
 	case q.Action == "":
 	case q.Action[len(q.Action)-1] == '.':
-		w.add(`action LIKE ? ESCAPE '\'`, like(q.Action)[1:])
+		// SUBSTR rather than LIKE: case-sensitive on both engines, as the
+		// exact match is, and free of LIKE's wildcards.
+		w.add("SUBSTR(action, 1, ?) = ?", utf8.RuneCountInString(q.Action), q.Action)
 	default:
 		w.add("action = ?", q.Action)
 	}

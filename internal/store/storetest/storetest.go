@@ -1002,6 +1002,7 @@ func testAuditFilters(t *testing.T, s access.Store) {
 		mk("o6", 6*time.Minute, "user:bob", "a_b.run"),
 		mk("o7", 7*time.Minute, "user:bob", "axb.run"),
 		mk("o1", 8*time.Minute, "user:ALICE", "user.delete"),
+		mk("o9", 9*time.Minute, "system", "USER.legacy"),
 	})
 	all := access.Scope{All: true}
 	for _, tc := range []struct {
@@ -1009,15 +1010,16 @@ func testAuditFilters(t *testing.T, s access.Store) {
 		q    access.AuditQuery
 		want []string
 	}{
-		{"no filter, newest first", access.AuditQuery{}, []string{"o1", "o7", "o6", "o5", "o4", "o3", "o2", "o1"}},
+		{"no filter, newest first", access.AuditQuery{}, []string{"o9", "o1", "o7", "o6", "o5", "o4", "o3", "o2", "o1"}},
 		{"Action exact", access.AuditQuery{Action: "user.create"}, []string{"o1"}},
 		{"Action exact without dot is not a prefix", access.AuditQuery{Action: "user"}, []string{"o4"}},
 		{"Action prefix", access.AuditQuery{Action: "user."}, []string{"o1", "o2", "o1"}},
+		{"Action prefix is case-sensitive", access.AuditQuery{Action: "USER."}, []string{"o9"}},
 		{"Action prefix with _ literal", access.AuditQuery{Action: "a_b."}, []string{"o6"}},
 		{"Action unknown", access.AuditQuery{Action: "case.close"}, nil},
 		{"Actor exact", access.AuditQuery{Actor: "user:alice"}, []string{"o5", "o3", "o1"}},
 		{"ObjectID", access.AuditQuery{ObjectID: "o1"}, []string{"o1", "o1"}},
-		{"Since inclusive", access.AuditQuery{Since: at(7 * time.Minute)}, []string{"o1", "o7"}},
+		{"Since inclusive", access.AuditQuery{Since: at(7 * time.Minute)}, []string{"o9", "o1", "o7"}},
 		{"Until exclusive", access.AuditQuery{Until: at(2 * time.Minute)}, []string{"o1"}},
 		{"Since and Until", access.AuditQuery{Since: at(3 * time.Minute), Until: at(5 * time.Minute)}, []string{"o4", "o3"}},
 		{"Actor and Action prefix", access.AuditQuery{Actor: "user:bob", Action: "user."}, []string{"o2"}},
