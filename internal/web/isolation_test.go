@@ -1,0 +1,926 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+
+	"github.com/tansa-sec/tansa/internal/access"
+	"github.com/tansa-sec/tansa/internal/store/sqlite"
+	"github.com/tansa-sec/tansa/internal/tansa"
+)
+
+// This file holds the tenant isolation matrix: every route of routeTable()
+// is called by every kind of isoPrincipal of tenant A with requests that name
+// tenant B's objects, and must refuse without showing anything of B. The
+// isoFixture it builds (a real SQLite store, two tenants with credentials of
+// every role) is shared with badinput_test.go.
+
+const isoPassword = "correct-horse-battery-1"
+
+// isoTenant is one tenant of the isoFixture with its users and tokens. Every
+// name, username and e-mail of tenant B contains bMark so that a leak is
+// easy to spot in any isoResponse.
+type isoTenant struct {
+	Tenant tansa.Tenant
+	// Admin, Viewer: the people the principals log in as. Spare is the
+	// object of the matrix's writes (reset, disable); Login is only ever
+	// logged in as, so its password stays known.
+	Admin, Viewer, Spare, Login, Analyst tansa.User
+	// Tokens by role, and a spare ingest token to revoke.
+	AdminToken, ViewerToken, IngestToken, AnalystToken, SpareToken tansa.Token
+	secrets                                                        map[string]string // token ID → secret
+}
+
+func (x *isoTenant) users() []tansa.User {
+	return []tansa.User{x.Admin, x.Viewer, x.Spare, x.Login, x.Analyst}
+}
+
+func (x *isoTenant) tokens() []tansa.Token {
+	return []tansa.Token{x.AdminToken, x.ViewerToken, x.IngestToken, x.AnalystToken, x.SpareToken}
+}
+
+// markers returns every string that identifies x's data.
+func (x *isoTenant) markers() []string {
+	m := []string{x.Tenant.ID, x.Tenant.Name}
+	for _, c := range x.Tenant.Contacts {
+		m = append(m, c.Name, c.Email)
+	}
+	for _, u := range x.users() {
+		m = append(m, u.ID, u.Username, u.Name, u.Email)
+	}
+	for _, t := range x.tokens() {
+		m = append(m, t.ID, t.Name, t.Prefix, x.secrets[t.ID])
+	}
+	return m
+}
+
+// isoPrincipal is one way of calling as someone of tenant A.
+type isoPrincipal struct {
+	name   string
+	p      access.Principal // for its permissions and reach
+	bearer string           // API token secret, or
+	cookie string           // session cookie
+	login  string           // username to log in again with
+}
+
+func (p *isoPrincipal) session() bool { return p.cookie != "" }
+
+type isoFixture struct {
+	t     *testing.T
+	ctx   context.Context
+	svc   *access.Service
+	web   *Server
+	srv   *httptest.Server
+	db    *sqlite.DB
+	sys   access.Caller
+	A, B  *isoTenant
+	Root  tansa.User // a provider administrator of every tenant
+	logMu sync.Mutex
+	logs  strings.Builder
+	seq   int
+}
+
+type isoLogWriter struct {
+	mu *sync.Mutex
+	b  *strings.Builder
+}
+
+func (w isoLogWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+// newIsoFixture starts a server over a fresh SQLite store holding tenants A
+// ("Alpha") and B ("Bravo"). opt tunes the access service; the zero value
+// lifts the login limits so that the matrix may log in as often as it needs.
+func newIsoFixture(t *testing.T, opt access.Options) *isoFixture {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "tansa.db"))
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if opt.LoginRate == 0 {
+		opt.LoginRate, opt.LoginBurst = rate.Inf, 1
+	}
+	if opt.MaxFailures == 0 {
+		opt.MaxFailures = 1000
+	}
+	f := &isoFixture{t: t, ctx: ctx, db: db, svc: access.New(db, opt), sys: access.Caller{Principal: access.System("test"), Addr: "local"}}
+	log := slog.New(slog.NewTextHandler(isoLogWriter{&f.logMu, &f.logs}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	f.web = NewServer(Deps{Access: f.svc, Logger: log, Metrics: prometheus.NewRegistry(), Version: "test"})
+	f.srv = httptest.NewServer(f.web)
+	t.Cleanup(f.srv.Close)
+	t.Cleanup(func() {
+		f.logMu.Lock()
+		defer f.logMu.Unlock()
+		if strings.Contains(f.logs.String(), "panic") {
+			t.Errorf("the server panicked:\n%s", f.logs.String())
+		}
+	})
+
+	f.Root = f.mkUser("root", "Root Admin", tansa.RoleProviderAdmin, "", nil)
+	f.A = f.mkTenant("alpha", "Alpha Holdings", "JP")
+	f.B = f.mkTenant("bravo-zq7", "Bravo zq7 Subsidiary", "VN")
+	return f
+}
+
+func isoPtr[T any](v T) *T { return &v }
+
+func (f *isoFixture) mkUser(username, name string, role tansa.Role, tenantID string, tenants []string) tansa.User {
+	f.t.Helper()
+	in := access.UserInput{Username: &username, Name: &name, Email: isoPtr(username + "@example.com"), Role: &role, Password: isoPtr(isoPassword)}
+	if tenantID != "" {
+		in.TenantID = &tenantID
+	}
+	if tenants != nil {
+		in.Tenants = &tenants
+	}
+	u, err := f.svc.CreateUser(f.ctx, f.sys, in)
+	if err != nil {
+		f.t.Fatalf("create user %s: %v", username, err)
+	}
+	return u
+}
+
+func (f *isoFixture) mkToken(x *isoTenant, name string, role tansa.Role, tenantID string, tenants []string) tansa.Token {
+	f.t.Helper()
+	tok, secret, err := f.svc.CreateToken(f.ctx, f.sys, access.TokenInput{Name: name, Role: role, TenantID: tenantID, Tenants: tenants})
+	if err != nil {
+		f.t.Fatalf("create token %s: %v", name, err)
+	}
+	x.secrets[tok.ID] = secret
+	return tok
+}
+
+func (f *isoFixture) mkTenant(prefix, name, country string) *isoTenant {
+	f.t.Helper()
+	t, err := f.svc.CreateTenant(f.ctx, f.sys, access.TenantInput{Name: &name, Country: &country,
+		Contacts: &[]tansa.Contact{{Name: prefix + " CSIRT", Email: "csirt@" + prefix + ".example", Role: "security"}}})
+	if err != nil {
+		f.t.Fatalf("create tenant %s: %v", name, err)
+	}
+	x := &isoTenant{Tenant: t, secrets: map[string]string{}}
+	x.Admin = f.mkUser(prefix+"-admin", prefix+" Admin Person", tansa.RoleTenantAdmin, t.ID, nil)
+	x.Viewer = f.mkUser(prefix+"-viewer", prefix+" Viewer Person", tansa.RoleTenantViewer, t.ID, nil)
+	x.Spare = f.mkUser(prefix+"-spare", prefix+" Spare Person", tansa.RoleTenantViewer, t.ID, nil)
+	x.Login = f.mkUser(prefix+"-login", prefix+" Login Person", tansa.RoleTenantViewer, t.ID, nil)
+	x.Analyst = f.mkUser(prefix+"-analyst", prefix+" Analyst Person", tansa.RoleProviderAnalyst, "", []string{t.ID})
+	x.AdminToken = f.mkToken(x, prefix+" admin token", tansa.RoleTenantAdmin, t.ID, nil)
+	x.ViewerToken = f.mkToken(x, prefix+" viewer token", tansa.RoleTenantViewer, t.ID, nil)
+	x.IngestToken = f.mkToken(x, prefix+" ingest token", tansa.RoleIngest, t.ID, nil)
+	x.AnalystToken = f.mkToken(x, prefix+" analyst token", tansa.RoleProviderAnalyst, "", []string{t.ID})
+	x.SpareToken = f.mkToken(x, prefix+" spare token", tansa.RoleIngest, t.ID, nil)
+	f.loginCookie(x.Login.Username) // so that the audit log has a login of x
+	return x
+}
+
+// loginCookie opens a session for username through the service.
+func (f *isoFixture) loginCookie(username string) string {
+	f.t.Helper()
+	cookie, _, err := f.svc.Login(f.ctx, username, isoPassword, "127.0.0.1")
+	if err != nil {
+		f.t.Fatalf("log in as %s: %v", username, err)
+	}
+	return cookie
+}
+
+// principals returns every kind of caller of tenant x: each role by API
+// token and, for people, by session; and a provider analyst restricted to x.
+func (f *isoFixture) principals(x *isoTenant) []*isoPrincipal {
+	tokenP := func(name string, tok tansa.Token) *isoPrincipal {
+		return &isoPrincipal{name: name, bearer: x.secrets[tok.ID],
+			p: access.Principal{Kind: "token", ID: tok.ID, Name: tok.Name, Role: tok.Role, TenantID: tok.TenantID, Tenants: tok.Tenants}}
+	}
+	userP := func(name string, u tansa.User) *isoPrincipal {
+		return &isoPrincipal{name: name, cookie: f.loginCookie(u.Username), login: u.Username,
+			p: access.Principal{Kind: "user", ID: u.ID, Name: u.Username, Role: u.Role, TenantID: u.TenantID, Tenants: u.Tenants}}
+	}
+	return []*isoPrincipal{
+		tokenP("tenant-admin/token", x.AdminToken),
+		userP("tenant-admin/session", x.Admin),
+		tokenP("tenant-viewer/token", x.ViewerToken),
+		userP("tenant-viewer/session", x.Viewer),
+		tokenP("ingest/token", x.IngestToken),
+		tokenP("provider-analyst-restricted/token", x.AnalystToken),
+		userP("provider-analyst-restricted/session", x.Analyst),
+	}
+}
+
+// isoResponse is what a request got.
+type isoResponse struct {
+	status int
+	header http.Header
+	body   string
+}
+
+var isoNoRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// do sends one request as p (nil: anonymous). A body is sent as JSON to the
+// API and as a form to console pages unless contentType says otherwise.
+func (f *isoFixture) do(p *isoPrincipal, method, target, body, contentType string) isoResponse {
+	f.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, f.srv.URL+target, rd)
+	if err != nil {
+		f.t.Fatalf("%s %s: %v", method, target, err)
+	}
+	if contentType == "" && body != "" {
+		contentType = "application/json"
+		if !isAPIPath(target) {
+			contentType = "application/x-www-form-urlencoded"
+		}
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if p != nil && p.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+p.bearer)
+	}
+	if p != nil && p.cookie != "" {
+		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: p.cookie})
+	}
+	res, err := isoNoRedirect.Do(req)
+	if err != nil {
+		f.t.Fatalf("%s %s: %v", method, target, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		f.t.Fatalf("%s %s: read body: %v", method, target, err)
+	}
+	return isoResponse{status: res.StatusCode, header: res.Header, body: string(b)}
+}
+
+// unique returns a fresh name for objects the matrix creates.
+func (f *isoFixture) unique(prefix string) string {
+	f.seq++
+	return fmt.Sprintf("%s-%d", prefix, f.seq)
+}
+
+// all lists every object of a kind as the system, for counting.
+func (f *isoFixture) allUsers() []tansa.User {
+	var all []tansa.User
+	for p := (access.Page{Limit: 500}); ; p.Offset += p.Limit {
+		us, total, err := f.svc.Users(f.ctx, f.sys, access.UserQuery{Page: p})
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		all = append(all, us...)
+		if p.Offset+p.Limit >= total {
+			return all
+		}
+	}
+}
+
+func (f *isoFixture) allTokens() []tansa.Token {
+	var all []tansa.Token
+	for p := (access.Page{Limit: 500}); ; p.Offset += p.Limit {
+		ts, total, err := f.svc.Tokens(f.ctx, f.sys, access.TokenQuery{Page: p})
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		all = append(all, ts...)
+		if p.Offset+p.Limit >= total {
+			return all
+		}
+	}
+}
+
+func (f *isoFixture) allAudit() []tansa.AuditEntry {
+	var all []tansa.AuditEntry
+	for p := (access.Page{Limit: 500}); ; p.Offset += p.Limit {
+		es, total, err := f.svc.Audit(f.ctx, f.sys, access.AuditQuery{Page: p})
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		all = append(all, es...)
+		if p.Offset+p.Limit >= total {
+			return all
+		}
+	}
+}
+
+func (f *isoFixture) allTenants() []tansa.Tenant {
+	ts, _, err := f.svc.Tenants(f.ctx, f.sys, access.TenantQuery{Page: access.Page{Limit: 500}})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return ts
+}
+
+func isoCount[T any](items []T, keep func(T) bool) int {
+	n := 0
+	for _, it := range items {
+		if keep(it) {
+			n++
+		}
+	}
+	return n
+}
+
+// snapshot is tenant x's stored state, for checking nothing changed it.
+func (f *isoFixture) snapshot(x *isoTenant) string {
+	t, err := f.svc.Tenant(f.ctx, f.sys, x.Tenant.ID)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var us []tansa.User
+	for _, u := range f.allUsers() {
+		if u.TenantID == x.Tenant.ID || slices.Contains(u.Tenants, x.Tenant.ID) {
+			us = append(us, u)
+		}
+	}
+	var ts []tansa.Token
+	for _, tok := range f.allTokens() {
+		if tok.TenantID == x.Tenant.ID || slices.Contains(tok.Tenants, x.Tenant.ID) {
+			ts = append(ts, tok)
+		}
+	}
+	b, _ := json.Marshal(struct {
+		T  tansa.Tenant
+		U  []tansa.User
+		Tk []tansa.Token
+	}{t, us, ts})
+	return string(b)
+}
+
+// ---- the matrix
+
+// isoRule says how the matrix exercises one route. Requests for tenant X
+// (A for the positive control, B for the wall) are built from it.
+type isoRule struct {
+	// id names which of X's objects fills {id}: "tenant", "user" or
+	// "token". Empty for routes without {id}.
+	id string
+	// queries are appended to the path, one request each; nil means one
+	// request without a query.
+	queries func(f *isoFixture, x *isoTenant) []string
+	// body is the request body naming X's objects.
+	body func(f *isoFixture, x *isoTenant) string
+	// cross, when set, is a body that names B while the path names A's own
+	// object (or none): moving something of A into B. Always refused.
+	cross func(f *isoFixture, b *isoTenant) string
+	// ok narrows which permitted principals succeed on their own tenant,
+	// beyond the route's permission (nil: all of them).
+	ok func(p *isoPrincipal) bool
+	// total, for JSON lists, is how many items p may see of its own tenant.
+	total func(f *isoFixture, a *isoTenant, qs string) int
+	// mustShow is text that a successful answer about X must contain.
+	mustShow func(x *isoTenant, p *isoPrincipal) string
+	// refuseB: a request naming B must be refused even though the path has
+	// no {id} (creating something in B).
+	refuseB bool
+	// freshSession: the route ends the caller's session, so it gets one of
+	// its own.
+	freshSession bool
+	// endsOK: success may redirect to the login page (logging out).
+	endsOK bool
+}
+
+func isoTenantQuery(extra ...string) func(*isoFixture, *isoTenant) []string {
+	return func(f *isoFixture, x *isoTenant) []string {
+		return append([]string{"?tenant=" + x.Tenant.ID}, extra...)
+	}
+}
+
+func isoJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+func isoForm(kv ...string) string {
+	v := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Add(kv[i], kv[i+1])
+	}
+	return v.Encode()
+}
+
+func isoIsUser(p *isoPrincipal) bool     { return p.p.Kind == "user" }
+func isoIsProvider(p *isoPrincipal) bool { return p.p.Role.Provider() }
+func isoShowTenantID(x *isoTenant, _ *isoPrincipal) string {
+	return x.Tenant.ID
+}
+func isoShowTenantName(x *isoTenant, _ *isoPrincipal) string { return x.Tenant.Name }
+
+// isolationRules holds a rule for every route, keyed "METHOD path". A new
+// route needs a rule here (console pages of a known shape get one inferred);
+// TestIsolationMatrixCoversEveryRoute fails until it has one.
+var isolationRules = map[string]isoRule{
+	// Operations and public pages: nothing of any tenant may show.
+	"GET /healthz":             {queries: isoTenantQuery()},
+	"GET /metrics":             {queries: isoTenantQuery()},
+	"GET /api/v1/openapi.json": {queries: isoTenantQuery()},
+	"GET /static/{file...}":    {queries: isoTenantQuery()},
+	"GET /login":               {queries: isoTenantQuery()},
+	// A wrong password for one of X's users; on its own tenant a right one.
+	"POST /login": {body: func(f *isoFixture, x *isoTenant) string {
+		if x == f.A {
+			return isoForm("username", x.Login.Username, "password", isoPassword)
+		}
+		return isoForm("username", x.Login.Username, "password", "not-the-password-1")
+	}, ok: func(p *isoPrincipal) bool { return true }},
+	"POST /logout": {queries: isoTenantQuery(), freshSession: true, endsOK: true},
+	"GET /{$}":     {queries: isoTenantQuery(), mustShow: isoShowTenantName},
+
+	// The caller.
+	"GET /api/v1/me": {queries: isoTenantQuery(), mustShow: func(_ *isoTenant, p *isoPrincipal) string { return p.p.ID }},
+	"PATCH /api/v1/me": {body: func(f *isoFixture, x *isoTenant) string { return isoJSON(map[string]string{"language": "en"}) },
+		ok: isoIsUser},
+	// A wrong current password: the route must answer without changing
+	// anything, for every caller.
+	"POST /api/v1/me/password": {body: func(f *isoFixture, x *isoTenant) string {
+		return isoJSON(map[string]string{"current": "not-the-password-1", "password": "a-new-password-123"})
+	}, ok: func(*isoPrincipal) bool { return false }},
+
+	// Tenants.
+	"GET /api/v1/tenants": {queries: func(f *isoFixture, x *isoTenant) []string {
+		if x == f.B {
+			return []string{"?q=zq7", "?q=" + url.QueryEscape(x.Tenant.Name)}
+		}
+		return []string{""}
+	}, total: func(*isoFixture, *isoTenant, string) int { return 1 }, mustShow: isoShowTenantID},
+	"POST /api/v1/tenants": {body: func(f *isoFixture, x *isoTenant) string {
+		return isoJSON(map[string]string{"name": x.Tenant.Name + " copy"})
+	}, refuseB: true, ok: func(p *isoPrincipal) bool { return p.p.AllTenants() }},
+	"GET /api/v1/tenants/{id}": {id: "tenant", mustShow: isoShowTenantID},
+	"PATCH /api/v1/tenants/{id}": {id: "tenant", body: func(f *isoFixture, x *isoTenant) string {
+		return isoJSON(map[string]string{"country": "US"})
+	}},
+
+	// Users.
+	"GET /api/v1/users": {queries: func(f *isoFixture, x *isoTenant) []string {
+		qs := []string{"?tenant=" + x.Tenant.ID, "?role=tenant-viewer&tenant=" + x.Tenant.ID}
+		if x == f.B {
+			qs = append(qs, "?q=zq7", "?q="+url.QueryEscape(x.Viewer.Username))
+		}
+		return qs
+	}, total: func(f *isoFixture, a *isoTenant, qs string) int {
+		v, _ := url.ParseQuery(strings.TrimPrefix(qs, "?"))
+		return isoCount(f.allUsers(), func(u tansa.User) bool {
+			return u.TenantID == a.Tenant.ID && (v.Get("role") == "" || string(u.Role) == v.Get("role"))
+		})
+	}, mustShow: isoShowTenantID},
+	"POST /api/v1/users": {body: func(f *isoFixture, x *isoTenant) string {
+		return isoJSON(map[string]any{"username": f.unique("made-by-a"), "role": "tenant-viewer", "tenant_id": x.Tenant.ID, "password": isoPassword})
+	}, cross: func(f *isoFixture, b *isoTenant) string {
+		return isoJSON(map[string]any{"username": f.unique("made-by-a"), "role": "provider-analyst", "tenants": []string{b.Tenant.ID}, "password": isoPassword})
+	}, refuseB: true, mustShow: isoShowTenantID},
+	"GET /api/v1/users/{id}": {id: "user", mustShow: isoShowTenantID},
+	"PATCH /api/v1/users/{id}": {id: "user", body: func(f *isoFixture, x *isoTenant) string {
+		return isoJSON(map[string]any{"name": "Renamed Person"})
+	}, cross: func(f *isoFixture, b *isoTenant) string {
+		return isoJSON(map[string]any{"tenant_id": b.Tenant.ID})
+	}, mustShow: isoShowTenantID},
+	"POST /api/v1/users/{id}/password": {id: "user", body: func(f *isoFixture, x *isoTenant) string { return "{}" }},
+
+	// Tokens.
+	"GET /api/v1/tokens": {queries: isoTenantQuery(), total: func(f *isoFixture, a *isoTenant, _ string) int {
+		return isoCount(f.allTokens(), func(t tansa.Token) bool { return t.TenantID == a.Tenant.ID })
+	}, mustShow: isoShowTenantID},
+	"POST /api/v1/tokens": {body: func(f *isoFixture, x *isoTenant) string {
+		return isoJSON(map[string]any{"name": f.unique("made by a"), "role": "ingest", "tenant_id": x.Tenant.ID})
+	}, cross: func(f *isoFixture, b *isoTenant) string {
+		return isoJSON(map[string]any{"name": f.unique("made by a"), "role": "provider-analyst", "tenants": []string{b.Tenant.ID}})
+	}, refuseB: true, mustShow: isoShowTenantID},
+	"GET /api/v1/tokens/{id}":    {id: "token", mustShow: isoShowTenantID},
+	"DELETE /api/v1/tokens/{id}": {id: "token", mustShow: isoShowTenantID},
+
+	// Audit.
+	"GET /api/v1/audit": {queries: func(f *isoFixture, x *isoTenant) []string {
+		return []string{"?tenant=" + x.Tenant.ID, "?object=" + x.Viewer.ID, "?actor=" + url.QueryEscape("user:"+x.Login.Username),
+			"?action=user.&tenant=" + x.Tenant.ID}
+	}, total: (*isoFixture).auditTotal, mustShow: isoShowTenantID},
+
+	// Console: switcher, language, settings.
+	"POST /switch-tenant": {body: func(f *isoFixture, x *isoTenant) string { return isoForm("tenant", x.Tenant.ID, "next", "/") },
+		refuseB: true, ok: isoIsProvider},
+	"POST /language": {body: func(f *isoFixture, x *isoTenant) string {
+		return isoForm("language", "en", "next", "/?tenant="+x.Tenant.ID)
+	},
+		ok: isoIsUser},
+	"GET /settings": {queries: isoTenantQuery()},
+	"POST /settings": {body: func(f *isoFixture, x *isoTenant) string {
+		return isoForm("language", "en", "time_zone", "UTC", "tenant_id", x.Tenant.ID)
+	}},
+
+	// Console: tenants.
+	"GET /admin/tenants": {queries: func(f *isoFixture, x *isoTenant) []string {
+		if x == f.B {
+			return []string{"?q=zq7", "?tenant=" + x.Tenant.ID}
+		}
+		return []string{""}
+	}, mustShow: isoShowTenantName},
+	"POST /admin/tenants": {body: func(f *isoFixture, x *isoTenant) string {
+		return isoForm("name", x.Tenant.Name+" copy", "language", "en", "time_zone", "UTC")
+	}, refuseB: true, ok: func(p *isoPrincipal) bool { return p.p.AllTenants() }},
+	"GET /admin/tenants/{id}": {id: "tenant", mustShow: isoShowTenantName},
+	"POST /admin/tenants/{id}": {id: "tenant", body: func(f *isoFixture, x *isoTenant) string {
+		return isoForm("name", x.Tenant.Name, "language", "en", "time_zone", "UTC")
+	}},
+
+	// Console: users.
+	"GET /admin/users": {queries: func(f *isoFixture, x *isoTenant) []string {
+		qs := []string{"?tenant=" + x.Tenant.ID}
+		if x == f.B {
+			qs = append(qs, "?q=zq7")
+		}
+		return qs
+	}, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Viewer.Username }},
+	"POST /admin/users": {body: func(f *isoFixture, x *isoTenant) string {
+		return isoForm("username", f.unique("page-made-by-a"), "role", "tenant-viewer", "tenant_id", x.Tenant.ID, "password", isoPassword, "language", "")
+	}, refuseB: true},
+	"POST /admin/users/{id}": {id: "user", body: func(f *isoFixture, x *isoTenant) string { return isoForm("action", "enable") }},
+
+	// Console: tokens.
+	"GET /admin/tokens": {queries: isoTenantQuery(), mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.SpareToken.Name }},
+	"POST /admin/tokens": {body: func(f *isoFixture, x *isoTenant) string {
+		return isoForm("name", f.unique("page made by a"), "role", "ingest", "tenant_id", x.Tenant.ID, "expires_in", "24h")
+	}, refuseB: true, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return "tansa_" }},
+	"POST /admin/tokens/{id}/revoke": {id: "token"},
+
+	// Console: audit.
+	"GET /admin/audit": {queries: func(f *isoFixture, x *isoTenant) []string {
+		return []string{"?tenant=" + x.Tenant.ID, "?object=" + x.Viewer.ID, "?actor=" + url.QueryEscape("user:"+x.Login.Username)}
+	}},
+}
+
+var isoParamRE = regexp.MustCompile(`\{[^}]*\}`)
+
+// isoRuleFor returns the isolation rule of rt: its entry in isolationRules or,
+// for a console page whose shape says what it touches (/admin/users/{id}…),
+// an inferred one. ok is false when the route has neither.
+func isoRuleFor(rt route) (isoRule, bool, string) {
+	if r, ok := isolationRules[rt.Method+" "+rt.Path]; ok {
+		return r, true, "explicit"
+	}
+	if !rt.Page {
+		return isoRule{}, false, ""
+	}
+	var r isoRule
+	params := isoParamRE.FindAllString(rt.Path, -1)
+	if len(params) > 1 || (len(params) == 1 && params[0] != "{id}") {
+		return isoRule{}, false, ""
+	}
+	if len(params) == 1 {
+		segs := strings.Split(rt.Path, "/")
+		i := slices.Index(segs, "{id}")
+		switch segs[i-1] {
+		case "tenants":
+			r.id = "tenant"
+		case "users":
+			r.id = "user"
+		case "tokens":
+			r.id = "token"
+		default:
+			return isoRule{}, false, ""
+		}
+	}
+	if rt.Method == "GET" {
+		r.queries = isoTenantQuery()
+	} else {
+		// Its form fields are unknown: send ones naming X and require only
+		// that nothing of B shows, nothing of B changes and nothing fails.
+		r.body = func(f *isoFixture, x *isoTenant) string {
+			return isoForm("tenant", x.Tenant.ID, "tenant_id", x.Tenant.ID, "id", x.Tenant.ID)
+		}
+		r.ok = func(*isoPrincipal) bool { return false }
+	}
+	return r, true, "inferred"
+}
+
+// fill returns rt's path for objects of x.
+func (r isoRule) fill(rt route, x *isoTenant) string {
+	p := strings.ReplaceAll(rt.Path, "{$}", "")
+	p = strings.ReplaceAll(p, "{file...}", "tansa.css")
+	switch r.id {
+	case "tenant":
+		p = strings.ReplaceAll(p, "{id}", x.Tenant.ID)
+	case "user":
+		p = strings.ReplaceAll(p, "{id}", x.Spare.ID)
+	case "token":
+		p = strings.ReplaceAll(p, "{id}", x.SpareToken.ID)
+	}
+	return p
+}
+
+// permitted reports whether p passes rt's authentication and permission:
+// pages take only a session.
+func isoPermitted(rt route, p *isoPrincipal) bool {
+	if rt.Auth == authNone {
+		return true
+	}
+	if rt.Page && !p.session() {
+		return false
+	}
+	return rt.Auth == authAny || p.p.Can(rt.Perm)
+}
+
+func TestIsolationMatrixCoversEveryRoute(t *testing.T) {
+	table := tableOnly(t)
+	seen := map[string]bool{}
+	for _, rt := range table {
+		key := rt.Method + " " + rt.Path
+		seen[key] = true
+		r, ok, how := isoRuleFor(rt)
+		if !ok {
+			t.Errorf("route %s has no tenant-isolation rule: add one to isolationRules in isolation_test.go", key)
+			continue
+		}
+		if strings.Contains(rt.Path, "{id}") && r.id == "" {
+			t.Errorf("route %s has {id} but its rule does not say whose object fills it", key)
+		}
+		if rest := isoParamRE.ReplaceAllStringFunc(rt.Path, func(s string) string {
+			if s == "{id}" || s == "{$}" || s == "{file...}" {
+				return ""
+			}
+			return s
+		}); strings.Contains(rest, "{") {
+			t.Errorf("route %s has a path parameter the matrix cannot fill", key)
+		}
+		if how == "inferred" {
+			t.Logf("route %s: rule inferred from its path; an explicit one in isolationRules tests it more closely", key)
+		}
+	}
+	for key := range isolationRules {
+		if !seen[key] {
+			t.Logf("isolation rule %s names no route in routeTable()", key)
+		}
+	}
+}
+
+// leaks returns the markers of B found in res, except those the request
+// itself carried (an echo of the caller's own input reveals nothing; that
+// it is the same answer as for an ID that does not exist is checked
+// separately).
+func isoLeaks(res isoResponse, markers []string, request string) []string {
+	var found []string
+	for _, m := range markers {
+		if m == "" || strings.Contains(request, m) || strings.Contains(request, url.QueryEscape(m)) {
+			continue
+		}
+		if strings.Contains(res.body, m) || strings.Contains(res.header.Get("Location"), m) || strings.Contains(res.header.Get("Location"), url.QueryEscape(m)) {
+			found = append(found, m)
+		}
+	}
+	return found
+}
+
+func isoRefusal(rt route, res isoResponse) bool {
+	switch res.status {
+	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
+		return true
+	case http.StatusSeeOther, http.StatusFound:
+		return rt.Page && strings.HasPrefix(res.header.Get("Location"), "/login")
+	}
+	return false
+}
+
+func isoSuccess(res isoResponse) bool {
+	if res.status >= 200 && res.status < 300 {
+		return true
+	}
+	return (res.status == http.StatusSeeOther || res.status == http.StatusFound) && !strings.HasPrefix(res.header.Get("Location"), "/login")
+}
+
+// isoCheckShape checks the answer's form: the API's error shape for its
+// failures, HTML for pages.
+func isoCheckShape(t *testing.T, rt route, res isoResponse) {
+	t.Helper()
+	if res.status >= 500 {
+		t.Errorf("status %d, want no server error; body %.300s", res.status, res.body)
+	}
+	if isAPIPath(rt.Path) && res.status >= 400 {
+		var e apiError
+		if err := json.Unmarshal([]byte(res.body), &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
+			t.Errorf("status %d: body %.200q is not the API's error shape {\"error\":{\"code\",\"message\"}}", res.status, res.body)
+		}
+	}
+	if rt.Page && rt.Path != "/static/{file...}" && res.status != http.StatusSeeOther && res.status != http.StatusFound {
+		if ct := res.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+			t.Errorf("status %d: console page answered %q, want text/html", res.status, ct)
+		}
+	}
+}
+
+func isoListTotal(t *testing.T, res isoResponse) (int, bool) {
+	t.Helper()
+	var l struct {
+		Items []json.RawMessage `json:"items"`
+		Total *int              `json:"total"`
+	}
+	if err := json.Unmarshal([]byte(res.body), &l); err != nil || l.Total == nil || l.Items == nil {
+		t.Errorf("body %.200q is not a list {\"items\",\"total\",…}", res.body)
+		return 0, false
+	}
+	return *l.Total, true
+}
+
+// TestTenantIsolationMatrix calls every route as every isoPrincipal of tenant
+// A: about A's own objects (positive control) and about B's (the wall).
+func TestTenantIsolationMatrix(t *testing.T) {
+	f := newIsoFixture(t, access.Options{})
+	A, B := f.A, f.B
+	ps := f.principals(A)
+	bMarkers := B.markers()
+	before := f.snapshot(B)
+	auditBefore := len(f.allAudit())
+	nonexistent := "01900000-0000-7000-8000-00000000dead"
+
+	routes := f.web.routes
+	cells := 0
+	for _, rt := range routes {
+		key := rt.Method + " " + rt.Path
+		rule, ok, _ := isoRuleFor(rt)
+		if !ok {
+			t.Errorf("%s: no isolation rule (see TestIsolationMatrixCoversEveryRoute)", key)
+			continue
+		}
+		for _, p := range ps {
+			cells++
+			t.Run(key+"/"+p.name, func(t *testing.T) {
+				f.t = t
+				defer func() { f.t = nil }()
+				caller := p
+				if rule.freshSession && p.session() {
+					c := *p
+					c.cookie = f.loginCookie(p.login)
+					caller = &c
+				}
+				send := func(x *isoTenant, path, body string) isoResponse {
+					res := f.do(caller, rt.Method, path, body, "")
+					isoCheckShape(t, rt, res)
+					return res
+				}
+				queries := []string{""}
+				body := ""
+
+				// Positive control: the isoPrincipal's own tenant.
+				if rule.queries != nil {
+					queries = rule.queries(f, A)
+				}
+				if rule.body != nil {
+					body = rule.body(f, A)
+				}
+				want := isoPermitted(rt, p) && (rule.ok == nil || rule.ok(p))
+				for _, qs := range queries {
+					path := rule.fill(rt, A) + qs
+					wantTotal := -1
+					if rule.total != nil {
+						wantTotal = rule.total(f, A, qs)
+					}
+					res := send(A, path, body)
+					switch {
+					case want && rule.endsOK:
+						if res.status != http.StatusSeeOther {
+							t.Errorf("own tenant: %s %s: status %d, want 303", rt.Method, path, res.status)
+						}
+					case want && !isoSuccess(res):
+						t.Errorf("own tenant: %s %s: status %d (Location %q), want success; body %.300s", rt.Method, path, res.status, res.header.Get("Location"), res.body)
+					case !want && rt.Auth != authNone && !isoRefusal(rt, res):
+						t.Errorf("own tenant: %s %s: status %d, want a refusal (the role may not do this); body %.300s", rt.Method, path, res.status, res.body)
+					}
+					if want && isoSuccess(res) && res.status < 300 && rule.mustShow != nil && wantTotal != 0 {
+						if s := rule.mustShow(A, p); !strings.Contains(res.body, s) {
+							t.Errorf("own tenant: %s %s: answer does not show %q; body %.300s", rt.Method, path, s, res.body)
+						}
+					}
+					if want && res.status == http.StatusOK && isAPIPath(rt.Path) && rule.total != nil {
+						if got, ok := isoListTotal(t, res); ok && got != wantTotal {
+							t.Errorf("own tenant: %s %s: total %d, want %d", rt.Method, path, got, wantTotal)
+						}
+					}
+				}
+
+				// The wall: requests naming B.
+				probes := []struct{ path, body string }{}
+				qsB := []string{""}
+				if rule.queries != nil {
+					qsB = rule.queries(f, B)
+				}
+				for _, qs := range qsB {
+					b := ""
+					if rule.body != nil {
+						b = rule.body(f, B)
+					}
+					probes = append(probes, struct{ path, body string }{rule.fill(rt, B) + qs, b})
+				}
+				if rule.cross != nil {
+					probes = append(probes, struct{ path, body string }{rule.fill(rt, A), rule.cross(f, B)})
+				}
+				for i, pr := range probes {
+					isCross := rule.cross != nil && i == len(probes)-1
+					res := send(B, pr.path, pr.body)
+					where := fmt.Sprintf("%s %s %s", rt.Method, pr.path, pr.body)
+					if l := isoLeaks(res, bMarkers, pr.path+" "+pr.body); len(l) > 0 {
+						t.Errorf("%s: answer shows tenant B's data %q; body %.500s", where, l, res.body)
+					}
+					switch {
+					case rule.id != "" && !isCross:
+						if !isoRefusal(rt, res) {
+							t.Errorf("%s: status %d, want 400/401/403/404 for B's object; body %.300s", where, res.status, res.body)
+						}
+						if isoPermitted(rt, p) && res.status != http.StatusNotFound {
+							t.Errorf("%s: status %d, want 404 (B's object must look like none)", where, res.status)
+						}
+						// B's ID must get the same answer as an ID that does
+						// not exist, so that IDs reveal nothing.
+						other := strings.Replace(pr.path, isoIDOf(rule, B), nonexistent, 1)
+						res2 := send(B, other, pr.body)
+						norm := func(s, id string) string { return strings.ReplaceAll(s, id, "<id>") }
+						if res2.status != res.status || norm(res2.body, nonexistent) != norm(res.body, isoIDOf(rule, B)) {
+							t.Errorf("%s: answer for B's ID differs from the answer for an ID that does not exist:\nB's:  %d %.300s\nnone: %d %.300s",
+								where, res.status, res.body, res2.status, res2.body)
+						}
+					case rule.refuseB || isCross:
+						if !isoRefusal(rt, res) {
+							t.Errorf("%s: status %d, want a refusal for a request naming tenant B; body %.300s", where, res.status, res.body)
+						}
+					case rule.total != nil:
+						if res.status == http.StatusOK {
+							if got, ok := isoListTotal(t, res); ok && got != 0 {
+								t.Errorf("%s: total %d, want 0 (nothing of B)", where, got)
+							}
+						} else if !isoRefusal(rt, res) {
+							t.Errorf("%s: status %d, want 200 with nothing or a refusal", where, res.status)
+						}
+					}
+				}
+			})
+		}
+	}
+	f.t = t
+	t.Logf("isolation matrix: %d routes × %d principals = %d cells", len(routes), len(ps), cells)
+
+	if after := f.snapshot(B); after != before {
+		t.Errorf("tenant B changed during the matrix:\nbefore %s\nafter  %s", before, after)
+	}
+	all := f.allAudit()
+	for _, e := range all[:len(all)-auditBefore] {
+		if e.TenantID == B.Tenant.ID && !strings.HasPrefix(e.Action, "login.") {
+			t.Errorf("audit entry in tenant B written during the matrix: %s by %s on %s", e.Action, e.Actor, e.ObjectID)
+		}
+	}
+	if n := isoCount(f.allUsers(), func(u tansa.User) bool { return u.TenantID == B.Tenant.ID }); n != len(B.users())-1 {
+		t.Errorf("tenant B has %d users after the matrix, want %d", n, len(B.users())-1)
+	}
+}
+
+func isoIDOf(r isoRule, x *isoTenant) string {
+	switch r.id {
+	case "tenant":
+		return x.Tenant.ID
+	case "user":
+		return x.Spare.ID
+	case "token":
+		return x.SpareToken.ID
+	}
+	return ""
+}
+
+// auditTotal is how many audit entries of tenant a match the API query qs.
+func (f *isoFixture) auditTotal(a *isoTenant, qs string) int {
+	v, _ := url.ParseQuery(strings.TrimPrefix(qs, "?"))
+	return isoCount(f.allAudit(), func(e tansa.AuditEntry) bool {
+		if e.TenantID != a.Tenant.ID {
+			return false
+		}
+		if x := v.Get("object"); x != "" && e.ObjectID != x {
+			return false
+		}
+		if x := v.Get("actor"); x != "" && e.Actor != x {
+			return false
+		}
+		if x := v.Get("action"); x != "" && !(e.Action == x || (strings.HasSuffix(x, ".") && strings.HasPrefix(e.Action, x))) {
+			return false
+		}
+		if x := v.Get("tenant"); x != "" && e.TenantID != x {
+			return false
+		}
+		return true
+	})
+}
