@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math"
 	"os"
@@ -103,6 +104,13 @@ func ReadEVTX(r io.ReaderAt, opts Options, fn func(*tansa.Event) error) (Stats, 
 			st.fail(i, want, fmt.Sprintf("chunk truncated: %v", rerr))
 			continue
 		}
+		if reason := checkChunk(buf); reason != "" {
+			// The decoder trusts offsets inside the chunk; on damaged
+			// chunks it can loop or allocate without bound, so damaged
+			// chunks are reported rather than decoded.
+			st.fail(i, want, reason)
+			continue
+		}
 		raws := recordBytes(buf)
 		records, perr := parseChunk(io.NewSectionReader(r, 0, math.MaxInt64), c)
 		if perr != nil {
@@ -140,6 +148,28 @@ func parseChunk(rs io.ReadSeeker, c *evtx.Chunk) (recs []*evtx.EventRecord, err 
 		err = fmt.Errorf("chunk decoder: %w", err)
 	}
 	return recs, err
+}
+
+// checkChunk verifies the chunk's header and record checksums (CRC32, as
+// Windows writes them) and returns why the chunk is unusable, or "".
+func checkChunk(chunk []byte) string {
+	if len(chunk) < chunkSize {
+		return "chunk truncated"
+	}
+	h := crc32.NewIEEE()
+	h.Write(chunk[:120])
+	h.Write(chunk[128:chunkHeaderSize])
+	if h.Sum32() != binary.LittleEndian.Uint32(chunk[124:]) {
+		return "chunk header checksum mismatch"
+	}
+	free := int(binary.LittleEndian.Uint32(chunk[48:]))
+	if free < chunkHeaderSize || free > chunkSize {
+		return "chunk free-space offset out of range"
+	}
+	if crc32.ChecksumIEEE(chunk[chunkHeaderSize:free]) != binary.LittleEndian.Uint32(chunk[52:]) {
+		return "chunk records checksum mismatch"
+	}
+	return ""
 }
 
 // recordBytes indexes the raw bytes of each record of a chunk by record id,

@@ -1,0 +1,298 @@
+package winevt
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tansa-sec/tansa/internal/tansa"
+)
+
+// Layout names the JSON layouts ParseJSON recognises.
+type Layout string
+
+// The JSON layouts.
+const (
+	LayoutWinlogbeat Layout = "winlogbeat" // Elastic Winlogbeat / ECS: winlog.event_data, winlog.channel, …
+	LayoutNXLog      Layout = "nxlog"      // NXLog im_msvistalog flat JSON: EventID, SourceName, Hostname, EventData fields top-level
+	LayoutSentinel   Layout = "sentinel"   // Azure Sentinel / Log Analytics: EventData as a JSON string or object
+	LayoutUnknown    Layout = ""
+)
+
+// DetectLayout tells which layout a decoded JSON document has.
+func DetectLayout(doc map[string]any) Layout {
+	if w, ok := doc["winlog"].(map[string]any); ok && w != nil {
+		return LayoutWinlogbeat
+	}
+	_, hasID := doc["EventID"]
+	if _, ok := doc["EventData"]; ok && hasID {
+		if _, ok := doc["SourceSystem"]; ok {
+			return LayoutSentinel
+		}
+		if _, ok := doc["TimeGenerated"]; ok {
+			return LayoutSentinel
+		}
+	}
+	if _, ok := doc["EventID"]; ok {
+		return LayoutNXLog
+	}
+	if _, ok := doc["EventId"]; ok {
+		return LayoutNXLog
+	}
+	return LayoutUnknown
+}
+
+// ParseJSON turns one JSON document in any of the three layouts into an
+// event. It always returns an event: when line is not a JSON object or its
+// layout is unknown, the event keeps Raw and carries ParseError, and the
+// error says why.
+func ParseJSON(line []byte, opts Options) (*tansa.Event, error) {
+	if opts.Received.IsZero() {
+		opts.Received = time.Now().UTC()
+	}
+	raw := bytes.Clone(bytes.TrimSpace(line))
+	ev := &tansa.Event{
+		TenantID: opts.TenantID,
+		Received: opts.Received,
+		Time:     opts.Received,
+		Source:   opts.Source,
+		Format:   "winevt",
+		Raw:      raw,
+		Fields:   map[string]any{},
+	}
+	ev.ID = eventID(opts.TenantID, opts.Source, raw, 0)
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var doc map[string]any
+	if err := dec.Decode(&doc); err != nil || doc == nil {
+		if err == nil {
+			err = fmt.Errorf("not a JSON object")
+		}
+		ev.ParseError = "json: " + err.Error()
+		return ev, fmt.Errorf("parse windows json: %w", err)
+	}
+	layout := DetectLayout(doc)
+	f := ev.Fields
+	switch layout {
+	case LayoutWinlogbeat:
+		flattenJSON("", doc, f)
+		w := doc["winlog"].(map[string]any)
+		liftObject(w["event_data"], f)
+		liftObject(w["user_data"], f)
+		copyField(f, "EventID", "winlog.event_id", "event.code")
+		copyField(f, "Channel", "winlog.channel")
+		copyField(f, "Computer", "winlog.computer_name", "host.name")
+		copyField(f, "Provider_Name", "winlog.provider_name", "event.provider")
+		copyField(f, "Provider_Guid", "winlog.provider_guid")
+		copyField(f, "EventRecordID", "winlog.record_id")
+		copyField(f, "Task", "winlog.task")
+		copyField(f, "Opcode", "winlog.opcode")
+		copyField(f, "Version", "winlog.version")
+		copyField(f, "Execution_ProcessID", "winlog.process.pid")
+		copyField(f, "Execution_ThreadID", "winlog.process.thread.id")
+		copyField(f, "Security_UserID", "winlog.user.identifier")
+		ev.Time = firstTime(f, "@timestamp", "event.created")
+	case LayoutNXLog, LayoutSentinel:
+		for k, v := range doc {
+			if k == "EventData" || k == "UserData" {
+				switch x := v.(type) {
+				case string:
+					var inner map[string]any
+					d := json.NewDecoder(strings.NewReader(x))
+					d.UseNumber()
+					if d.Decode(&inner) == nil {
+						liftObject(inner, f)
+						continue
+					}
+				case map[string]any:
+					liftObject(x, f)
+					continue
+				}
+			}
+			flattenJSON(k, v, f)
+			if s, ok := f[k]; ok {
+				addSpaceless(f, k, s)
+			}
+		}
+		copyField(f, "EventID", "EventId")
+		copyField(f, "Provider_Name", "SourceName", "Provider", "ProviderName", "EventSourceName")
+		copyField(f, "Provider_Guid", "ProviderGuid")
+		copyField(f, "Computer", "Hostname")
+		copyField(f, "EventRecordID", "RecordNumber")
+		copyField(f, "Execution_ProcessID", "ExecutionProcessID")
+		copyField(f, "Execution_ThreadID", "ExecutionThreadID")
+		copyField(f, "Security_UserID", "UserID")
+		ev.Time = firstTime(f, "TimeCreated", "EventTime", "@timestamp", "TimeGenerated", "EventReceivedTime")
+	default:
+		flattenJSON("", doc, f)
+		ev.ParseError = "json: not a Windows event layout (no winlog object and no EventID)"
+		ev.Time = firstTime(f, "@timestamp")
+		if ev.Time.IsZero() {
+			ev.Time = opts.Received
+		}
+		return ev, fmt.Errorf("parse windows json: unknown layout")
+	}
+	// EventID is an integer in the native layout; shippers sometimes send text.
+	if s, ok := f["EventID"].(string); ok {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			f["EventID"] = n
+		}
+	}
+	deriveECS(f)
+	if ev.Time.IsZero() {
+		ev.Time = opts.Received
+	}
+	return ev, nil
+}
+
+// ReadJSONLines parses every non-empty line of r with ParseJSON and calls fn
+// with each event, including those that carry ParseError (they are counted
+// as failed, never dropped). Lines longer than 16 MiB end the read with an
+// error.
+func ReadJSONLines(r io.Reader, opts Options, fn func(*tansa.Event) error) (Stats, error) {
+	var st Stats
+	if opts.Received.IsZero() {
+		opts.Received = time.Now().UTC()
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 16<<20)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := sc.Bytes()
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		ev, err := ParseJSON(line, opts)
+		if err != nil {
+			st.fail(-1, 1, fmt.Sprintf("line %d: %v", n, err))
+		}
+		st.Events++
+		if err := fn(ev); err != nil {
+			return st, err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return st, fmt.Errorf("read json lines: %w", err)
+	}
+	return st, nil
+}
+
+// flattenJSON stores v under name, objects as dotted names.
+func flattenJSON(name string, v any, f map[string]any) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, c := range x {
+			n := k
+			if name != "" {
+				n = name + "." + k
+			}
+			flattenJSON(n, c, f)
+		}
+	default:
+		if name != "" {
+			f[name] = jsonScalar(x)
+		}
+	}
+}
+
+// liftObject copies an object's members as top-level fields (EventData
+// names), flattening nested objects with dots.
+func liftObject(v any, f map[string]any) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return
+	}
+	for k, c := range m {
+		if inner, ok := c.(map[string]any); ok {
+			// UserData wraps its fields in one provider-specific element.
+			liftObject(inner, f)
+			continue
+		}
+		s := jsonScalar(c)
+		f[k] = s
+		addSpaceless(f, k, s)
+	}
+}
+
+func jsonScalar(v any) any {
+	switch x := v.(type) {
+	case nil, string, bool:
+		return x
+	case json.Number:
+		if n, err := x.Int64(); err == nil {
+			return n
+		}
+		if fl, err := x.Float64(); err == nil {
+			return fl
+		}
+		return x.String()
+	case float64:
+		return x
+	case []any:
+		out := make([]string, 0, len(x))
+		for _, e := range x {
+			switch y := jsonScalar(e).(type) {
+			case string:
+				out = append(out, y)
+			default:
+				if b, err := json.Marshal(e); err == nil {
+					out = append(out, strings.Trim(string(b), `"`))
+				}
+			}
+		}
+		return out
+	case map[string]any:
+		b, _ := json.Marshal(x)
+		return string(b)
+	default:
+		return fmt.Sprint(x)
+	}
+}
+
+// copyField sets dst from the first present source, unless dst is set.
+func copyField(f map[string]any, dst string, srcs ...string) {
+	if _, ok := f[dst]; ok {
+		return
+	}
+	for _, s := range srcs {
+		if v, ok := f[s]; ok && v != nil {
+			if dst == "EventID" {
+				if str, ok := v.(string); ok {
+					if n, err := strconv.ParseInt(str, 10, 64); err == nil {
+						v = n
+					}
+				}
+			}
+			f[dst] = v
+			return
+		}
+	}
+}
+
+var jsonTimeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05",
+}
+
+func firstTime(f map[string]any, names ...string) time.Time {
+	for _, n := range names {
+		s, ok := f[n].(string)
+		if !ok {
+			continue
+		}
+		for _, l := range jsonTimeLayouts {
+			if t, err := time.Parse(l, s); err == nil {
+				return t.UTC()
+			}
+		}
+	}
+	return time.Time{}
+}
