@@ -166,7 +166,13 @@ func (v *view) TenantName(id string) string {
 func (s *Server) newView(r *http.Request, titleKey string) *view {
 	v := &view{p: s.pages, Lang: s.pages.language(r), Path: r.URL.Path, Loc: time.UTC}
 	v.Title = v.T(titleKey)
-	v.Flash = r.URL.Query().Get("flash")
+	// Only a catalogue's flash key is shown, so that a crafted link cannot
+	// put words of its own on a Tansa page.
+	if f := r.URL.Query().Get("flash"); strings.HasPrefix(f, "flash.") {
+		if _, ok := s.pages.cat["en"][f]; ok {
+			v.Flash = f
+		}
+	}
 	pr, ok := principalOf(r)
 	if !ok {
 		return v

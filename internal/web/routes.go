@@ -87,6 +87,21 @@ func (s *Server) routeTable() []route {
 		page(public("POST", "/login", "Log in.", s.pageLoginPost)),
 		page(authed("POST", "/logout", "Log out.", s.pageLogout)),
 		page(authed("GET", "/{$}", "Overview.", s.pageHome)),
-		// Console pages of the admin area: see console_admin.go.
+		// Console: the admin area (console_admin.go).
+		page(authed("POST", "/switch-tenant", "Choose the tenant the console shows.", s.pageSwitchTenant)),
+		page(need(access.PermSelf, "POST", "/language", "Choose the console's language.", s.pageLanguage)),
+		page(need(access.PermSelf, "GET", "/settings", "Your settings.", s.pageSettings)),
+		page(need(access.PermSelf, "POST", "/settings", "Change your settings or password.", s.pageSettingsPost)),
+		page(need(access.PermTenantRead, "GET", "/admin/tenants", "Tenants.", s.pageTenants)),
+		page(need(access.PermTenantWrite, "POST", "/admin/tenants", "Create a tenant.", s.pageCreateTenant)),
+		page(need(access.PermTenantRead, "GET", "/admin/tenants/{id}", "A tenant.", s.pageTenant)),
+		page(need(access.PermTenantWrite, "POST", "/admin/tenants/{id}", "Change a tenant.", s.pageUpdateTenant)),
+		page(need(access.PermUserRead, "GET", "/admin/users", "Users.", s.pageUsers)),
+		page(need(access.PermUserWrite, "POST", "/admin/users", "Create a user.", s.pageCreateUser)),
+		page(need(access.PermUserWrite, "POST", "/admin/users/{id}", "Disable, enable or reset the password of a user.", s.pageUserAction)),
+		page(need(access.PermTokenRead, "GET", "/admin/tokens", "API tokens.", s.pageTokens)),
+		page(need(access.PermTokenWrite, "POST", "/admin/tokens", "Create an API token; its secret is shown once.", s.pageCreateToken)),
+		page(need(access.PermTokenWrite, "POST", "/admin/tokens/{id}/revoke", "Revoke an API token.", s.pageRevokeToken)),
+		page(need(access.PermAuditRead, "GET", "/admin/audit", "The audit log.", s.pageAudit)),
 	}
 }

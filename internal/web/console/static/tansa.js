@@ -35,7 +35,12 @@
     if (b && !window.confirm(b.getAttribute("data-confirm"))) e.preventDefault();
     var c = e.target.closest ? e.target.closest("[data-copy]") : null;
     if (c && navigator.clipboard) {
-      navigator.clipboard.writeText(document.getElementById(c.getAttribute("data-copy")).textContent);
+      navigator.clipboard.writeText(document.getElementById(c.getAttribute("data-copy")).textContent).then(function () {
+        var label = c.textContent, done = c.getAttribute("data-copied");
+        if (!done) return;
+        c.textContent = done;
+        setTimeout(function () { c.textContent = label; }, 2000);
+      });
     }
   });
 })();

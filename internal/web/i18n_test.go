@@ -1,0 +1,202 @@
+package web
+
+import (
+	"encoding/json"
+	"io"
+	"io/fs"
+	"maps"
+	"net/http/httptest"
+	"os"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tansa-sec/tansa/internal/access"
+	"github.com/tansa-sec/tansa/internal/tansa"
+)
+
+func readCatalogue(t *testing.T, lang string) map[string]string {
+	t.Helper()
+	b, err := consoleFS.ReadFile("console/i18n/" + lang + ".json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("%s.json: %v", lang, err)
+	}
+	return m
+}
+
+// verbs returns the fmt verbs of a message in order, so that a translation
+// takes the same arguments as the original.
+func verbs(msg string) []string {
+	return regexp.MustCompile(`%[-+# 0]*[0-9]*(?:\.[0-9]+)?[a-zA-Z%]`).FindAllString(msg, -1)
+}
+
+func TestCataloguesMatch(t *testing.T) {
+	en := readCatalogue(t, "en")
+	for _, lang := range access.Languages {
+		cat := readCatalogue(t, lang)
+		for k, msg := range cat {
+			if strings.TrimSpace(msg) == "" {
+				t.Errorf("%s.json: %q is empty", lang, k)
+			}
+			enMsg, ok := en[k]
+			if !ok {
+				t.Errorf("%s.json has %q, en.json does not", lang, k)
+				continue
+			}
+			if got, want := verbs(msg), verbs(enMsg); !slices.Equal(got, want) {
+				t.Errorf("%s.json %q takes %v, en.json takes %v", lang, k, got, want)
+			}
+		}
+		for k := range en {
+			if _, ok := cat[k]; !ok {
+				t.Errorf("en.json has %q, %s.json does not", k, lang)
+			}
+		}
+	}
+}
+
+// usedKeys finds every message key the console names literally: in
+// templates (T "key", .T "key", $.T "key"), in Go (v.T("key"), the title
+// key of newView, flash keys, navigation keys), plus the families built at
+// run time (role.<role>, lang.<language>).
+func usedKeys(t *testing.T) map[string][]string {
+	t.Helper()
+	used := map[string][]string{}
+	add := func(where string, re *regexp.Regexp, text string) {
+		for _, m := range re.FindAllStringSubmatch(text, -1) {
+			used[m[1]] = append(used[m[1]], where)
+		}
+	}
+	tmplKey := regexp.MustCompile(`(?:^|[\s({$.])T\s+"([^"]+)"`)
+	names, err := fs.Glob(consoleFS, "console/templates/*.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		b, err := consoleFS.ReadFile(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		add(path.Base(n), tmplKey, string(b))
+	}
+	goKeys := []*regexp.Regexp{
+		regexp.MustCompile(`\bT\("([^"]+)"`),
+		regexp.MustCompile(`newView\([^,]+, "([^"]+)"\)`),
+		regexp.MustCompile(`"(flash\.[a-z0-9_.]+)"`),
+		regexp.MustCompile(`"(nav\.[a-z0-9_.]+)"`),
+	}
+	files, err := os.ReadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if !strings.HasSuffix(f.Name(), ".go") || strings.HasSuffix(f.Name(), "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, re := range goKeys {
+			add(f.Name(), re, string(b))
+		}
+	}
+	for _, r := range tansa.Roles {
+		used["role."+string(r)] = append(used["role."+string(r)], "role labels")
+	}
+	used["role.system"] = append(used["role.system"], "role labels")
+	for _, l := range access.Languages {
+		used["lang."+l] = append(used["lang."+l], "language labels")
+	}
+	return used
+}
+
+func TestCatalogueHasEveryUsedKey(t *testing.T) {
+	used := usedKeys(t)
+	if len(used) < 100 {
+		t.Fatalf("found only %d keys in use; the patterns no longer match the code", len(used))
+	}
+	for _, lang := range access.Languages {
+		cat := readCatalogue(t, lang)
+		for _, k := range slices.Sorted(maps.Keys(used)) {
+			if _, ok := cat[k]; !ok {
+				t.Errorf("%s.json lacks %q, used in %s", lang, k, strings.Join(slices.Compact(used[k]), ", "))
+			}
+		}
+	}
+}
+
+// samplePages gives every page template data of the shape its handler
+// passes, with something in every list so that each row renders.
+func samplePages(hq, vn tansa.Tenant) map[string]any {
+	now := time.Date(2026, 4, 1, 9, 30, 0, 0, time.UTC)
+	user := tansa.User{ID: "u1", Username: "hq-viewer", Name: "Hana", Email: "hana@example.test", Role: tansa.RoleTenantViewer,
+		TenantID: hq.ID, LastLogin: now, LockedUntil: now.Add(time.Hour)}
+	disabled := tansa.User{ID: "u2", Username: "gone", Role: tansa.RoleProviderAnalyst, Disabled: true}
+	token := tansa.Token{ID: "k1", Name: "proxy", Role: tansa.RoleIngest, TenantID: vn.ID, Prefix: "tansa_abcdef", Created: now,
+		Creator: "user:admin", Expires: now.Add(24 * time.Hour)}
+	revoked := tansa.Token{ID: "k2", Name: "old", Role: tansa.RoleProviderAdmin, Prefix: "tansa_zyxwvu", Created: now, Revoked: now}
+	pg := pager{From: 1, To: 2, Total: 40, Prev: "/x?offset=0", Next: "/x?offset=4"}
+	return map[string]any{
+		"error": 404,
+		"login": "/admin/users",
+		"home":  homeData{Tenants: []tansa.Tenant{hq, vn}, Total: 2},
+		"settings": settingsPage{Form: settingsForm{Name: "Ada", Email: "ada@example.test", Language: "ja", TimeZone: "Asia/Tokyo", Known: true},
+			TimeZones: timeZones(), PasswordError: "Not saved: password: at least 12 characters"},
+		"tenants": tenantsPage{Items: []tansa.Tenant{hq, vn}, Q: "sakura", Pager: pg, Form: tenantForm{Name: "x", Language: "en", TimeZone: "UTC"},
+			TimeZones: timeZones()},
+		"tenant": tenantPage{Tenant: hq, Form: tenantForm{Name: hq.Name, Language: hq.Language, TimeZone: hq.TimeZone},
+			Contacts: withBlankContacts(hq.Contacts), TimeZones: timeZones()},
+		"users": usersPage{Items: []tansa.User{user, disabled}, Q: "h", Role: "tenant-viewer", Tenant: hq.ID, Pager: pg, Roles: peopleRoles(),
+			Grantable: grantable(tansa.RoleProviderAdmin, true), Form: userForm{Username: "new", Role: "tenant-viewer", TenantID: hq.ID},
+			Back: "/admin/users?q=h", Now: now},
+		"password_reset": passwordResetPage{User: user, Password: "s3cret-s3cret-s3cret", Back: "/admin/users"},
+		"tokens": tokensPage{Items: []tansa.Token{token, revoked}, Pager: pg, Grantable: grantable(tansa.RoleProviderAdmin, false),
+			Form: tokenForm{Name: "n", Role: "ingest", TenantID: vn.ID, ExpiresIn: "720h"}, Now: now},
+		"token_created": tokenCreatedPage{Token: token, Secret: "tansa_secret"},
+		"audit": auditPage{Items: []auditRow{{AuditEntry: tansa.AuditEntry{ID: 1, Time: now, TenantID: hq.ID, Actor: "user:admin",
+			Addr: "192.0.2.1", Action: "tenant.update", ObjectType: "tenant", ObjectID: hq.ID},
+			BeforeJSON: `{"name": "a"}`, AfterJSON: `{"name": "b"}`}, {AuditEntry: tansa.AuditEntry{Action: "login.fail"}}},
+			Filter: auditFilter{Action: "user.", Since: "2026-04-01T00:00"}, Pager: pg},
+	}
+}
+
+// TestEveryPageRenders executes every page template in both languages for
+// a provider administrator and a tenant viewer, so a template that breaks
+// for one audience or language fails here rather than in front of a user.
+func TestEveryPageRenders(t *testing.T) {
+	e := newConsoleEnv(t)
+	samples := samplePages(e.hq, e.vn)
+	for name := range e.srv.pages.tmpl {
+		if _, ok := samples[name]; !ok {
+			t.Errorf("template %s has no sample data in samplePages; add it", name)
+		}
+	}
+	sys := access.Caller{Principal: access.System("test")}
+	for _, username := range []string{"admin", "hq-viewer"} {
+		u, err := e.access.User(t.Context(), sys, e.userID(username))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, lang := range access.Languages {
+			p := access.Principal{Kind: "user", ID: u.ID, Name: u.Username, Role: u.Role, TenantID: u.TenantID, Language: lang}
+			for name, tmpl := range e.srv.pages.tmpl {
+				r := withPrincipal(httptest.NewRequest("GET", "/admin/x", nil), p)
+				v := e.srv.newView(r, name+".title")
+				v.Data = samples[name]
+				v.Error = "Not saved: something"
+				v.Flash = "flash.user_created"
+				if err := tmpl.Execute(io.Discard, v); err != nil {
+					t.Errorf("%s as %s in %s: %v", name, username, lang, err)
+				}
+			}
+		}
+	}
+}
