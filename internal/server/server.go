@@ -1,0 +1,262 @@
+// Package server is the composition root: it turns a Config into a running
+// platform by opening the data directory and the store, building the
+// services, and serving the HTTP edge. Reading Open top to bottom shows how
+// the pieces fit together; nothing is wired anywhere else.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/tansa-sec/tansa/internal/access"
+	"github.com/tansa-sec/tansa/internal/store/sqlite"
+	"github.com/tansa-sec/tansa/internal/tansa"
+	"github.com/tansa-sec/tansa/internal/web"
+)
+
+// backend is what the server needs of a storage engine.
+type backend interface {
+	access.Store
+	Counts(ctx context.Context) (map[string]int64, error)
+	Close() error
+}
+
+// Server is one running Tansa node.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	store  backend
+	Access *access.Service
+	web    *web.Server
+	reg    *prometheus.Registry
+	ready  atomic.Bool
+	fresh  bool
+	addr   atomic.Value // string, once listening
+}
+
+// Open prepares a server from cfg: data directory, store (migrated),
+// services and HTTP edge. It does not listen yet.
+func Open(ctx context.Context, cfg Config, log *slog.Logger, version string) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	fresh, err := OpenDataDir(cfg.Data)
+	if err != nil {
+		return nil, err
+	}
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, store: store, fresh: fresh, reg: prometheus.NewRegistry()}
+	s.Access = access.New(store, access.Options{
+		SessionIdle:     time.Duration(cfg.Session.Idle),
+		SessionAbsolute: time.Duration(cfg.Session.Absolute),
+		MaxFailures:     cfg.Login.MaxFailures,
+		Lockout:         time.Duration(cfg.Login.Lockout),
+	})
+	s.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		newStoreCollector(store, log),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tansa_build_info", Help: "Always 1; the version is a label.",
+			ConstLabels: prometheus.Labels{"version": version}}, func() float64 { return 1 }),
+	)
+	s.web = web.NewServer(web.Deps{
+		Access:  s.Access,
+		Logger:  log,
+		Metrics: s.reg,
+		Ready:   s.ready.Load,
+		Secure:  cfg.TLS.Cert != "" || cfg.SecureCookies,
+		Version: version,
+	})
+	return s, nil
+}
+
+// OpenStore opens the configured store alone, for administrative commands
+// that work on a data directory next to a running server.
+func OpenStore(ctx context.Context, cfg Config) (*access.Service, func() error, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, err
+	}
+	if _, err := OpenDataDir(cfg.Data); err != nil {
+		return nil, nil, err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return access.New(st, access.Options{}), st.Close, nil
+}
+
+func openStore(ctx context.Context, cfg Config) (backend, error) {
+	switch cfg.Store.Driver {
+	case "postgres":
+		return openPostgres(ctx, cfg.Store.URL)
+	default:
+		return sqlite.Open(ctx, filepath.Join(cfg.Data, "tansa.db"))
+	}
+}
+
+// Fresh reports whether the data directory was created by this start.
+func (s *Server) Fresh() bool { return s.fresh }
+
+// Handler returns the HTTP handler, for tests that serve it themselves.
+func (s *Server) Handler() http.Handler { return s.web }
+
+// Addr returns the address the server listens on, once it does.
+func (s *Server) Addr() string {
+	a, _ := s.addr.Load().(string)
+	return a
+}
+
+// Close releases the store.
+func (s *Server) Close() error { return s.store.Close() }
+
+// EnsureAdmin creates the first provider administrator, "admin", when the
+// store has no users. The password is adminPassword when given; otherwise
+// a random one, printed once to w and written to DATA/initial-admin-password
+// (mode 0600).
+func (s *Server) EnsureAdmin(ctx context.Context, adminPassword string, w io.Writer) error {
+	sys := access.Caller{Principal: access.System("first-start")}
+	_, n, err := s.Access.Users(ctx, sys, access.UserQuery{})
+	if err != nil {
+		return fmt.Errorf("count users: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	pw := adminPassword
+	if pw == "" {
+		pw = access.RandomPassword()
+	}
+	name, role := "admin", tansa.RoleProviderAdmin
+	username := "Administrator"
+	if _, err := s.Access.CreateUser(ctx, sys, access.UserInput{Username: &name, Name: &username, Role: &role, Password: &pw}); err != nil {
+		return fmt.Errorf("create the first administrator: %w", err)
+	}
+	if adminPassword != "" {
+		fmt.Fprintln(w, "Created user admin (provider-admin) with the password it was given (TANSA_ADMIN_PASSWORD, or the demo password).")
+		return nil
+	}
+	file := filepath.Join(s.cfg.Data, "initial-admin-password")
+	if err := os.WriteFile(file, []byte(pw+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", file, err)
+	}
+	fmt.Fprintf(w, "Created user admin (provider-admin).\n  password: %s\n  (also in %s; change it after logging in)\n", pw, file)
+	return nil
+}
+
+// Serve listens and serves until ctx ends, then shuts down gracefully,
+// letting requests in flight finish for up to 10 seconds. onListen, when
+// set, is called with the bound address before the server reports ready.
+func (s *Server) Serve(ctx context.Context, onListen func(addr string)) error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:           s.web,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	if s.cfg.TLS.Cert != "" {
+		cert, err := tls.LoadX509KeyPair(s.cfg.TLS.Cert, s.cfg.TLS.Key)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("load TLS certificate: %w", err)
+		}
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		ln = tls.NewListener(ln, srv.TLSConfig)
+	}
+	s.addr.Store(ln.Addr().String())
+	if onListen != nil {
+		onListen(ln.Addr().String())
+	}
+
+	bg, stopBG := context.WithCancel(ctx)
+	defer stopBG()
+	go s.expireSessions(bg)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.ready.Store(true)
+	s.log.Info("tansa is ready", "addr", ln.Addr().String(), "tls", s.cfg.TLS.Cert != "", "store", s.cfg.Store.Driver)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.ready.Store(false)
+	s.log.Info("shutting down")
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func (s *Server) expireSessions(ctx context.Context) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := s.Access.ExpireSessions(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("expire sessions", "err", err)
+		} else if n > 0 {
+			s.log.Debug("expired sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// storeCollector exports the store's table sizes on every scrape.
+type storeCollector struct {
+	store backend
+	log   *slog.Logger
+	desc  *prometheus.Desc
+}
+
+func newStoreCollector(st backend, log *slog.Logger) *storeCollector {
+	return &storeCollector{store: st, log: log, desc: prometheus.NewDesc("tansa_store_rows", "Rows in each table of the store.", []string{"table"}, nil)}
+}
+
+func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	counts, err := c.store.Counts(ctx)
+	if err != nil {
+		c.log.Warn("store metrics", "err", err)
+		return
+	}
+	for table, n := range counts {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), table)
+	}
+}
