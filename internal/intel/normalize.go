@@ -42,7 +42,16 @@ var defangedSchemes = []struct{ from, to string }{
 // It is idempotent and never fails; validation is Normalize's job.
 func Refang(s string) string {
 	s = strings.TrimSpace(s)
-	s = strings.Trim(s, "\"'`<>")
+	// Strip one pair of surrounding quotes or angle brackets, never a lone
+	// quote that belongs to the value (a URL query may end in one).
+	for len(s) >= 2 {
+		f, l := s[0], s[len(s)-1]
+		if (f == l && (f == '"' || f == '\'' || f == '`')) || (f == '<' && l == '>') {
+			s = strings.TrimSpace(s[1 : len(s)-1])
+			continue
+		}
+		break
+	}
 	for _, d := range defangedSchemes {
 		if len(s) > len(d.from) && strings.EqualFold(s[:len(d.from)], d.from) &&
 			(s[len(d.from)] == ':' || s[len(d.from)] == '[' || s[len(d.from)] == '(') {

@@ -17,6 +17,9 @@ var atomicPaths = []string{
 	"file:name", "mutex:name", "windows-registry-key:key",
 	"network-traffic:dst_ref.value", "network-traffic:src_ref.value",
 	"email-message:from_ref.value", "email-message:sender_ref.value",
+	// Paths Tansa's exporter uses for user agents and TLS fingerprints.
+	"network-traffic:extensions.'http-request-ext'.request_header.'User-Agent'",
+	"x-tls-fingerprint:ja3", "x-tls-fingerprint:ja4",
 }
 
 // IsAtomicPath reports whether an equality test on path can become an
