@@ -89,7 +89,7 @@ func (db *DB) Tenant(ctx context.Context, id string) (tansa.Tenant, error) {
 	return t, notFound(err, "tenant", id)
 }
 
-// Tenants lists tenants by name, ignoring case (ASCII case on SQLite).
+// Tenants lists tenants by name, ignoring case.
 func (db *DB) Tenants(ctx context.Context, q access.TenantQuery) ([]tansa.Tenant, int, error) {
 	var w where
 	w.scope("id", access.Scope{All: q.Scope.All, Tenants: q.Scope.Tenants})
@@ -174,18 +174,19 @@ func (db *DB) UserByName(ctx context.Context, username string) (tansa.User, erro
 	return u, notFound(err, "user", username)
 }
 
-// Users lists users by username, ignoring case (ASCII case on SQLite).
+// Users lists users by username.
 func (db *DB) Users(ctx context.Context, q access.UserQuery) ([]tansa.User, int, error) {
 	var w where
 	w.scope("tenant_id", q.Scope)
 	if q.Text != "" {
 		l := like(q.Text)
-		w.add(`(LOWER(username) LIKE ? ESCAPE '\' OR LOWER(name) LIKE ? ESCAPE '\' OR LOWER(email) LIKE ? ESCAPE '\')`, l, l, l)
+		// Usernames are lower-case by validation, so they need no LOWER.
+		w.add(`(username LIKE ? ESCAPE '\' OR LOWER(name) LIKE ? ESCAPE '\' OR LOWER(email) LIKE ? ESCAPE '\')`, l, l, l)
 	}
 	if q.Role != "" {
 		w.add("role = ?", string(q.Role))
 	}
-	return list(ctx, db, userCols, "users", &w, "LOWER(username), username, id", q.Page, func(r *sql.Rows) (tansa.User, error) { return scanUser(r) })
+	return list(ctx, db, userCols, "users", &w, "username", q.Page, func(r *sql.Rows) (tansa.User, error) { return scanUser(r) })
 }
 
 // ---- tokens

@@ -556,7 +556,7 @@ func testUsersScope(t *testing.T, s access.Store) {
 		newUser("u-a1", "amy", tansa.RoleTenantAdmin, "t-a"),
 		newUser("u-a2", "abe", tansa.RoleTenantViewer, "t-a"),
 		newUser("u-b1", "ben", tansa.RoleTenantAdmin, "t-b"),
-		newUser("u-c1", "Cat", tansa.RoleTenantAdmin, "t-c"),
+		newUser("u-c1", "cat", tansa.RoleTenantAdmin, "t-c"),
 	} {
 		mustCreateUser(t, s, u)
 	}
