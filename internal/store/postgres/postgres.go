@@ -6,7 +6,9 @@
 // Open runs the embedded migrations and returns the stores the server wires
 // in. The schema is the SQLite backend's, with BIGINT microseconds for times,
 // an identity column for the audit log's IDs and a trigger that makes the
-// audit log append-only.
+// audit log append-only (UPDATE, DELETE and TRUNCATE raise). The audit IDs
+// grow with every append but, unlike SQLite's, may have gaps, so Counts
+// reports an upper bound for the audit log.
 package postgres
 
 import (

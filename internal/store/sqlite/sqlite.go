@@ -28,7 +28,7 @@ import (
 	"github.com/tansa-sec/tansa/internal/store/sqlstore"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql events_migrations/*.sql
 var migrations embed.FS
 
 // DB is an open SQLite database.
@@ -45,14 +45,15 @@ var Dialect = sqlstore.Dialect{
 	},
 }
 
-func dsn(path string, readOnly bool) string {
+// dsn names the database at path. busy_timeout lets the writer of another
+// process (a CLI command next to the server) finish instead of failing at
+// once. synchronous is FULL for the access tables (every commit durable
+// before it returns, even across power loss) and NORMAL for events.
+func dsn(path string, readOnly bool, sync string) string {
 	q := url.Values{}
-	// busy_timeout lets the writer of another process (a CLI command next to
-	// the server) finish instead of failing at once. synchronous(FULL) makes
-	// every commit durable before it returns, even across power loss.
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "synchronous("+sync+")")
 	q.Add("_pragma", "foreign_keys(1)")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
@@ -100,24 +101,35 @@ func newDriver() (*sqlite3.Driver, error) {
 // Open opens (creating when absent) the database file at path and brings its
 // schema up to date.
 func Open(ctx context.Context, path string) (*DB, error) {
-	drv, err := newDriver()
+	w, r, err := openPools(ctx, path, "FULL")
 	if err != nil {
 		return nil, err
 	}
-	w := sql.OpenDB(connector{d: drv, dsn: dsn(path, false)})
-	w.SetMaxOpenConns(1) // SQLite has one writer; queueing here beats SQLITE_BUSY
-	if err := w.PingContext(ctx); err != nil {
-		w.Close()
-		return nil, describe(path, err)
-	}
 	if err := migrate(ctx, w); err != nil {
 		w.Close()
+		r.Close()
 		return nil, describe(path, err)
 	}
-	r := sql.OpenDB(connector{d: drv, dsn: dsn(path, true)})
+	return &DB{DB: sqlstore.New(w, r, Dialect)}, nil
+}
+
+// openPools opens the writer (one connection: SQLite has one writer, and
+// queueing here beats SQLITE_BUSY) and the readers of the file at path.
+func openPools(ctx context.Context, path, sync string) (w, r *sql.DB, err error) {
+	drv, err := newDriver()
+	if err != nil {
+		return nil, nil, err
+	}
+	w = sql.OpenDB(connector{d: drv, dsn: dsn(path, false, sync)})
+	w.SetMaxOpenConns(1)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, nil, describe(path, err)
+	}
+	r = sql.OpenDB(connector{d: drv, dsn: dsn(path, true, sync)})
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	return &DB{DB: sqlstore.New(w, r, Dialect)}, nil
+	return w, r, nil
 }
 
 // describe turns SQLite's terse errors about a damaged or foreign file into

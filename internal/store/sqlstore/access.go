@@ -15,7 +15,7 @@ import (
 func (db *DB) appendAudit(ctx context.Context, tx *sql.Tx, a tansa.AuditEntry) error {
 	_, err := db.exec(ctx, tx, `INSERT INTO audit (time, tenant_id, actor, addr, action, object_type, object_id, before_json, after_json)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		us(a.Time), a.TenantID, a.Actor, a.Addr, a.Action, a.ObjectType, a.ObjectID, string(a.Before), string(a.After))
+		Micros(a.Time), a.TenantID, a.Actor, a.Addr, a.Action, a.ObjectType, a.ObjectID, string(a.Before), string(a.After))
 	if err != nil {
 		return fmt.Errorf("append audit: %w", err)
 	}
@@ -52,7 +52,7 @@ func scanTenant(row interface{ Scan(...any) error }) (tansa.Tenant, error) {
 	if t.Contacts == nil {
 		t.Contacts = []tansa.Contact{}
 	}
-	t.Created, t.Updated = fromUS(created), fromUS(updated)
+	t.Created, t.Updated = FromMicros(created), FromMicros(updated)
 	return t, nil
 }
 
@@ -60,7 +60,7 @@ func scanTenant(row interface{ Scan(...any) error }) (tansa.Tenant, error) {
 func (db *DB) CreateTenant(ctx context.Context, t tansa.Tenant, a tansa.AuditEntry) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		_, err := db.exec(ctx, tx, "INSERT INTO tenants ("+tenantCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-			t.ID, t.Name, t.Country, t.Language, t.TimeZone, jsonText(t.Contacts), us(t.Created), us(t.Updated))
+			t.ID, t.Name, t.Country, t.Language, t.TimeZone, jsonText(t.Contacts), Micros(t.Created), Micros(t.Updated))
 		if err != nil {
 			return db.conflict(err, "a tenant named %q exists already", t.Name)
 		}
@@ -72,7 +72,7 @@ func (db *DB) CreateTenant(ctx context.Context, t tansa.Tenant, a tansa.AuditEnt
 func (db *DB) UpdateTenant(ctx context.Context, t tansa.Tenant, a tansa.AuditEntry) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		res, err := db.exec(ctx, tx, "UPDATE tenants SET name = ?, country = ?, language = ?, time_zone = ?, contacts = ?, updated = ? WHERE id = ?",
-			t.Name, t.Country, t.Language, t.TimeZone, jsonText(t.Contacts), us(t.Updated), t.ID)
+			t.Name, t.Country, t.Language, t.TimeZone, jsonText(t.Contacts), Micros(t.Updated), t.ID)
 		if err != nil {
 			return db.conflict(err, "a tenant named %q exists already", t.Name)
 		}
@@ -91,10 +91,10 @@ func (db *DB) Tenant(ctx context.Context, id string) (tansa.Tenant, error) {
 
 // Tenants lists tenants by name, ignoring case.
 func (db *DB) Tenants(ctx context.Context, q access.TenantQuery) ([]tansa.Tenant, int, error) {
-	var w where
-	w.scope("id", access.Scope{All: q.Scope.All, Tenants: q.Scope.Tenants})
+	var w Where
+	w.Scope("id", access.Scope{All: q.Scope.All, Tenants: q.Scope.Tenants})
 	if q.Text != "" {
-		w.add(`LOWER(name) LIKE ? ESCAPE '\'`, like(q.Text))
+		w.Add(`LOWER(name) LIKE ? ESCAPE '\'`, like(q.Text))
 	}
 	return list(ctx, db, tenantCols, "tenants", &w, "LOWER(name), name, id", q.Page, func(r *sql.Rows) (tansa.Tenant, error) { return scanTenant(r) })
 }
@@ -116,13 +116,13 @@ func scanUser(row interface{ Scan(...any) error }) (tansa.User, error) {
 		return u, fmt.Errorf("user %s tenants: %w", u.ID, err)
 	}
 	u.Disabled = disabled != 0
-	u.LockedUntil, u.LastLogin, u.Created, u.Updated = fromUS(locked), fromUS(last), fromUS(created), fromUS(updated)
+	u.LockedUntil, u.LastLogin, u.Created, u.Updated = FromMicros(locked), FromMicros(last), FromMicros(created), FromMicros(updated)
 	return u, nil
 }
 
 func userArgs(u tansa.User) []any {
 	return []any{u.Username, u.Name, u.Email, string(u.Role), u.TenantID, jsonText(u.Tenants), u.Language, u.TimeZone,
-		b2i(u.Disabled), u.PasswordHash, u.FailedLogins, us(u.LockedUntil), us(u.LastLogin), us(u.Created), us(u.Updated)}
+		b2i(u.Disabled), u.PasswordHash, u.FailedLogins, Micros(u.LockedUntil), Micros(u.LastLogin), Micros(u.Created), Micros(u.Updated)}
 }
 
 // CreateUser stores a new user and its audit entry.
@@ -157,7 +157,7 @@ func (db *DB) UpdateUser(ctx context.Context, u tansa.User, a tansa.AuditEntry) 
 func (db *DB) RecordLogin(ctx context.Context, id string, failed int, lockedUntil, lastLogin time.Time) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		_, err := db.exec(ctx, tx, "UPDATE users SET failed_logins = ?, locked_until = ?, last_login = ? WHERE id = ?",
-			failed, us(lockedUntil), us(lastLogin), id)
+			failed, Micros(lockedUntil), Micros(lastLogin), id)
 		return err
 	})
 }
@@ -176,15 +176,15 @@ func (db *DB) UserByName(ctx context.Context, username string) (tansa.User, erro
 
 // Users lists users by username.
 func (db *DB) Users(ctx context.Context, q access.UserQuery) ([]tansa.User, int, error) {
-	var w where
-	w.scope("tenant_id", q.Scope)
+	var w Where
+	w.Scope("tenant_id", q.Scope)
 	if q.Text != "" {
 		l := like(q.Text)
 		// Usernames are lower-case by validation, so they need no LOWER.
-		w.add(`(username LIKE ? ESCAPE '\' OR LOWER(name) LIKE ? ESCAPE '\' OR LOWER(email) LIKE ? ESCAPE '\')`, l, l, l)
+		w.Add(`(username LIKE ? ESCAPE '\' OR LOWER(name) LIKE ? ESCAPE '\' OR LOWER(email) LIKE ? ESCAPE '\')`, l, l, l)
 	}
 	if q.Role != "" {
-		w.add("role = ?", string(q.Role))
+		w.Add("role = ?", string(q.Role))
 	}
 	return list(ctx, db, userCols, "users", &w, "username", q.Page, func(r *sql.Rows) (tansa.User, error) { return scanUser(r) })
 }
@@ -203,7 +203,7 @@ func scanToken(row interface{ Scan(...any) error }) (tansa.Token, error) {
 	if err := json.Unmarshal([]byte(tenants), &t.Tenants); err != nil {
 		return t, fmt.Errorf("token %s tenants: %w", t.ID, err)
 	}
-	t.Created, t.LastUsed, t.Revoked, t.Expires = fromUS(created), fromUS(last), fromUS(revoked), fromUS(expires)
+	t.Created, t.LastUsed, t.Revoked, t.Expires = FromMicros(created), FromMicros(last), FromMicros(revoked), FromMicros(expires)
 	return t, nil
 }
 
@@ -211,8 +211,8 @@ func scanToken(row interface{ Scan(...any) error }) (tansa.Token, error) {
 func (db *DB) CreateToken(ctx context.Context, t tansa.Token, a tansa.AuditEntry) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		_, err := db.exec(ctx, tx, "INSERT INTO tokens ("+tokenCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			t.ID, t.Name, string(t.Role), t.TenantID, jsonText(t.Tenants), t.Hash, t.Prefix, us(t.Created), t.Creator,
-			us(t.LastUsed), us(t.Revoked), us(t.Expires))
+			t.ID, t.Name, string(t.Role), t.TenantID, jsonText(t.Tenants), t.Hash, t.Prefix, Micros(t.Created), t.Creator,
+			Micros(t.LastUsed), Micros(t.Revoked), Micros(t.Expires))
 		if err != nil {
 			return db.conflict(err, "token %q exists already", t.ID)
 		}
@@ -223,7 +223,7 @@ func (db *DB) CreateToken(ctx context.Context, t tansa.Token, a tansa.AuditEntry
 // RevokeToken marks token id revoked at at and stores the audit entry.
 func (db *DB) RevokeToken(ctx context.Context, id string, at time.Time, a tansa.AuditEntry) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		res, err := db.exec(ctx, tx, "UPDATE tokens SET revoked = ? WHERE id = ?", us(at), id)
+		res, err := db.exec(ctx, tx, "UPDATE tokens SET revoked = ? WHERE id = ?", Micros(at), id)
 		if err != nil {
 			return err
 		}
@@ -248,15 +248,15 @@ func (db *DB) TokenByHash(ctx context.Context, hash string) (tansa.Token, error)
 
 // Tokens lists tokens, newest first.
 func (db *DB) Tokens(ctx context.Context, q access.TokenQuery) ([]tansa.Token, int, error) {
-	var w where
-	w.scope("tenant_id", q.Scope)
+	var w Where
+	w.Scope("tenant_id", q.Scope)
 	return list(ctx, db, tokenCols, "tokens", &w, "created DESC, id DESC", q.Page, func(r *sql.Rows) (tansa.Token, error) { return scanToken(r) })
 }
 
 // TouchToken records that token id was used at at.
 func (db *DB) TouchToken(ctx context.Context, id string, at time.Time) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		_, err := db.exec(ctx, tx, "UPDATE tokens SET last_used = ? WHERE id = ?", us(at), id)
+		_, err := db.exec(ctx, tx, "UPDATE tokens SET last_used = ? WHERE id = ?", Micros(at), id)
 		return err
 	})
 }
@@ -267,7 +267,7 @@ func (db *DB) TouchToken(ctx context.Context, id string, at time.Time) error {
 func (db *DB) CreateSession(ctx context.Context, s tansa.Session) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		_, err := db.exec(ctx, tx, "INSERT INTO sessions (hash, user_id, created, last_seen, addr, tenant_id) VALUES (?, ?, ?, ?, ?, ?)",
-			s.Hash, s.UserID, us(s.Created), us(s.LastSeen), s.Addr, s.TenantID)
+			s.Hash, s.UserID, Micros(s.Created), Micros(s.LastSeen), s.Addr, s.TenantID)
 		return db.conflict(err, "session exists already")
 	})
 }
@@ -278,14 +278,14 @@ func (db *DB) Session(ctx context.Context, hash string) (tansa.Session, error) {
 	var created, last int64
 	err := db.r.QueryRowContext(ctx, db.d.Q("SELECT hash, user_id, created, last_seen, addr, tenant_id FROM sessions WHERE hash = ?"), hash).
 		Scan(&s.Hash, &s.UserID, &created, &last, &s.Addr, &s.TenantID)
-	s.Created, s.LastSeen = fromUS(created), fromUS(last)
+	s.Created, s.LastSeen = FromMicros(created), FromMicros(last)
 	return s, notFound(err, "session", "")
 }
 
 // UpdateSession stores a session's last-seen time and chosen tenant.
 func (db *DB) UpdateSession(ctx context.Context, s tansa.Session) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		_, err := db.exec(ctx, tx, "UPDATE sessions SET last_seen = ?, tenant_id = ? WHERE hash = ?", us(s.LastSeen), s.TenantID, s.Hash)
+		_, err := db.exec(ctx, tx, "UPDATE sessions SET last_seen = ?, tenant_id = ? WHERE hash = ?", Micros(s.LastSeen), s.TenantID, s.Hash)
 		return err
 	})
 }
@@ -307,7 +307,7 @@ func (db *DB) DeleteSessions(ctx context.Context, userID string, idleBefore, cre
 		if userID != "" {
 			res, err = db.exec(ctx, tx, "DELETE FROM sessions WHERE user_id = ?", userID)
 		} else {
-			res, err = db.exec(ctx, tx, "DELETE FROM sessions WHERE last_seen < ? OR created < ?", us(idleBefore), us(createdBefore))
+			res, err = db.exec(ctx, tx, "DELETE FROM sessions WHERE last_seen < ? OR created < ?", Micros(idleBefore), Micros(createdBefore))
 		}
 		if err != nil {
 			return err
@@ -324,35 +324,35 @@ const auditCols = "id, time, tenant_id, actor, addr, action, object_type, object
 
 // Audit lists audit entries, newest first.
 func (db *DB) Audit(ctx context.Context, q access.AuditQuery) ([]tansa.AuditEntry, int, error) {
-	var w where
-	w.scope("tenant_id", q.Scope)
+	var w Where
+	w.Scope("tenant_id", q.Scope)
 	switch {
 	case q.Action == "":
 	case q.Action[len(q.Action)-1] == '.':
 		// SUBSTR rather than LIKE: case-sensitive on both engines, as the
 		// exact match is, and free of LIKE's wildcards.
-		w.add("SUBSTR(action, 1, ?) = ?", utf8.RuneCountInString(q.Action), q.Action)
+		w.Add("SUBSTR(action, 1, ?) = ?", utf8.RuneCountInString(q.Action), q.Action)
 	default:
-		w.add("action = ?", q.Action)
+		w.Add("action = ?", q.Action)
 	}
 	if q.Actor != "" {
-		w.add("actor = ?", q.Actor)
+		w.Add("actor = ?", q.Actor)
 	}
 	if q.ObjectID != "" {
-		w.add("object_id = ?", q.ObjectID)
+		w.Add("object_id = ?", q.ObjectID)
 	}
 	if !q.Since.IsZero() {
-		w.add("time >= ?", us(q.Since))
+		w.Add("time >= ?", Micros(q.Since))
 	}
 	if !q.Until.IsZero() {
-		w.add("time < ?", us(q.Until))
+		w.Add("time < ?", Micros(q.Until))
 	}
 	return list(ctx, db, auditCols, "audit", &w, "id DESC", q.Page, func(r *sql.Rows) (tansa.AuditEntry, error) {
 		var a tansa.AuditEntry
 		var t int64
 		var before, after string
 		err := r.Scan(&a.ID, &t, &a.TenantID, &a.Actor, &a.Addr, &a.Action, &a.ObjectType, &a.ObjectID, &before, &after)
-		a.Time = fromUS(t)
+		a.Time = FromMicros(t)
 		if before != "" {
 			a.Before = []byte(before)
 		}
@@ -364,8 +364,11 @@ func (db *DB) Audit(ctx context.Context, q access.AuditQuery) ([]tansa.AuditEntr
 }
 
 // Counts returns the number of rows in each of the access tables, for the
-// server's metrics. The audit log is counted by its highest ID, which is
-// exact because it is append-only, and costs nothing on a large log.
+// server's metrics. The audit log is counted by its highest ID, which costs
+// nothing on a large log. On SQLite it is exact, because the log is
+// append-only and a rolled-back append gives its ID back. On PostgreSQL it
+// is an upper bound: a sequence value spent by a rolled-back append is never
+// reused, and a crash may skip up to 32 of them.
 func (db *DB) Counts(ctx context.Context) (map[string]int64, error) {
 	out := map[string]int64{}
 	for _, q := range []struct{ name, sql string }{

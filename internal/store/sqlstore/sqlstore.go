@@ -88,16 +88,16 @@ func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return nil
 }
 
-// us stores times as microseconds since the epoch: portable, sortable and
+// Micros stores times as microseconds since the epoch: portable, sortable and
 // free of time-zone conversions; the zero time is 0.
-func us(t time.Time) int64 {
+func Micros(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
 	}
 	return t.UnixMicro()
 }
 
-func fromUS(v int64) time.Time {
+func FromMicros(v int64) time.Time {
 	if v == 0 {
 		return time.Time{}
 	}
@@ -125,44 +125,45 @@ func notFound(err error, what, id string) error {
 	return err
 }
 
-// where collects conditions and their arguments.
-type where struct {
-	conds []string
-	args  []any
+// Where collects the conditions of a WHERE clause and their arguments,
+// for the backends' own queries too.
+type Where struct {
+	Conds []string
+	Args  []any
 }
 
-func (w *where) add(cond string, args ...any) {
-	w.conds = append(w.conds, cond)
-	w.args = append(w.args, args...)
+func (w *Where) Add(cond string, args ...any) {
+	w.Conds = append(w.Conds, cond)
+	w.Args = append(w.Args, args...)
 }
 
-func (w *where) String() string {
-	if len(w.conds) == 0 {
+func (w *Where) String() string {
+	if len(w.Conds) == 0 {
 		return ""
 	}
-	return " WHERE " + strings.Join(w.conds, " AND ")
+	return " WHERE " + strings.Join(w.Conds, " AND ")
 }
 
-// scope adds the tenant condition of sc on column col.
-func (w *where) scope(col string, sc access.Scope) {
+// Scope adds the tenant condition of sc on column col.
+func (w *Where) Scope(col string, sc access.Scope) {
 	if sc.All {
 		return
 	}
 	if len(sc.Tenants) == 0 && !sc.Provider {
-		w.add("1 = 0")
+		w.Add("1 = 0")
 		return
 	}
 	var parts []string
 	if len(sc.Tenants) > 0 {
 		parts = append(parts, col+" IN ("+strings.TrimSuffix(strings.Repeat("?,", len(sc.Tenants)), ",")+")")
 		for _, t := range sc.Tenants {
-			w.args = append(w.args, t)
+			w.Args = append(w.Args, t)
 		}
 	}
 	if sc.Provider {
 		parts = append(parts, col+" = ''")
 	}
-	w.conds = append(w.conds, "("+strings.Join(parts, " OR ")+")")
+	w.Conds = append(w.Conds, "("+strings.Join(parts, " OR ")+")")
 }
 
 // like escapes s for a case-insensitive LIKE … ESCAPE '\' substring match.
@@ -173,9 +174,9 @@ func like(s string) string {
 
 // list runs a count and, when p.Limit > 0, a page query over the same
 // conditions; scan reads one row.
-func list[T any](ctx context.Context, db *DB, cols, from string, w *where, order string, p access.Page, scan func(*sql.Rows) (T, error)) ([]T, int, error) {
+func list[T any](ctx context.Context, db *DB, cols, from string, w *Where, order string, p access.Page, scan func(*sql.Rows) (T, error)) ([]T, int, error) {
 	var total int
-	if err := db.r.QueryRowContext(ctx, db.d.Q("SELECT COUNT(*) FROM "+from+w.String()), w.args...).Scan(&total); err != nil {
+	if err := db.r.QueryRowContext(ctx, db.d.Q("SELECT COUNT(*) FROM "+from+w.String()), w.Args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count %s: %w", from, err)
 	}
 	items := []T{}
@@ -183,7 +184,7 @@ func list[T any](ctx context.Context, db *DB, cols, from string, w *where, order
 		return items, total, nil
 	}
 	q := "SELECT " + cols + " FROM " + from + w.String() + " ORDER BY " + order + " LIMIT ? OFFSET ?"
-	rows, err := db.r.QueryContext(ctx, db.d.Q(q), append(w.args, p.Limit, p.Offset)...)
+	rows, err := db.r.QueryContext(ctx, db.d.Q(q), append(w.Args, p.Limit, p.Offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list %s: %w", from, err)
 	}
