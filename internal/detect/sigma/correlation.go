@@ -52,6 +52,24 @@ type Correlator struct {
 	evicted   uint64
 	late      uint64
 	refOnly   map[*Rule]bool // rules referenced only by generate:false correlations
+	keyBuf    []byte
+}
+
+// splitKey recovers the group-by values from a group key; they share the
+// key's memory.
+func splitKey(key string, prefix, n int) []string {
+	out := make([]string, 0, n)
+	rest := key[prefix:]
+	for i := 0; i < n; i++ {
+		rest = rest[1:]
+		j := strings.IndexByte(rest, 0)
+		if j < 0 {
+			j = len(rest)
+		}
+		out = append(out, rest[:j])
+		rest = rest[j:]
+	}
+	return out
 }
 
 type corrRule struct {
@@ -249,16 +267,16 @@ func (c *Correlator) feed(cr *corrRule, e Event, ts int64, r *Rule) (Alert, bool
 			break
 		}
 	}
-	var kb strings.Builder
-	kb.WriteString(cr.key)
-	values := make([]string, len(cr.c.GroupBy))
-	for i, g := range cr.c.GroupBy {
+	// The key is built in a reused buffer; the map lookup with string(buf)
+	// does not allocate, so only new groups cost memory.
+	kb := append(c.keyBuf[:0], cr.key...)
+	for _, g := range cr.c.GroupBy {
 		v, _ := e.Get(cr.fieldFor(g, r))
 		s, _ := stringOf(v)
-		values[i] = s
-		kb.WriteByte(0)
-		kb.WriteString(s)
+		kb = append(kb, 0)
+		kb = append(kb, s...)
 	}
+	c.keyBuf = kb
 	en := entry{T: ts, R: ri}
 	switch cr.c.Type {
 	case ValueCount, ValuePercentile:
@@ -275,13 +293,13 @@ func (c *Correlator) feed(cr *corrRule, e Event, ts int64, r *Rule) (Alert, bool
 		}
 		en.N = n
 	}
-	key := kb.String()
-	g := c.groups[key]
+	g := c.groups[string(kb)]
 	if g == nil {
 		if len(c.groups) >= c.opts.MaxGroups {
 			c.evictOldest()
 		}
-		g = &group{key: key, rule: cr, values: values}
+		key := string(kb)
+		g = &group{key: key, rule: cr, values: splitKey(key, len(cr.key), len(cr.c.GroupBy))}
 		c.groups[key] = g
 	} else {
 		g.unlink()
@@ -318,11 +336,9 @@ func (g *group) prune(before int64) {
 func (c *Correlator) evaluate(g *group, en entry) (Alert, bool) {
 	cr := g.rule
 	es := g.entries
-	for endIdx := 0; endIdx < len(es); endIdx++ {
+	first := sort.Search(len(es), func(i int) bool { return es[i].T >= en.T })
+	for endIdx := first; endIdx < len(es); endIdx++ {
 		end := es[endIdx].T
-		if end < en.T {
-			continue
-		}
 		if end > en.T+cr.span {
 			break
 		}
@@ -362,6 +378,23 @@ func (cr *corrRule) measure(win []entry, en entry) (float64, bool) {
 	case EventCount:
 		return float64(len(win)), true
 	case ValueCount:
+		if len(win) <= 16 {
+			// Small windows: a quadratic scan beats allocating a map.
+			n := 0
+			for i, x := range win {
+				dup := false
+				for _, y := range win[:i] {
+					if y.V == x.V {
+						dup = true
+						break
+					}
+				}
+				if !dup {
+					n++
+				}
+			}
+			return float64(n), true
+		}
 		seen := make(map[string]struct{}, len(win))
 		for _, x := range win {
 			seen[x.V] = struct{}{}
