@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +24,23 @@ var _ access.Store = (*postgres.DB)(nil)
 // open opens a store in a schema of its own, created for t and dropped when
 // t ends, so that tests and runs never see each other's rows.
 func open(t *testing.T) *postgres.DB {
+	t.Helper()
+	db, err := postgres.Open(t.Context(), freshSchema(t))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return db
+}
+
+// freshSchema creates an empty schema for t, dropped when t ends, and
+// returns the URL of TANSA_TEST_POSTGRES_URL with that schema as its
+// search_path.
+func freshSchema(t *testing.T) string {
 	t.Helper()
 	base := os.Getenv("TANSA_TEST_POSTGRES_URL")
 	if base == "" {
@@ -55,17 +73,7 @@ func open(t *testing.T) *postgres.DB {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-
-	db, err := postgres.Open(t.Context(), u.String())
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	return db
+	return u.String()
 }
 
 func TestConformance(t *testing.T) {
@@ -94,6 +102,41 @@ func TestAuditAppendOnly(t *testing.T) {
 	}
 	if n != 1 || len(got) != 1 || got[0].Actor != "system" {
 		t.Errorf("audit log after refused changes: %+v (total %d), want the one entry by %q", got, n, "system")
+	}
+}
+
+// TestConcurrentOpen starts several nodes on one empty database at once, as
+// a cluster does: every one must come up, with the migrations run once.
+func TestConcurrentOpen(t *testing.T) {
+	url := freshSchema(t)
+	const nodes = 4
+	dbs := make([]*postgres.DB, nodes)
+	errs := make([]error, nodes)
+	var wg sync.WaitGroup
+	for i := range nodes {
+		wg.Go(func() { dbs[i], errs[i] = postgres.Open(t.Context(), url) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("node %d: Open: %v", i, err)
+			continue
+		}
+		defer dbs[i].Close()
+	}
+	if t.Failed() {
+		return
+	}
+	var applied int
+	if err := dbs[0].Reader().QueryRowContext(t.Context(), "SELECT COUNT(*) FROM goose_db_version WHERE version_id > 0").Scan(&applied); err != nil {
+		t.Fatalf("count migrations: %v", err)
+	}
+	files, err := os.ReadDir("migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if applied != len(files) {
+		t.Errorf("applied migrations after %d concurrent opens = %d, want %d (each once)", nodes, applied, len(files))
 	}
 }
 
