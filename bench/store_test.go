@@ -182,3 +182,38 @@ func BenchmarkHashPassword(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkBuiltinLower runs the statements that call LOWER on a connection
+// of the plain modernc.org/sqlite driver, whose LOWER is SQLite's own (ASCII)
+// C function, to set against BenchmarkSQL, whose connections come from
+// sqlite.Open and call back into Go's strings.ToLower for every row.
+func BenchmarkBuiltinLower(b *testing.B) {
+	dir := os.Getenv("TANSA_BENCH_DATA")
+	if dir == "" {
+		b.Skip("TANSA_BENCH_DATA is not set: give a data directory filled by bench/seed")
+	}
+	r, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "tansa.db")+"?_pragma=query_only(1)&_pragma=busy_timeout(10000)")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { r.Close() })
+	for _, c := range []struct{ name, q string }{
+		{"UsersPageOrderLower", "SELECT id FROM users ORDER BY LOWER(username), username, id LIMIT 50"},
+		{"CountUsersSearch", `SELECT COUNT(*) FROM users WHERE (LOWER(username) LIKE '%yamada%' ESCAPE '\' OR LOWER(name) LIKE '%yamada%' ESCAPE '\' OR LOWER(email) LIKE '%yamada%' ESCAPE '\')`},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				rows, err := r.Query(c.q)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for rows.Next() {
+				}
+				if err := rows.Err(); err != nil {
+					b.Fatal(err)
+				}
+				rows.Close()
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 // Command loadgen is a closed-loop HTTP load generator for the foundation
 // benchmarks (issue #2). For each URL in turn it keeps -c requests in flight
-// for -d, records every request's latency, and prints the exact p50, p95 and
+// for -d (requests still in flight then may finish within -grace and
+// count), records every request's latency, and prints the exact p50, p95 and
 // p99 (nearest rank over all recorded requests), requests per second and the
 // status codes seen, one Markdown table row per URL.
 //
@@ -38,7 +39,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	conc := fs.Int("c", 8, "requests in flight")
 	dur := fs.Duration("d", 5*time.Second, "duration per URL (at most 20s)")
-	warm := fs.Int("warmup", 5, "requests per connection before measuring")
+	warm := fs.Int("warmup", 1, "requests before measuring")
+	grace := fs.Duration("grace", 15*time.Second, "how long requests in flight at the end may take to finish")
 	header := headers{}
 	fs.Var(&header, "H", "request `header` \"Name: value\" (repeatable)")
 	printHeader := fs.Bool("header", true, "print the table header")
@@ -46,8 +48,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	if *dur > 20*time.Second {
-		return errors.New("-d must be at most 20s")
+	if *dur+*grace > 20*time.Second {
+		return errors.New("-d plus -grace must be at most 20s (one bounded run per URL)")
 	}
 	if fs.NArg() == 0 {
 		return errors.New("give one or more URLs")
@@ -57,7 +59,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintln(stdout, "|---|---:|---:|---:|---:|---:|---:|---:|---|")
 	}
 	for _, u := range fs.Args() {
-		r, err := measure(ctx, u, header, *conc, *warm, *dur)
+		r, err := measure(ctx, u, header, *conc, *warm, *dur, *grace)
 		if err != nil {
 			return fmt.Errorf("%s: %w", u, err)
 		}
@@ -77,10 +79,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 type result struct {
-	lat   []time.Duration // sorted
-	codes map[int]int
-	errs  int
-	rps   float64
+	lat        []time.Duration // sorted
+	codes      map[int]int
+	errs       int
+	unfinished int
+	rps        float64
 }
 
 // pct returns the p-th percentile by nearest rank.
@@ -100,12 +103,15 @@ func (r result) statuses() string {
 	if r.errs > 0 {
 		parts = append(parts, fmt.Sprintf("errors×%d", r.errs))
 	}
+	if r.unfinished > 0 {
+		parts = append(parts, fmt.Sprintf("unfinished×%d", r.unfinished))
+	}
 	return strings.Join(parts, " ")
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-func measure(ctx context.Context, url string, hdr headers, conc, warm int, dur time.Duration) (result, error) {
+func measure(ctx context.Context, url string, hdr headers, conc, warm int, dur, grace time.Duration) (result, error) {
 	tr := &http.Transport{MaxIdleConnsPerHost: conc, MaxConnsPerHost: conc, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -139,35 +145,37 @@ func measure(ctx context.Context, url string, hdr headers, conc, warm int, dur t
 	if _, err := newReq(ctx); err != nil {
 		return result{}, err
 	}
-	// Warm-up opens the connections and the server's caches.
-	var wg sync.WaitGroup
-	for range conc {
-		wg.Go(func() {
-			for range warm {
-				_, _ = do(ctx)
-			}
-		})
+	// One request warms the server's caches; the connections open during
+	// the run, which on loopback costs a fraction of a millisecond.
+	for range warm {
+		_, _ = do(ctx)
 	}
-	wg.Wait()
 
-	ctx, cancel := context.WithTimeout(ctx, dur)
+	// Workers start requests until the deadline; a request in flight then
+	// may finish within grace and counts, so that a slow URL still reports
+	// its latency. What grace cuts off is reported as unfinished.
+	deadline := time.Now().Add(dur)
+	hard, cancel := context.WithTimeout(ctx, dur+grace)
 	defer cancel()
 	type worker struct {
-		lat   []time.Duration
-		codes map[int]int
-		errs  int
+		lat        []time.Duration
+		codes      map[int]int
+		errs       int
+		unfinished int
 	}
 	ws := make([]worker, conc)
 	start := time.Now()
+	var wg sync.WaitGroup
 	for i := range ws {
 		wg.Go(func() {
 			w := &ws[i]
 			w.codes = map[int]int{}
-			for ctx.Err() == nil {
+			for time.Now().Before(deadline) {
 				t := time.Now()
-				code, err := do(ctx)
-				if ctx.Err() != nil {
-					return // cut off by the end of the run: not a measurement
+				code, err := do(hard)
+				if hard.Err() != nil {
+					w.unfinished++
+					return
 				}
 				w.lat = append(w.lat, time.Since(t))
 				if err != nil {
@@ -184,6 +192,7 @@ func measure(ctx context.Context, url string, hdr headers, conc, warm int, dur t
 	for _, w := range ws {
 		r.lat = append(r.lat, w.lat...)
 		r.errs += w.errs
+		r.unfinished += w.unfinished
 		for c, n := range w.codes {
 			r.codes[c] += n
 		}
