@@ -276,6 +276,9 @@ func ParseProxifier(line string, received time.Time, ev *tansa.Event) error {
 			w := strings.TrimSuffix(words[i], ",")
 			switch w {
 			case "sent":
+				if i < 2 {
+					continue
+				}
 				if n, err := strconv.ParseInt(words[i-2], 10, 64); err == nil && words[i-1] == "bytes" {
 					f["source.bytes"] = n
 				}
