@@ -46,8 +46,19 @@ type Correlator struct {
 	rules     []*corrRule
 	byRef     map[*Rule][]*corrRule // referenced rule → correlations using it
 	byID      map[string]*corrRule
-	groups    map[string]*group
-	lru       group // sentinel of the LRU list: lru.next is the most recent
+	// Groups live in one slab and link by index, so a million groups are a
+	// few large allocations that the garbage collector scans quickly.
+	// slab[0] is the LRU sentinel: slab[0].next is the most recent group.
+	slab []group
+	free []int32
+	live int
+	// Correlations fed by the same rule and grouping by the same event
+	// fields share one key lookup per event: keys maps signature+values to
+	// an index in keySlab, whose slots list each correlation's group.
+	batches map[*Rule][]*batch
+	keys    map[string]int32
+	keySlab []keyEntry
+	keyFree []int32
 	watermark int64 // newest event time seen, unix nanoseconds
 	evicted   uint64
 	late      uint64
@@ -57,17 +68,13 @@ type Correlator struct {
 
 // splitKey recovers the group-by values from a group key; they share the
 // key's memory.
-func splitKey(key string, prefix, n int) []string {
-	out := make([]string, 0, n)
-	rest := key[prefix:]
-	for i := 0; i < n; i++ {
-		rest = rest[1:]
-		j := strings.IndexByte(rest, 0)
-		if j < 0 {
-			j = len(rest)
-		}
-		out = append(out, rest[:j])
-		rest = rest[j:]
+func splitKey(key string, n int) []string {
+	if i := strings.IndexByte(key, 2); i >= 0 {
+		key = key[i+1:]
+	}
+	out := strings.SplitN(key, "\x00", n)
+	for len(out) < n {
+		out = append(out, "")
 	}
 	return out
 }
@@ -82,22 +89,34 @@ type corrRule struct {
 	alias map[string]map[*Rule]string // group-by name → referenced rule → field
 }
 
+// batch is the correlations that one referenced rule feeds and that read
+// the same group-by fields from its events.
+type batch struct {
+	sig    string // resolved field names joined by \x01, ended by \x02
+	fields []string
+	rules  []*corrRule
+}
+
+type keyEntry struct {
+	key   string // batch signature followed by the group-by values joined by NUL
+	slots []slot
+}
+
+type slot struct{ rule, group int32 }
+
 // entry is one event remembered in a group.
 type entry struct {
 	T   int64
 	R   int32 // index of the referenced rule that matched
-	V   string
-	N   float64
-	Seq uint64
+	V string
+	N float64
 }
 
 type group struct {
-	key        string
-	rule       *corrRule
-	values     []string
-	entries    []entry // sorted by T, then Seq
-	prev, next *group
-	seq        uint64
+	keyIdx     int32   // index into Correlator.keySlab
+	rule       int32   // index into Correlator.rules; -1 when free
+	entries    []entry // sorted by T, then arrival
+	prev, next int32
 }
 
 // NewCorrelator resolves the references of every correlation rule in rules
@@ -120,10 +139,11 @@ func NewCorrelator(rules []*Rule, opts CorrelatorOptions) (*Correlator, error) {
 		opts:    opts,
 		byRef:   map[*Rule][]*corrRule{},
 		byID:    map[string]*corrRule{},
-		groups:  map[string]*group{},
+		slab:    []group{{rule: -1}},
+		batches: map[*Rule][]*batch{},
+		keys:    map[string]int32{},
 		refOnly: map[*Rule]bool{},
 	}
-	c.lru.next, c.lru.prev = &c.lru, &c.lru
 	generated := map[*Rule]bool{}
 	var errs []error
 	for _, r := range rules {
@@ -179,6 +199,28 @@ func NewCorrelator(rules []*Rule, opts CorrelatorOptions) (*Correlator, error) {
 			}
 		}
 	}
+	for _, cr := range c.rules {
+		for _, t := range cr.refs {
+			fields := make([]string, len(cr.c.GroupBy))
+			for i, g := range cr.c.GroupBy {
+				fields[i] = cr.fieldFor(g, t)
+			}
+			sig := strings.Join(fields, "\x01") + "\x02"
+			var b *batch
+			for _, x := range c.batches[t] {
+				if x.sig == sig {
+					b = x
+				}
+			}
+			if b == nil {
+				b = &batch{sig: sig, fields: fields}
+				c.batches[t] = append(c.batches[t], b)
+			}
+			if !containsCorr(b.rules, cr) {
+				b.rules = append(b.rules, cr)
+			}
+		}
+	}
 	for t := range c.byRef {
 		if !generated[t] {
 			c.refOnly[t] = true
@@ -204,7 +246,7 @@ func (c *Correlator) Standalone(r *Rule) bool { return !c.refOnly[r] }
 func (c *Correlator) Stats() CorrelatorStats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return CorrelatorStats{Groups: len(c.groups), Evicted: c.evicted, Late: c.late}
+	return CorrelatorStats{Groups: c.live, Evicted: c.evicted, Late: c.late}
 }
 
 // Observe feeds one event with its time and the detection rules it matched
@@ -233,21 +275,71 @@ func (c *Correlator) observe(e Event, ts int64, r *Rule, out []Alert, depth int)
 	if depth > 8 {
 		return out // a reference cycle; the spec allows chains, not loops
 	}
-	for _, cr := range c.byRef[r] {
-		a, ok := c.feed(cr, e, ts, r)
-		if !ok {
-			continue
+	first := len(out)
+	for _, b := range c.batches[r] {
+		// Make room first, so that no eviction frees the key entry in use.
+		for c.live+len(b.rules) > c.opts.MaxGroups && c.live > 0 {
+			c.evictOldest()
 		}
-		out = append(out, a)
-		if len(c.byRef[cr.rule]) > 0 {
-			f := Fields{}
-			for k, v := range a.GroupBy {
-				f[k] = v
+		// The key is built in a reused buffer; the map lookup with
+		// string(buf) does not allocate, so only new keys cost memory.
+		kb := append(c.keyBuf[:0], b.sig...)
+		for i, f := range b.fields {
+			v, _ := e.Get(f)
+			s, _ := stringOf(v)
+			if i > 0 {
+				kb = append(kb, 0)
 			}
-			out = c.observe(f, a.End.UnixNano(), cr.rule, out, depth+1)
+			kb = append(kb, s...)
+		}
+		c.keyBuf = kb
+		ki, ok := c.keys[string(kb)]
+		if !ok {
+			ki = c.newKey(string(kb))
+		}
+		for _, cr := range b.rules {
+			if a, ok := c.feed(cr, e, ts, r, ki); ok {
+				out = append(out, a)
+			}
+		}
+		if len(c.keySlab[ki].slots) == 0 {
+			c.freeKey(ki)
 		}
 	}
+	// Chained correlations see the alerts after this event is settled.
+	n := len(out)
+	for i := first; i < n; i++ {
+		a := out[i]
+		if len(c.byRef[a.Rule]) == 0 {
+			continue
+		}
+		f := Fields{}
+		for k, v := range a.GroupBy {
+			f[k] = v
+		}
+		out = c.observe(f, a.End.UnixNano(), a.Rule, out, depth+1)
+	}
 	return out
+}
+
+func (c *Correlator) newKey(key string) int32 {
+	var ki int32
+	if n := len(c.keyFree); n > 0 {
+		ki = c.keyFree[n-1]
+		c.keyFree = c.keyFree[:n-1]
+		c.keySlab[ki] = keyEntry{key: key}
+	} else {
+		c.keySlab = append(c.keySlab, keyEntry{key: key})
+		ki = int32(len(c.keySlab) - 1)
+	}
+	c.keys[key] = ki
+	return ki
+}
+
+func (c *Correlator) freeKey(ki int32) {
+	delete(c.keys, c.keySlab[ki].key)
+	c.keySlab[ki] = keyEntry{}
+	c.keyFree = append(c.keyFree, ki)
 }
 
 func (cr *corrRule) fieldFor(name string, r *Rule) string {
@@ -259,7 +351,7 @@ func (cr *corrRule) fieldFor(name string, r *Rule) string {
 	return name
 }
 
-func (c *Correlator) feed(cr *corrRule, e Event, ts int64, r *Rule) (Alert, bool) {
+func (c *Correlator) feed(cr *corrRule, e Event, ts int64, r *Rule, ki int32) (Alert, bool) {
 	ri := int32(-1)
 	for i, x := range cr.refs {
 		if x == r {
@@ -267,16 +359,6 @@ func (c *Correlator) feed(cr *corrRule, e Event, ts int64, r *Rule) (Alert, bool
 			break
 		}
 	}
-	// The key is built in a reused buffer; the map lookup with string(buf)
-	// does not allocate, so only new groups cost memory.
-	kb := append(c.keyBuf[:0], cr.key...)
-	for _, g := range cr.c.GroupBy {
-		v, _ := e.Get(cr.fieldFor(g, r))
-		s, _ := stringOf(v)
-		kb = append(kb, 0)
-		kb = append(kb, s...)
-	}
-	c.keyBuf = kb
 	en := entry{T: ts, R: ri}
 	switch cr.c.Type {
 	case ValueCount, ValuePercentile:
@@ -293,20 +375,21 @@ func (c *Correlator) feed(cr *corrRule, e Event, ts int64, r *Rule) (Alert, bool
 		}
 		en.N = n
 	}
-	g := c.groups[string(kb)]
-	if g == nil {
-		if len(c.groups) >= c.opts.MaxGroups {
-			c.evictOldest()
+	gi := int32(-1)
+	for _, sl := range c.keySlab[ki].slots {
+		if sl.rule == int32(cr.idx) {
+			gi = sl.group
+			break
 		}
-		key := string(kb)
-		g = &group{key: key, rule: cr, values: splitKey(key, len(cr.key), len(cr.c.GroupBy))}
-		c.groups[key] = g
-	} else {
-		g.unlink()
 	}
-	c.pushFront(g)
-	g.seq++
-	en.Seq = g.seq
+	if gi < 0 {
+		gi = c.alloc(ki, int32(cr.idx))
+		c.keySlab[ki].slots = append(c.keySlab[ki].slots, slot{rule: int32(cr.idx), group: gi})
+	} else {
+		c.unlink(gi)
+	}
+	c.pushFront(gi)
+	g := &c.slab[gi]
 	g.insert(en)
 	g.prune(c.watermark - cr.span - int64(c.opts.Lateness))
 	return c.evaluate(g, en)
@@ -334,7 +417,7 @@ func (g *group) prune(before int64) {
 // the events that came after it too. On a hit the group starts afresh, so
 // one burst raises one alert.
 func (c *Correlator) evaluate(g *group, en entry) (Alert, bool) {
-	cr := g.rule
+	cr := c.rules[g.rule]
 	es := g.entries
 	first := sort.Search(len(es), func(i int) bool { return es[i].T >= en.T })
 	for endIdx := first; endIdx < len(es); endIdx++ {
@@ -363,8 +446,9 @@ func (c *Correlator) evaluate(g *group, en entry) (Alert, bool) {
 			continue
 		}
 		a := Alert{Rule: cr.rule, GroupBy: map[string]string{}, Start: time.Unix(0, win[0].T).UTC(), End: time.Unix(0, end).UTC(), Value: val}
+		values := splitKey(c.keySlab[g.keyIdx].key, len(cr.c.GroupBy))
 		for i, f := range cr.c.GroupBy {
-			a.GroupBy[f] = g.values[i]
+			a.GroupBy[f] = values[i]
 		}
 		g.entries = g.entries[:0]
 		return a, true
@@ -443,26 +527,59 @@ func (cr *corrRule) measure(win []entry, en entry) (float64, bool) {
 	return 0, false
 }
 
-func (g *group) unlink() {
-	g.prev.next = g.next
-	g.next.prev = g.prev
-	g.prev, g.next = nil, nil
+func (c *Correlator) alloc(ki int32, rule int32) int32 {
+	var gi int32
+	if n := len(c.free); n > 0 {
+		gi = c.free[n-1]
+		c.free = c.free[:n-1]
+	} else {
+		c.slab = append(c.slab, group{})
+		gi = int32(len(c.slab) - 1)
+	}
+	c.slab[gi] = group{keyIdx: ki, rule: rule}
+	c.live++
+	return gi
 }
 
-func (c *Correlator) pushFront(g *group) {
-	g.prev = &c.lru
-	g.next = c.lru.next
-	c.lru.next.prev = g
-	c.lru.next = g
+func (c *Correlator) release(gi int32) {
+	g := &c.slab[gi]
+	k := &c.keySlab[g.keyIdx]
+	for i, sl := range k.slots {
+		if sl.group == gi {
+			k.slots = append(k.slots[:i], k.slots[i+1:]...)
+			break
+		}
+	}
+	if len(k.slots) == 0 {
+		c.freeKey(g.keyIdx)
+	}
+	*g = group{rule: -1}
+	c.free = append(c.free, gi)
+	c.live--
+}
+
+func (c *Correlator) unlink(gi int32) {
+	g := &c.slab[gi]
+	c.slab[g.prev].next = g.next
+	c.slab[g.next].prev = g.prev
+	g.prev, g.next = 0, 0
+}
+
+func (c *Correlator) pushFront(gi int32) {
+	g := &c.slab[gi]
+	g.prev = 0
+	g.next = c.slab[0].next
+	c.slab[c.slab[0].next].prev = gi
+	c.slab[0].next = gi
 }
 
 func (c *Correlator) evictOldest() {
-	g := c.lru.prev
-	if g == &c.lru {
+	gi := c.slab[0].prev
+	if gi == 0 {
 		return
 	}
-	g.unlink()
-	delete(c.groups, g.key)
+	c.unlink(gi)
+	c.release(gi)
 	c.evicted++
 }
 
@@ -471,25 +588,22 @@ func (c *Correlator) evictOldest() {
 // so the scan stops at the first live one.
 func (c *Correlator) expire() {
 	for n := 0; n < 16; n++ {
-		g := c.lru.prev
-		if g == &c.lru {
+		gi := c.slab[0].prev
+		if gi == 0 {
 			return
 		}
-		last := int64(0)
-		if len(g.entries) > 0 {
-			last = g.entries[len(g.entries)-1].T
-		}
-		if last >= c.watermark-g.rule.span-int64(c.opts.Lateness) && len(g.entries) > 0 {
+		g := &c.slab[gi]
+		if len(g.entries) > 0 && g.entries[len(g.entries)-1].T >= c.watermark-c.rules[g.rule].span-int64(c.opts.Lateness) {
 			return
 		}
-		g.unlink()
-		delete(c.groups, g.key)
+		c.unlink(gi)
+		c.release(gi)
 	}
 }
 
 // snapshot is the serialised form of the correlator's state.
 type snapshot struct {
-	Version   int
+	Version   int // 3: keys are batch signature + group-by values
 	Watermark int64
 	Evicted   uint64
 	Late      uint64
@@ -499,9 +613,7 @@ type snapshot struct {
 type snapGroup struct {
 	Rule    string
 	Key     string
-	Values  []string
 	Entries []entry
-	Seq     uint64
 }
 
 // Snapshot serialises the correlator's state so that it can survive a
@@ -510,9 +622,10 @@ type snapGroup struct {
 func (c *Correlator) Snapshot() ([]byte, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := snapshot{Version: 1, Watermark: c.watermark, Evicted: c.evicted, Late: c.late}
-	for g := c.lru.prev; g != &c.lru; g = g.prev {
-		s.Groups = append(s.Groups, snapGroup{Rule: g.rule.key, Key: g.key, Values: g.values, Entries: g.entries, Seq: g.seq})
+	s := snapshot{Version: 3, Watermark: c.watermark, Evicted: c.evicted, Late: c.late}
+	for gi := c.slab[0].prev; gi != 0; gi = c.slab[gi].prev {
+		g := &c.slab[gi]
+		s.Groups = append(s.Groups, snapGroup{Rule: c.rules[g.rule].key, Key: c.keySlab[g.keyIdx].key, Entries: g.entries})
 	}
 	var buf bytes.Buffer
 	if err := gob.NewEncoder(&buf).Encode(&s); err != nil {
@@ -529,23 +642,29 @@ func (c *Correlator) Restore(b []byte) (dropped int, err error) {
 	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&s); err != nil {
 		return 0, fmt.Errorf("restore correlator: %w", err)
 	}
-	if s.Version != 1 {
+	if s.Version != 3 {
 		return 0, fmt.Errorf("restore correlator: unsupported snapshot version %d", s.Version)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.groups = map[string]*group{}
-	c.lru.next, c.lru.prev = &c.lru, &c.lru
+	c.slab = []group{{rule: -1}}
+	c.free, c.live = nil, 0
+	c.keys, c.keySlab, c.keyFree = map[string]int32{}, nil, nil
 	c.watermark, c.evicted, c.late = s.Watermark, s.Evicted, s.Late
 	for _, sg := range s.Groups {
 		cr, ok := c.byID[sg.Rule]
-		if !ok || len(sg.Values) != len(cr.c.GroupBy) {
+		if !ok {
 			dropped++
 			continue
 		}
-		g := &group{key: sg.Key, rule: cr, values: sg.Values, entries: sg.Entries, seq: sg.Seq}
-		c.groups[g.key] = g
-		c.pushFront(g)
+		ki, ok := c.keys[sg.Key]
+		if !ok {
+			ki = c.newKey(sg.Key)
+		}
+		gi := c.alloc(ki, int32(cr.idx))
+		c.slab[gi].entries = sg.Entries
+		c.keySlab[ki].slots = append(c.keySlab[ki].slots, slot{rule: int32(cr.idx), group: gi})
+		c.pushFront(gi)
 	}
 	return dropped, nil
 }
