@@ -41,11 +41,11 @@ type CorrelatorStats struct {
 // Correlator evaluates correlation rules over the detection matches fed to
 // it. It is safe for concurrent use; calls are serialised.
 type Correlator struct {
-	mu        sync.Mutex
-	opts      CorrelatorOptions
-	rules     []*corrRule
-	byRef     map[*Rule][]*corrRule // referenced rule → correlations using it
-	byID      map[string]*corrRule
+	mu    sync.Mutex
+	opts  CorrelatorOptions
+	rules []*corrRule
+	byRef map[*Rule][]*corrRule // referenced rule → correlations using it
+	byID  map[string]*corrRule
 	// Groups live in one slab and link by index, so a million groups are a
 	// few large allocations that the garbage collector scans quickly.
 	// slab[0] is the LRU sentinel: slab[0].next is the most recent group.
@@ -55,10 +55,10 @@ type Correlator struct {
 	// Correlations fed by the same rule and grouping by the same event
 	// fields share one key lookup per event: keys maps signature+values to
 	// an index in keySlab, whose slots list each correlation's group.
-	batches map[*Rule][]*batch
-	keys    map[string]int32
-	keySlab []keyEntry
-	keyFree []int32
+	batches   map[*Rule][]*batch
+	keys      map[string]int32
+	keySlab   []keyEntry
+	keyFree   []int32
 	watermark int64 // newest event time seen, unix nanoseconds
 	evicted   uint64
 	late      uint64
@@ -106,8 +106,8 @@ type slot struct{ rule, group int32 }
 
 // entry is one event remembered in a group.
 type entry struct {
-	T   int64
-	R   int32 // index of the referenced rule that matched
+	T int64
+	R int32 // index of the referenced rule that matched
 	V string
 	N float64
 }
