@@ -312,7 +312,12 @@ func (c *Collector) systemd(ctx context.Context, r *result.Result, homes map[str
 	for home, user := range homes {
 		dirs = append(dirs, dir{home + "/.config/systemd/user", user})
 	}
-	seen := map[string]bool{}
+	type found struct {
+		user    string
+		enabled bool
+	}
+	units := map[string]*found{}
+	var order []string
 	for _, d := range dirs {
 		base := c.path(d.path)
 		_ = filepath.WalkDir(base, func(p string, e fs.DirEntry, err error) error {
@@ -347,14 +352,18 @@ func (c *Collector) systemd(ctx context.Context, r *result.Result, homes map[str
 				}
 				unitPath = target
 			}
-			if seen[unitPath] {
+			if f, ok := units[unitPath]; ok {
+				f.enabled = f.enabled || enabled
 				return nil
 			}
-			seen[unitPath] = true
-			_ = c.throttle.Tick(ctx)
-			c.unit(r, unitPath, d.user, enabled)
+			units[unitPath] = &found{d.user, enabled}
+			order = append(order, unitPath)
 			return nil
 		})
+	}
+	for _, p := range order {
+		_ = c.throttle.Tick(ctx)
+		c.unit(r, p, units[p].user, units[p].enabled)
 	}
 }
 

@@ -159,26 +159,6 @@ func (c *Collector) sshKeys(r *result.Result, homes map[string]string) {
 	}
 }
 
-// splitOptions splits an authorized_keys option list on commas outside
-// double quotes.
-func splitOptions(s string) []string {
-	var out []string
-	start, inQuote := 0, false
-	for i, ch := range s {
-		switch {
-		case ch == '"':
-			inQuote = !inQuote
-		case ch == ',' && !inQuote:
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-	}
-	if start < len(s) {
-		out = append(out, s[start:])
-	}
-	return out
-}
-
 // profiles records the shell start-up files and, as the entry's command,
 // those of their lines that fetch or run something from the network or
 // decode data, which is what a heuristic can judge.

@@ -170,12 +170,12 @@ func ParseUnit(data []byte) Unit {
 	var pending string
 	for _, l := range lines(data) {
 		if pending != "" {
-			l = pending + l
+			l = pending + strings.TrimLeft(l, " \t")
 			pending = ""
 		}
 		t := strings.TrimSpace(l)
 		if strings.HasSuffix(t, "\\") {
-			pending = strings.TrimSuffix(t, "\\") + " "
+			pending = strings.TrimSpace(strings.TrimSuffix(t, "\\")) + " "
 			if len(pending) > maxLine {
 				pending = pending[:maxLine]
 			}
@@ -393,7 +393,7 @@ type ProcStat struct {
 // ParseProcStat parses /proc/PID/stat. The command name is in parentheses
 // and may itself contain spaces and parentheses, so the last ')' ends it.
 func ParseProcStat(data []byte) (ProcStat, error) {
-	s := string(data)
+	s := toValidUTF8(data)
 	open := strings.IndexByte(s, '(')
 	closing := strings.LastIndexByte(s, ')')
 	if open < 0 || closing < open {
@@ -405,7 +405,7 @@ func ParseProcStat(data []byte) (ProcStat, error) {
 		return ProcStat{}, fmt.Errorf("proc stat pid: %w", err)
 	}
 	st.PID = pid
-	st.Comm = toValidUTF8([]byte(s[open+1 : closing]))
+	st.Comm = s[open+1 : closing]
 	f := strings.Fields(s[closing+1:])
 	// After the name: state(3) ppid(4) … starttime(22), 1-based in proc(5).
 	if len(f) < 20 {
@@ -629,6 +629,26 @@ func ParseAuthorizedKeys(data []byte) []AuthorizedKey {
 			k.Comment = strings.Join(f[2:], " ")
 		}
 		out = append(out, k)
+	}
+	return out
+}
+
+// splitOptions splits an authorized_keys option list on commas outside
+// double quotes.
+func splitOptions(s string) []string {
+	var out []string
+	start, inQuote := 0, false
+	for i, ch := range s {
+		switch {
+		case ch == '"':
+			inQuote = !inQuote
+		case ch == ',' && !inQuote:
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	if start < len(s) {
+		out = append(out, s[start:])
 	}
 	return out
 }

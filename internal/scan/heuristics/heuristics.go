@@ -71,7 +71,7 @@ func New() *Rules {
 			def("mshta-remote", 80, "runs remote or inline script through mshta", `\bmshta(\.exe)?["']?\s.*(https?:|javascript:|vbscript:)`, "T1218.005"),
 			def("regsvr32-remote", 85, "loads a remote scriptlet through regsvr32 (Squiblydoo)", `\bregsvr32(\.exe)?["']?\s.*(/i:\s*https?:|scrobj)`, "T1218.010"),
 			def("rundll32-script", 85, "runs script through rundll32", `\brundll32(\.exe)?["']?\s.*(javascript:|vbscript:|mshtml)`, "T1218.011"),
-			def("powershell-encoded", 70, "runs an encoded PowerShell command", `\b(powershell|pwsh)(\.exe)?["']?\s.*\s[-/]e(c|n|nc|nco|ncod|ncode|ncoded|ncodedc|ncodedco|ncodedcom|ncodedcomm|ncodedcomma|ncodedcomman|ncodedcommand)?\s+[a-z0-9+/=]{16,}`, "T1059.001", "T1027"),
+			def("powershell-encoded", 70, "runs an encoded PowerShell command", `\b(powershell|pwsh)(\.exe)?["']?\s(.*\s)?[-/]e(c|n|nc|nco|ncod|ncode|ncoded|ncodedc|ncodedco|ncodedcom|ncodedcomm|ncodedcomma|ncodedcomman|ncodedcommand)?\s+[a-z0-9+/=]{16,}`, "T1059.001", "T1027"),
 			def("powershell-download", 75, "downloads and runs code with PowerShell", `\b(powershell|pwsh)(\.exe)?["']?\s.*(downloadstring|downloadfile|downloaddata|invoke-webrequest|\biwr\b|invoke-restmethod|\birm\b|start-bitstransfer).*(http|ftp)`, "T1059.001", "T1105"),
 			def("bitsadmin-transfer", 70, "downloads a file with bitsadmin", `\bbitsadmin(\.exe)?["']?\s.*/(transfer|addfile)`, "T1197"),
 			def("wmic-remote-process", 60, "creates a process through WMI", `\bwmic(\.exe)?["']?\s.*process\s+call\s+create`, "T1047"),

@@ -1,0 +1,273 @@
+package scan
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/tansa-sec/tansa/internal/scan/result"
+)
+
+// fixtureRoot is a small Linux filesystem with planted persistence; using
+// it keeps these tests fast and independent of the machine.
+const fixtureRoot = "collect/testdata/linux"
+
+func noenv(string) string { return "" }
+
+func TestMainHelp(t *testing.T) {
+	var out, errOut bytes.Buffer
+	err := Main(context.Background(), []string{"--help"}, noenv, &out, &errOut)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("Main(--help) = %v, want flag.ErrHelp", err)
+	}
+	for _, want := range []string{"Usage: tansa scan", "--summary", "--local --out host.json", "--recipient", "--max-cpu", "docs/scan-result.md"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("help lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestMainRejectsBadUse(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "nothing to do"},
+		{[]string{"--out", filepath.Join(dir, "x")}, "--recipient"},
+		{[]string{"--server", "http://x", "--recipient", "age1x"}, "token"},
+		{[]string{"--summary", "--max-cpu", "300"}, "outside 1–100"},
+		{[]string{"--summary", "extra"}, "unexpected argument"},
+		{[]string{"--out", filepath.Join(dir, "x"), "--recipient", "not-a-key"}, "recipient"},
+		{[]string{"--summary", "--ioc", filepath.Join(dir, "missing.json")}, "missing.json"},
+	} {
+		err := Main(context.Background(), tc.args, noenv, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Main(%q) = %v, want an error mentioning %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+func TestMainLocalOutAndSummary(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "host.json")
+	var stdout, stderr bytes.Buffer
+	err := Main(context.Background(), []string{"--root", fixtureRoot, "--local", "--out", out, "--summary", "--normal-priority"}, noenv, &stdout, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("the scanner must be silent unless asked; stderr: %s", stderr.String())
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatalf("output is not JSON: %v", err)
+	}
+	for _, key := range []string{"host", "processes", "connections", "persistence", "software", "files", "findings", "errors"} {
+		v, ok := doc[key]
+		if !ok || string(v) == "null" {
+			t.Errorf("top-level key %q missing or null", key)
+		}
+	}
+	if !strings.HasPrefix(stdout.String(), "SCORE") || !strings.Contains(stdout.String(), "findings on") {
+		t.Errorf("summary:\n%s", stdout.String())
+	}
+	entries, _ := os.ReadDir(filepath.Dir(out))
+	if len(entries) != 1 {
+		t.Errorf("output folder holds %d entries, want only the result", len(entries))
+	}
+}
+
+func TestMainEncryptedOut(t *testing.T) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "host.tansa")
+	env := func(k string) string {
+		if k == "TANSA_SCAN_RECIPIENT" {
+			return id.Recipient().String()
+		}
+		return ""
+	}
+	if err := Main(context.Background(), []string{"--root", fixtureRoot, "--out", out, "--normal-priority"}, env, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(data, []byte("persistence")) {
+		t.Error("encrypted output contains plain text")
+	}
+	r, err := Open(bytes.NewReader(data), id, 64<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Schema != result.SchemaVersion || r.SweepID == "" || len(r.Persistence) == 0 {
+		t.Errorf("decrypted result: schema %d, sweep %q, %d persistence entries", r.Schema, r.SweepID, len(r.Persistence))
+	}
+	other, _ := age.GenerateX25519Identity()
+	if _, err := Open(bytes.NewReader(data), other, 64<<20); err == nil {
+		t.Error("a different identity opened the result")
+	}
+}
+
+// sweepServer is a stand-in for the server's POST /api/v1/sweeps: it
+// fails the first failures requests with 503 and then decrypts and keeps
+// the upload.
+type sweepServer struct {
+	t        *testing.T
+	id       *age.X25519Identity
+	status   int
+	failures int
+
+	mu       sync.Mutex
+	attempts int
+	keys     map[string]bool
+	got      *result.Result
+}
+
+func (s *sweepServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.attempts++
+	if r.Method != http.MethodPost || r.URL.Path != "/api/v1/sweeps" {
+		http.Error(w, "wrong endpoint", http.StatusNotFound)
+		return
+	}
+	if r.Header.Get("Authorization") != "Bearer enrol-123" {
+		http.Error(w, "bad token", http.StatusUnauthorized)
+		return
+	}
+	if r.Header.Get("Content-Type") != ContentType {
+		s.t.Errorf("content type %q", r.Header.Get("Content-Type"))
+	}
+	s.keys[r.Header.Get("Idempotency-Key")] = true
+	if s.attempts <= s.failures {
+		w.Header().Set("Retry-After", "0")
+		http.Error(w, "busy", s.status)
+		return
+	}
+	res, err := Open(r.Body, s.id, 64<<20)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	s.got = res
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func TestUploadRetriesThenSucceeds(t *testing.T) {
+	id, _ := age.GenerateX25519Identity()
+	srv := &sweepServer{t: t, id: id, status: http.StatusServiceUnavailable, failures: 2, keys: map[string]bool{}}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	var stderr bytes.Buffer
+	err := Run(context.Background(), Options{
+		Root: fixtureRoot, Server: ts.URL + "/", Token: "enrol-123", Recipient: id.Recipient().String(),
+		RetryBase: time.Millisecond, Verbose: true,
+	}, io.Discard, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if srv.attempts != 3 {
+		t.Errorf("%d attempts, want 3", srv.attempts)
+	}
+	if len(srv.keys) != 1 {
+		t.Errorf("idempotency keys %v: retries must reuse one key", srv.keys)
+	}
+	if srv.got == nil || !srv.keys[srv.got.SweepID] {
+		t.Fatalf("server did not receive the result under its sweep ID")
+	}
+	if !strings.Contains(stderr.String(), "retrying") || !strings.Contains(stderr.String(), "uploaded sweep") {
+		t.Errorf("verbose log:\n%s", stderr.String())
+	}
+}
+
+func TestUploadGivesUpOnRefusal(t *testing.T) {
+	id, _ := age.GenerateX25519Identity()
+	srv := &sweepServer{t: t, id: id, keys: map[string]bool{}}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	err := Run(context.Background(), Options{
+		Root: fixtureRoot, Server: ts.URL, Token: "wrong", Recipient: id.Recipient().String(), RetryBase: time.Millisecond,
+	}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "refused") || !strings.Contains(err.Error(), "401") {
+		t.Errorf("Run = %v, want a refusal naming 401", err)
+	}
+	if srv.attempts != 1 {
+		t.Errorf("%d attempts; a refused token must not be retried", srv.attempts)
+	}
+}
+
+func TestUploadStopsAfterRetries(t *testing.T) {
+	id, _ := age.GenerateX25519Identity()
+	srv := &sweepServer{t: t, id: id, status: http.StatusBadGateway, failures: 100, keys: map[string]bool{}}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	out := filepath.Join(t.TempDir(), "fallback.tansa")
+	err := Run(context.Background(), Options{
+		Root: fixtureRoot, Server: ts.URL, Token: "enrol-123", Recipient: id.Recipient().String(),
+		RetryBase: time.Millisecond, Retries: 3, Out: out,
+	}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "502") || !strings.Contains(err.Error(), out) {
+		t.Errorf("Run = %v, want the last 502 and the fallback file named", err)
+	}
+	if srv.attempts != 4 {
+		t.Errorf("%d attempts, want 1 + 3 retries", srv.attempts)
+	}
+	if _, err := os.Stat(out); err != nil {
+		t.Errorf("fallback file: %v", err)
+	}
+}
+
+func TestBackoffGrowsAndIsCapped(t *testing.T) {
+	for attempt := range 20 {
+		d := backoff(time.Second, attempt)
+		hi := time.Second << min(attempt, 20)
+		if hi > maxBackoff {
+			hi = maxBackoff
+		}
+		if d < hi/2 || d > hi {
+			t.Errorf("backoff(1s, %d) = %s, want in [%s, %s]", attempt, d, hi/2, hi)
+		}
+	}
+}
+
+func TestSweepTimeoutStillDelivers(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r, err := Sweep(ctx, Options{Root: fixtureRoot, Timeout: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range r.Errors {
+		if strings.Contains(e.Message, "time budget") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("errors %+v do not say the time budget ran out", r.Errors)
+	}
+	if r.Findings == nil || r.Processes == nil {
+		t.Error("a partial result must still have every array")
+	}
+}
