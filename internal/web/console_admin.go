@@ -473,13 +473,25 @@ type usersPage struct {
 	Now       time.Time
 }
 
-func (s *Server) pageUsers(w http.ResponseWriter, r *http.Request) {
+// defaultTenant is the tenant a new tenant-role user or token belongs to
+// unless the form says otherwise: the viewer's own, the one chosen in the
+// switcher, or else the first the viewer reaches.
+func (s *Server) defaultTenant(r *http.Request) string {
 	p, _ := principalOf(r)
-	f := userForm{Role: string(tansa.RoleTenantViewer), TenantID: p.Current}
-	if !p.Role.Provider() {
-		f.TenantID = p.TenantID
+	switch {
+	case !p.Role.Provider():
+		return p.TenantID
+	case p.Current != "":
+		return p.Current
 	}
-	s.showUsers(w, r, http.StatusOK, f, "")
+	if ts, err := s.deps.Access.SwitcherTenants(r.Context(), caller(r)); err == nil && len(ts) > 0 {
+		return ts[0].ID
+	}
+	return ""
+}
+
+func (s *Server) pageUsers(w http.ResponseWriter, r *http.Request) {
+	s.showUsers(w, r, http.StatusOK, userForm{Role: string(tansa.RoleTenantViewer), TenantID: s.defaultTenant(r)}, "")
 }
 
 func (s *Server) showUsers(w http.ResponseWriter, r *http.Request, status int, f userForm, formErr string) {
@@ -592,12 +604,7 @@ type tokensPage struct {
 func expiries() []string { return []string{"24h", "168h", "720h", "2160h", "8760h", ""} }
 
 func (s *Server) pageTokens(w http.ResponseWriter, r *http.Request) {
-	p, _ := principalOf(r)
-	f := tokenForm{Role: string(tansa.RoleIngest), TenantID: p.Current, ExpiresIn: "2160h"}
-	if !p.Role.Provider() {
-		f.TenantID = p.TenantID
-	}
-	s.showTokens(w, r, http.StatusOK, f, "")
+	s.showTokens(w, r, http.StatusOK, tokenForm{Role: string(tansa.RoleIngest), TenantID: s.defaultTenant(r), ExpiresIn: "2160h"}, "")
 }
 
 func (s *Server) showTokens(w http.ResponseWriter, r *http.Request, status int, f tokenForm, formErr string) {
