@@ -19,6 +19,7 @@ const (
 	PermTokenWrite  Perm = "token.write"
 	PermAuditRead   Perm = "audit.read"
 	PermEventWrite  Perm = "event.write"
+	PermEventRead   Perm = "event.read"
 	// PermSelf is what every logged-in person has: their own profile and
 	// preferences.
 	PermSelf Perm = "self"
@@ -26,11 +27,11 @@ const (
 
 var rolePerms = map[tansa.Role][]Perm{
 	tansa.RoleProviderAdmin: {PermSelf, PermTenantRead, PermTenantWrite, PermUserRead, PermUserWrite,
-		PermTokenRead, PermTokenWrite, PermAuditRead},
-	tansa.RoleProviderAnalyst: {PermSelf, PermTenantRead},
+		PermTokenRead, PermTokenWrite, PermAuditRead, PermEventRead},
+	tansa.RoleProviderAnalyst: {PermSelf, PermTenantRead, PermEventRead},
 	tansa.RoleTenantAdmin: {PermSelf, PermTenantRead, PermUserRead, PermUserWrite, PermTokenRead,
-		PermTokenWrite, PermAuditRead},
-	tansa.RoleTenantViewer: {PermSelf, PermTenantRead},
+		PermTokenWrite, PermAuditRead, PermEventRead},
+	tansa.RoleTenantViewer: {PermSelf, PermTenantRead, PermEventRead},
 	tansa.RoleIngest:       {PermEventWrite},
 }
 
