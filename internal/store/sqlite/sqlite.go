@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/pressly/goose/v3"
 	sqlite3 "modernc.org/sqlite"
@@ -122,7 +123,7 @@ func openPools(ctx context.Context, path, sync string) (w, r *sql.DB, err error)
 	}
 	w = sql.OpenDB(connector{d: drv, dsn: dsn(path, false, sync)})
 	w.SetMaxOpenConns(1)
-	if err := w.PingContext(ctx); err != nil {
+	if err := ping(ctx, w); err != nil {
 		w.Close()
 		return nil, nil, describe(path, err)
 	}
@@ -130,6 +131,31 @@ func openPools(ctx context.Context, path, sync string) (w, r *sql.DB, err error)
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	return w, r, nil
+}
+
+// busyWait is how long Open waits for another process that holds the file,
+// the same as the busy_timeout pragma in dsn.
+const busyWait = 10 * time.Second
+
+// ping opens the writer's connection. Its pragmas switch a new file to WAL,
+// which needs the file to itself for a moment; when another process is
+// opening the same file, SQLite reports SQLITE_BUSY at once instead of
+// calling the busy handler, so ping waits and tries again as busy_timeout
+// would.
+func ping(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(busyWait)
+	for {
+		err := db.PingContext(ctx)
+		var e *sqlite3.Error
+		if err == nil || !errors.As(err, &e) || e.Code()&0xff != sqlite3lib.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // describe turns SQLite's terse errors about a damaged or foreign file into
@@ -147,10 +173,31 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
+	// Another process opening the same new file (the server and a command
+	// started together) may apply a migration between goose's look at the
+	// schema's version and its own attempt, which then fails on tables that
+	// exist. Each migration runs in a transaction, so the failed attempt
+	// left nothing behind: try again for as long as the other process is
+	// making progress.
+	for {
+		before := version(ctx, p)
+		_, err := p.Up(ctx)
+		if err == nil {
+			return nil
+		}
+		if version(ctx, p) <= before {
+			return fmt.Errorf("migrate: %w", err)
+		}
 	}
-	return nil
+}
+
+// version returns the schema's version, or -1 before the first migration.
+func version(ctx context.Context, p *goose.Provider) int64 {
+	v, err := p.GetDBVersion(ctx)
+	if err != nil {
+		return -1
+	}
+	return v
 }
 
 // Close closes both pools.

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -109,5 +110,26 @@ func TestOpenNotADatabase(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "damaged or is not a Tansa database") {
 		t.Errorf("Open of a garbage file: got %q, want it to say the file is damaged or is not a Tansa database", err)
+	}
+}
+
+// TestConcurrentOpen opens one new file from several goroutines at once, as
+// the server and an administrative command may: every one must succeed.
+func TestConcurrentOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tansa.db")
+	const openers = 4
+	dbs := make([]*sqlite.DB, openers)
+	errs := make([]error, openers)
+	var wg sync.WaitGroup
+	for i := range openers {
+		wg.Go(func() { dbs[i], errs[i] = sqlite.Open(t.Context(), path) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("opener %d: Open: %v", i, err)
+			continue
+		}
+		defer dbs[i].Close()
 	}
 }
