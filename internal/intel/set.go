@@ -9,7 +9,7 @@ import "sync"
 type Set struct {
 	mu    sync.Mutex
 	index map[string]int
-	items []Indicator
+	items []*Indicator // pointers: growing a slice of large structs copies them all
 }
 
 // NewSet returns an empty set.
@@ -30,7 +30,7 @@ func (s *Set) Upsert(ind Indicator) (added bool, err error) {
 		return false, nil
 	}
 	s.index[k] = len(s.items)
-	s.items = append(s.items, ind)
+	s.items = append(s.items, &ind)
 	return true, nil
 }
 
@@ -45,7 +45,11 @@ func (s *Set) Len() int {
 func (s *Set) All() []Indicator {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Indicator(nil), s.items...)
+	out := make([]Indicator, len(s.items))
+	for i, p := range s.items {
+		out[i] = *p
+	}
+	return out
 }
 
 // Get returns the indicator with the given key.
@@ -56,5 +60,5 @@ func (s *Set) Get(key string) (Indicator, bool) {
 	if !ok {
 		return Indicator{}, false
 	}
-	return s.items[i], true
+	return *s.items[i], true
 }

@@ -75,13 +75,28 @@ func (r *run) textLine(item, line, heading string) {
 		rest := strings.Split(line[semi+1:], ";")
 		if lokiScore.MatchString(strings.TrimSpace(rest[0])) {
 			score, _ := strconv.Atoi(strings.TrimSpace(rest[0]))
+			ind.Confidence = min(score, 100)
+			if c := strings.TrimSpace(strings.Join(rest[1:], ";")); c != "" {
+				ind.Context.Description = c
+			}
+			if !isPathRegex(value) {
+				// "hash;score;comment" or "c2;score" (signature-base).
+				t, v, err := intel.Guess(value)
+				if err != nil {
+					r.reject(item, err.Error())
+					return
+				}
+				ind.Type, ind.Value = t, v
+				r.emit(item, ind)
+				return
+			}
+			ind.Context.Description = ""
 			if _, err := regexp.Compile(value); err != nil {
 				r.reject(item, "filename regular expression: "+err.Error())
 				return
 			}
 			ind.Type = intel.TypeFilename
 			ind.Value = value
-			ind.Confidence = min(score, 100)
 			ind.Tags = []string{"regex"}
 			r.emit(item, ind)
 			return
@@ -109,4 +124,11 @@ func (r *run) textLine(item, line, heading string) {
 	}
 	ind.Type, ind.Value = t, v
 	r.emit(item, ind)
+}
+
+// isPathRegex tells a LOKI filename expression ("\\evil\.exe;75",
+// "/Library/Scripts/queue;70") from a hash or C2 value with a score: the
+// expressions escape characters, use regex operators or are absolute paths.
+func isPathRegex(v string) bool {
+	return strings.ContainsAny(v, `\^$()[]|*+?`) || strings.HasPrefix(v, "/")
 }
