@@ -97,7 +97,7 @@ const maxRecord = 1 << 20
 //     any line with three key=value pairs (kv).
 //  8. Anything else: Format "raw", the line in "message", no ParseError.
 func (p *Parser) Parse(raw []byte, hint string, received time.Time) *tansa.Event {
-	ev := &tansa.Event{Raw: raw, Received: received, Fields: make(map[string]any, 32)}
+	ev := &tansa.Event{Raw: raw, Received: received, Fields: make(map[string]any, fieldsHint(raw))}
 	n := len(raw)
 	for n > 0 && (raw[n-1] == '\n' || raw[n-1] == '\r' || raw[n-1] == 0) {
 		n--
@@ -132,6 +132,14 @@ func (p *Parser) Parse(raw []byte, hint string, received time.Time) *tansa.Event
 		ev.Time = received
 	}
 	return ev
+}
+
+// fieldsHint guesses how many fields a record will fill, so that the map
+// is allocated once: about two per "key=value" or "key": (the vendor's
+// name and the ECS name) plus the syslog header's.
+func fieldsHint(raw []byte) int {
+	n := 16 + 2*bytes.Count(raw, []byte{'='}) + bytes.Count(raw, []byte{':'})
+	return min(n, 128)
 }
 
 func (p *Parser) parse(rec []byte, hint string, received time.Time, ev *tansa.Event) error {

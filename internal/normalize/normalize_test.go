@@ -154,7 +154,12 @@ var sampleSets = []sampleSet{
 	{name: "loghub Linux", lines: lines("logs/loghub/Linux/Linux_2k.log"), formats: []string{"syslog", "pam", "sshd", "kv", "iptables"}},
 	{name: "loghub OpenSSH", lines: lines("logs/loghub/OpenSSH/OpenSSH_2k.log"), formats: []string{"sshd", "pam"}},
 	{name: "loghub Proxifier", lines: lines("logs/loghub/Proxifier/Proxifier_2k.log"), formats: []string{"proxifier"}},
-	{name: "zeek dns", lines: lines("logs/zeek/zeek-json/dns.json.gz"), formats: []string{"zeek_dns"}},
+	// The dns package parses all 53,615 records; the dispatcher's check
+	// needs only enough to show that detection picks Zeek every time.
+	{name: "zeek dns (first 5000)", lines: func(tb testing.TB) []string {
+		l := normalizetest.Lines(tb, "logs/zeek/zeek-json/dns.json.gz")
+		return l[:min(len(l), 5000)]
+	}, formats: []string{"zeek_dns"}},
 }
 
 // TestSampleRates runs every sample set through the dispatcher and counts
@@ -244,12 +249,13 @@ func benchmarkParse(b *testing.B, line string) {
 	p := normalize.NewParser(nil)
 	raw := []byte(line)
 	b.ReportAllocs()
+	cpu0 := normalizetest.CPUTime()
 	for b.Loop() {
 		if ev := p.Parse(raw, "", received); ev.ParseError != "" {
 			b.Fatal(ev.ParseError)
 		}
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	normalizetest.ReportRate(b, cpu0)
 }
 
 // The BenchmarkParse… functions measure the whole dispatcher path, from

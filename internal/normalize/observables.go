@@ -52,72 +52,56 @@ var fieldTypes = map[string]ObservableType{
 	"dns.answers.data": Domain,
 }
 
-// Observables returns the observables ev mentions, without duplicates, in
-// the order found: first the typed ECS fields, then every other string
-// value and the raw line of a "raw" event scanned as free text for
-// addresses, URLs, e-mail addresses, hashes and domains. Free-text domains
-// need a dot and an alphabetic last label that is not a common file
-// extension, so "chrome.exe" is not a domain; "report.zip" is, as it is on
-// the Internet.
+// Observables returns the observables ev mentions, without duplicates,
+// sorted by type and then value: the typed ECS fields first, then every
+// other string value, and the raw line of a "raw" event without fields,
+// scanned as free text for addresses, URLs, e-mail addresses, hashes and
+// domains. Free-text domains need a dot and an alphabetic last label that
+// is not a common file extension, so "chrome.exe" is not a domain;
+// "report.zip" is, as it is on the Internet.
 func Observables(ev *tansa.Event) []Observable {
 	var c collector
-	keys := make([]string, 0, len(ev.Fields))
-	for k := range ev.Fields {
-		keys = append(keys, k)
-	}
-	// Sorted, so that the same event always yields the same list.
-	slices.Sort(keys)
-	for _, k := range keys {
-		t, ok := fieldTypes[k]
-		if !ok {
-			continue
-		}
-		switch v := ev.Fields[k].(type) {
+	for k, v := range ev.Fields {
+		t, typed := fieldTypes[k]
+		switch v := v.(type) {
 		case string:
-			c.typed(t, v)
-		case []string:
-			for _, s := range v {
-				c.typed(t, s)
+			if typed {
+				c.typed(t, v)
+			} else {
+				c.text(v)
 			}
-		}
-	}
-	for _, k := range keys {
-		if _, ok := fieldTypes[k]; ok {
-			continue
-		}
-		switch v := ev.Fields[k].(type) {
-		case string:
-			c.text(v)
 		case []string:
 			for _, s := range v {
-				c.text(s)
+				if typed {
+					c.typed(t, s)
+				} else {
+					c.text(s)
+				}
 			}
 		}
 	}
 	if ev.Format == Raw && len(ev.Raw) > 0 && ev.Fields["message"] == nil {
 		c.text(string(ev.Raw))
 	}
-	return c.out
+	// Sorting makes the result independent of map order and puts
+	// duplicates side by side.
+	slices.SortFunc(c.out, func(a, b Observable) int {
+		if a.Type != b.Type {
+			return strings.Compare(string(a.Type), string(b.Type))
+		}
+		return strings.Compare(a.Value, b.Value)
+	})
+	return slices.Compact(c.out)
 }
 
 type collector struct {
-	out  []Observable
-	seen map[Observable]struct{}
+	out []Observable
 }
 
 func (c *collector) add(t ObservableType, v string) {
-	if v == "" {
-		return
+	if v != "" {
+		c.out = append(c.out, Observable{t, v})
 	}
-	o := Observable{t, v}
-	if c.seen == nil {
-		c.seen = make(map[Observable]struct{})
-	}
-	if _, dup := c.seen[o]; dup {
-		return
-	}
-	c.seen[o] = struct{}{}
-	c.out = append(c.out, o)
 }
 
 // typed adds a value from a field whose type is known, normalised; a value
@@ -239,6 +223,10 @@ func (c *collector) token(t string) {
 
 // canonicalIP parses an address, also "1.2.3.4:80" and "[::1]:80".
 func canonicalIP(s string) (string, bool) {
+	if !maybeIP(s) {
+		// netip allocates an error for every miss; most tokens are words.
+		return "", false
+	}
 	if a, err := netip.ParseAddr(s); err == nil {
 		return a.Unmap().WithZone("").String(), true
 	}
@@ -246,6 +234,25 @@ func canonicalIP(s string) (string, bool) {
 		return ap.Addr().Unmap().WithZone("").String(), true
 	}
 	return "", false
+}
+
+// maybeIP reports whether s has only the characters of an address with an
+// optional port and zone, and a dot or a colon.
+func maybeIP(s string) bool {
+	if len(s) < 2 || len(s) > 64 {
+		return false
+	}
+	sep := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'f', c >= 'A' && c <= 'F', c == '[', c == ']', c == '%':
+		case c == '.' || c == ':':
+			sep = true
+		default:
+			return false
+		}
+	}
+	return sep
 }
 
 // canonicalURL lower-cases a URL's scheme and host and returns the host.

@@ -2,9 +2,11 @@ package normalize_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/tansa-sec/tansa/internal/normalize"
+	"github.com/tansa-sec/tansa/internal/normalize/normalizetest"
 	"github.com/tansa-sec/tansa/internal/tansa"
 )
 
@@ -86,8 +88,8 @@ func TestObservables(t *testing.T) {
 				}
 				seen[o] = true
 			}
-			if again := normalize.Observables(ev); !slices.Equal(again, got) {
-				t.Errorf("second call gave a different order: %+v", again)
+			if again := normalize.Observables(ev); !slices.Equal(again, got) || !slices.IsSortedFunc(got, cmpObservable) {
+				t.Errorf("not sorted, or a second call differs: %+v", again)
 			}
 		})
 	}
@@ -100,8 +102,16 @@ func BenchmarkObservables(b *testing.B) {
 	p := normalize.NewParser(nil)
 	ev := p.Parse([]byte(`<134>Sep 19 13:35:00 bigip-4 ASM:CEF:0|F5|ASM|11.3.0|200021069|Automated client access|5|dvchost=bigip-4 dvc=172.16.73.34 src=10.0.0.1 spt=4431 dst=10.0.0.2 dpt=443 act=blocked request=https://www.example.com/index.php suser=alice msg=blocked a request from 10.0.0.1 to www.example.com`), "", received)
 	b.ReportAllocs()
+	cpu0 := normalizetest.CPUTime()
 	for b.Loop() {
 		normalize.Observables(ev)
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	normalizetest.ReportRate(b, cpu0)
+}
+
+func cmpObservable(a, b normalize.Observable) int {
+	if a.Type != b.Type {
+		return strings.Compare(string(a.Type), string(b.Type))
+	}
+	return strings.Compare(a.Value, b.Value)
 }

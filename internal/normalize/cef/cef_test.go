@@ -160,11 +160,12 @@ func FuzzParseCEF(f *testing.F) {
 func BenchmarkParseCEF(b *testing.B) {
 	line := `CEF:0|Trend Micro|Deep Security Agent|10.0|4000000|Eicar_test_file|6|cn1=1 cn1Label=Host ID dvc=10.201.114.164 act=Quarantine src=192.168.1.10 spt=51234 dst=10.0.0.5 dpt=443 proto=TCP suser=alice request=https://example.com/x rt=1557937550000 fname=eicar.com msg=Realtime scan`
 	b.ReportAllocs()
+	cpu0 := normalizetest.CPUTime()
 	for b.Loop() {
 		ev := normalizetest.NewEvent()
 		if err := cef.Parse(line, ev); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	normalizetest.ReportRate(b, cpu0)
 }

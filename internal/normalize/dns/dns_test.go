@@ -162,21 +162,23 @@ func FuzzParseDNS(f *testing.F) {
 func BenchmarkParseBIND(b *testing.B) {
 	line := "client @0x7f9b1c0a4a30 192.168.1.10#53535 (www.example.com): query: www.example.com IN A +E(0)K (192.168.1.1)"
 	b.ReportAllocs()
+	cpu0 := normalizetest.CPUTime()
 	for b.Loop() {
 		if err := dns.ParseBIND(line, normalizetest.NewEvent()); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	normalizetest.ReportRate(b, cpu0)
 }
 
 func BenchmarkParseZeekDNS(b *testing.B) {
 	line := `{"_path":"dns","_write_ts":"2018-03-24T17:15:20.866586Z","ts":"2018-03-24T17:15:20.865716Z","uid":"CqKst53mF3det3eDV9","id.orig_h":"10.47.1.100","id.orig_p":41772,"id.resp_h":"10.0.0.100","id.resp_p":53,"proto":"udp","trans_id":36329,"rtt":0.0008699893951416016,"query":"ise.wrccdc.org","qclass":1,"qclass_name":"C_INTERNET","qtype":1,"qtype_name":"A","rcode":0,"rcode_name":"NOERROR","AA":false,"TC":false,"RD":true,"RA":true,"Z":0,"answers":["ise.wrccdc.cpp.edu","134.71.3.16"],"TTLs":[2230.0,41830.0],"rejected":false}`
 	b.ReportAllocs()
+	cpu0 := normalizetest.CPUTime()
 	for b.Loop() {
 		if err := dns.ParseZeek(line, normalizetest.NewEvent()); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	normalizetest.ReportRate(b, cpu0)
 }

@@ -182,12 +182,13 @@ func FuzzParseKV(f *testing.F) {
 
 func benchmark(b *testing.B, line string) {
 	b.ReportAllocs()
+	cpu0 := normalizetest.CPUTime()
 	for b.Loop() {
 		if err := kv.Parse(line, normalizetest.NewEvent()); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	normalizetest.ReportRate(b, cpu0)
 }
 
 func BenchmarkParseFortiGate(b *testing.B) { benchmark(b, seeds[0]) }

@@ -134,10 +134,11 @@ func FuzzParseLEEF(f *testing.F) {
 func BenchmarkParseLEEF(b *testing.B) {
 	line := "LEEF:1.0|Microsoft|MSExchange|2007|7732|src=192.0.2.0\tdst=172.50.123.1\tsev=5\tcat=anomaly\tsrcPort=81\tdstPort=21\tusrName=joe.black\tdevTime=Oct 12 2026 10:11:12\tproto=TCP\tpolicy=Block"
 	b.ReportAllocs()
+	cpu0 := normalizetest.CPUTime()
 	for b.Loop() {
 		if err := leef.Parse(line, normalizetest.NewEvent()); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	normalizetest.ReportRate(b, cpu0)
 }

@@ -176,21 +176,23 @@ func FuzzParseLinux(f *testing.F) {
 
 func BenchmarkParseSSHD(b *testing.B) {
 	b.ReportAllocs()
+	cpu0 := normalizetest.CPUTime()
 	for b.Loop() {
 		if err := linux.Parse("sshd", "Failed password for invalid user webmaster from 173.234.31.186 port 38926 ssh2", normalizetest.NewEvent()); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	normalizetest.ReportRate(b, cpu0)
 }
 
 func BenchmarkParseAuditd(b *testing.B) {
 	line := `type=SYSCALL msg=audit(1479982525.380:50): arch=c000003e syscall=2 success=yes exit=3 a0=7ffedc40d83b a1=941 a2=1b6 a3=7ffedc40cce0 items=2 ppid=432 pid=3333 auid=0 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=2 comm="touch" exe="/bin/touch" key="audit-wazuh-w"`
 	b.ReportAllocs()
+	cpu0 := normalizetest.CPUTime()
 	for b.Loop() {
 		if err := linux.ParseAudit(line, normalizetest.NewEvent()); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	normalizetest.ReportRate(b, cpu0)
 }

@@ -133,3 +133,22 @@ func CheckValues(tb testing.TB, f map[string]any) {
 func NewEvent() *tansa.Event {
 	return &tansa.Event{Fields: make(map[string]any, 32), Received: time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)}
 }
+
+// ReportRate adds a benchmark's throughput to its results: "events/s" from
+// wall-clock time, and "cpu-ns/op" and "events/cpu-s" from the CPU time the
+// process used since cpu0 (taken with CPUTime before the loop). On a
+// machine shared with other work the CPU figures are the ones to compare,
+// because waiting for a core does not count in them.
+func ReportRate(b *testing.B, cpu0 time.Duration) {
+	b.Helper()
+	if b.N == 0 {
+		return
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	if cpu0 == 0 {
+		return
+	}
+	cpu := CPUTime() - cpu0
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(b.N)/cpu.Seconds(), "events/cpu-s")
+}

@@ -177,21 +177,23 @@ func FuzzParseO365(f *testing.F) {
 func BenchmarkParseO365(b *testing.B) {
 	line := fixture(b, "ual.jsonl")[0]
 	b.ReportAllocs()
+	cpu0 := normalizetest.CPUTime()
 	for b.Loop() {
 		if err := o365.Parse(line, normalizetest.NewEvent()); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	normalizetest.ReportRate(b, cpu0)
 }
 
 func BenchmarkParseEntraSignIn(b *testing.B) {
 	line := fixture(b, "signin.jsonl")[0]
 	b.ReportAllocs()
+	cpu0 := normalizetest.CPUTime()
 	for b.Loop() {
 		if err := o365.Parse(line, normalizetest.NewEvent()); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	normalizetest.ReportRate(b, cpu0)
 }

@@ -131,21 +131,23 @@ func FuzzParseProxy(f *testing.F) {
 func BenchmarkParseSquid(b *testing.B) {
 	line := "1140701230.827    781 192.168.1.210 TCP_MISS/200 1785 GET http://www.example.com/a/b?c=d alice HIER_DIRECT/93.184.216.34 text/html"
 	b.ReportAllocs()
+	cpu0 := normalizetest.CPUTime()
 	for b.Loop() {
 		if err := proxy.ParseSquid(line, normalizetest.NewEvent()); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	normalizetest.ReportRate(b, cpu0)
 }
 
 func BenchmarkParseProxifier(b *testing.B) {
 	line := "[10.30 16:49:07] chrome.exe - proxy.cse.cuhk.edu.hk:5070 close, 451 bytes sent, 18846 bytes (18.4 KB) received, lifetime <1 sec"
 	b.ReportAllocs()
+	cpu0 := normalizetest.CPUTime()
 	for b.Loop() {
 		if err := proxy.ParseProxifier(line, received, normalizetest.NewEvent()); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	normalizetest.ReportRate(b, cpu0)
 }

@@ -107,8 +107,30 @@ func (p *Parser) Parse(line []byte, received time.Time, ev *tansa.Event) (Messag
 	if len(in) > n+1 && in[n] >= '1' && in[n] <= '9' && in[n+1] == ' ' {
 		return p.parse5424(in, ev)
 	}
+	rest := in[n:]
+	if !bsdStamp(rest) && !isoStamp(rest) && !(len(rest) > 0 && rest[0] == ' ') {
+		// "<189>date=2026-11-21 time=…": FortiGate and other appliances
+		// send a PRI and then their own record, with no header at all.
+		addPriority(ev.Fields, in[1:n-1])
+		return Message{Format: RFC3164, Body: string(rest)}, nil
+	}
 	return p.parse3164(in, received, ev)
 }
+
+// addPriority records a PRI value's fields; digits is the text between
+// "<" and ">", already checked by priLen.
+func addPriority(f map[string]any, digits []byte) {
+	v := 0
+	for _, c := range digits {
+		v = v*10 + int(c-'0')
+	}
+	f["log.syslog.priority"] = int64(v)
+	f["log.syslog.facility.code"] = int64(v / 8)
+	f["log.syslog.severity.code"] = int64(v % 8)
+	f["log.syslog.severity.name"] = severityNames[v%8]
+}
+
+var severityNames = [...]string{"emergency", "alert", "critical", "error", "warning", "notice", "informational", "debug"}
 
 func (p *Parser) parse5424(in []byte, ev *tansa.Event) (Message, error) {
 	res, err := p.m5424.Parse(in)

@@ -190,12 +190,13 @@ func benchmark(b *testing.B, line string) {
 	p := syslog.NewParser(nil)
 	raw := []byte(line)
 	b.ReportAllocs()
+	cpu0 := normalizetest.CPUTime()
 	for b.Loop() {
 		if _, err := p.Parse(raw, received, normalizetest.NewEvent()); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	normalizetest.ReportRate(b, cpu0)
 }
 
 func BenchmarkParseSyslog3164(b *testing.B) {
