@@ -72,6 +72,12 @@ func TestParse(t *testing.T) {
 			want: map[string]any{"host.name": "asa01"},
 		},
 		{
+			name:   "PRI and then the appliance's own record, no header (FortiGate)",
+			line:   `<189>date=2026-11-21 time=10:00:00 devname="FG100" logid="0000000013"`,
+			format: syslog.RFC3164, body: `date=2026-11-21 time=10:00:00 devname="FG100" logid="0000000013"`,
+			want:   map[string]any{"log.syslog.priority": int64(189), "log.syslog.facility.code": int64(23), "log.syslog.severity.name": "notice"},
+		},
+		{
 			name:   "RFC 5424 without PRI and with Check Point's non-RFC structured data",
 			line:   `1 2019-05-15T16:25:50Z HOSTNAME CheckPoint 19710 - [action:"Drop"; src:"11.22.33.77"; ]`,
 			format: syslog.RFC5424, body: `[action:"Drop"; src:"11.22.33.77"; ]`,
