@@ -214,10 +214,29 @@ func Sweep(ctx context.Context, opts Options) (*result.Result, error) {
 		r.Findings = append(r.Findings, opts.IOC.Match(r)...)
 	}
 	r.Findings = append(r.Findings, heuristics.New().Evaluate(r)...)
+	if live {
+		r.Findings = withoutSelf(r.Findings)
+	}
 	sort.SliceStable(r.Findings, func(i, j int) bool { return r.Findings[i].Score > r.Findings[j].Score })
 	r.Finished = time.Now().UTC()
 	r.Normalize()
 	return r, nil
+}
+
+// withoutSelf drops findings about the scanner's own process and
+// executable: it is often started from a temporary or download folder,
+// and flagging it on every endpoint would only bury real findings.
+func withoutSelf(fs []result.Finding) []result.Finding {
+	pid := os.Getpid()
+	exe, _ := os.Executable()
+	kept := fs[:0]
+	for _, f := range fs {
+		if (f.Subject.Kind == "process" && f.Subject.PID == pid) || (f.Subject.Kind == "file" && exe != "" && f.Subject.Path == exe) {
+			continue
+		}
+		kept = append(kept, f)
+	}
+	return kept
 }
 
 func cmp(s, def string) string {

@@ -271,3 +271,24 @@ func TestSweepTimeoutStillDelivers(t *testing.T) {
 		t.Error("a partial result must still have every array")
 	}
 }
+
+func TestMainConfigFile(t *testing.T) {
+	id, _ := age.GenerateX25519Identity()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "tenant.json")
+	if err := os.WriteFile(cfg, []byte(`{"recipient":"`+id.Recipient().String()+`","max_cpu":30,"timeout":"2m"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "host.tansa")
+	if err := Main(context.Background(), []string{"--config", cfg, "--root", fixtureRoot, "--out", out, "--normal-priority"}, noenv, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := Open(f, id, 64<<20); err != nil {
+		t.Errorf("result encrypted to the configured recipient does not open: %v", err)
+	}
+}

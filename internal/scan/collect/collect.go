@@ -377,9 +377,11 @@ func (c *Collector) hosts(r *result.Result, p string) {
 // of work, Tick sleeps long enough that the time spent working is at most
 // the given percentage of the elapsed time. It measures wall time, which
 // over-counts work (a blocked read counts as busy) and so errs towards
-// using less CPU, not more.
+// using less CPU, not more. A Throttle is not safe for concurrent use.
 type Throttle struct {
 	percent int
+	now     func() time.Time
+	sleep   func(context.Context, time.Duration) error
 	mark    time.Time
 	busy    time.Duration
 }
@@ -387,7 +389,22 @@ type Throttle struct {
 // NewThrottle returns a Throttle for percent (1–100); 100 or more never
 // sleeps.
 func NewThrottle(percent int) *Throttle {
-	return &Throttle{percent: max(percent, 1), mark: time.Now()}
+	return newThrottle(percent, time.Now, sleepCtx)
+}
+
+func newThrottle(percent int, now func() time.Time, sleep func(context.Context, time.Duration) error) *Throttle {
+	return &Throttle{percent: max(percent, 1), now: now, sleep: sleep, mark: now()}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
 }
 
 // minSleep keeps Tick from making a system call for every tiny unit of work.
@@ -402,7 +419,7 @@ func (t *Throttle) Tick(ctx context.Context) error {
 	if t.percent >= 100 {
 		return nil
 	}
-	now := time.Now()
+	now := t.now()
 	t.busy += now.Sub(t.mark)
 	t.mark = now
 	pause := t.busy * time.Duration(100-t.percent) / time.Duration(t.percent)
@@ -410,13 +427,9 @@ func (t *Throttle) Tick(ctx context.Context) error {
 		return nil
 	}
 	t.busy = 0
-	timer := time.NewTimer(pause)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timer.C:
+	if err := t.sleep(ctx, pause); err != nil {
+		return err
 	}
-	t.mark = time.Now()
+	t.mark = t.now()
 	return nil
 }

@@ -236,8 +236,6 @@ func ParseDpkgStatus(data []byte) []result.Software {
 			cur.Version = v
 		case "Architecture":
 			cur.Arch = v
-		case "Maintainer":
-			cur.Publisher = v
 		case "Status":
 			installed = strings.HasSuffix(v, " installed") && !strings.Contains(v, "not-installed")
 		}

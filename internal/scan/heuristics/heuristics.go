@@ -153,6 +153,9 @@ func (rs *Rules) process(p, parent *result.Process, network string) []result.Fin
 	if p.Deleted {
 		args := procArgs(p)
 		switch {
+		case strings.HasPrefix(p.Path, "/memfd:runc_cloned:"):
+			// runc re-executes itself from a sealed memfd on purpose
+			// (CVE-2019-5736); on container hosts that is every container start.
 		case strings.HasPrefix(p.Path, "/memfd:"):
 			out = append(out, rs.finding("process.memory-only", 90, "process.memory-only", args, subj, "T1620"))
 		case strings.HasPrefix(p.Path, "/usr/") || strings.HasPrefix(p.Path, "/opt/") || strings.HasPrefix(p.Path, "/bin/") || strings.HasPrefix(p.Path, "/sbin/") || strings.HasPrefix(p.Path, "/lib"):
