@@ -30,7 +30,7 @@ func TestImportGraph(t *testing.T) {
 	for _, target := range []string{"linux/amd64", "linux/arm64", "windows/amd64", "windows/386", "darwin/amd64", "darwin/arm64"} {
 		goos, goarch, _ := strings.Cut(target, "/")
 		cmd := exec.Command(goBin, "list", "-deps", "-f", "{{.Standard}} {{.ImportPath}}", "./...")
-		cmd.Env = append(cmd.Environ(), "GOOS="+goos, "GOARCH="+goarch, "CGO_ENABLED=0", "GOFLAGS=-mod=mod")
+		cmd.Env = append(cmd.Environ(), "GOOS="+goos, "GOARCH="+goarch, "CGO_ENABLED=0", "GOFLAGS=-mod=readonly")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("%s: go list: %v\n%s", target, err, out)
