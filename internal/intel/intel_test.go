@@ -41,6 +41,9 @@ func TestNormalize(t *testing.T) {
 		{TypeURL, "http://[2001:db8::1]/x", "http://[2001:db8::1]/x"},
 		{TypeURL, "http://127.0.0.1/x", ""},
 		{TypeURL, "http:///nohost", ""},
+		{TypeURL, "http://evil.example/a?b='c'", "http://evil.example/a?b='c'"},
+		{TypeURL, "\"http://evil.example/x\"", "http://evil.example/x"},
+		{TypeDomain, "<evil.example>", "evil.example"},
 		{TypeMD5, "D41D8CD98F00B204E9800998ECF8427E", "d41d8cd98f00b204e9800998ecf8427e"},
 		{TypeMD5, "d41d8cd98f00b204e9800998ecf8427", ""},
 		{TypeSHA256, "zz1d8cd98f00b204e9800998ecf8427ed41d8cd98f00b204e9800998ecf8427e", ""},
@@ -219,4 +222,29 @@ func TestAllowlist(t *testing.T) {
 	if _, err := a.With("x", []string{"not a domain"}, nil); err == nil {
 		t.Error("With accepted an invalid domain")
 	}
+}
+
+// FuzzNormalize checks that Normalize never panics, that what it accepts
+// is a fixed point, and that Guess agrees with it.
+func FuzzNormalize(f *testing.F) {
+	for _, s := range []string{"hxxp://evil[.]com:80/a#b", "1.2.3[.]4", "bücher.example", "a(at)b[.]jp", `hklm\x`, "2001:db8::/48", "t13d1516h2_8daaf6152771_b186095e22b6"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, typ := range Types() {
+			n, err := Normalize(typ, s)
+			if err != nil {
+				continue
+			}
+			again, err := Normalize(typ, n)
+			if err != nil || again != n {
+				t.Fatalf("Normalize(%s, %q) = %q, but normalising that gives %q, %v", typ, s, n, again, err)
+			}
+		}
+		if typ, n, err := Guess(s); err == nil {
+			if again, err := Normalize(typ, n); err != nil || again != n {
+				t.Fatalf("Guess(%q) = %s %q, which Normalize turns into %q, %v", s, typ, n, again, err)
+			}
+		}
+	})
 }

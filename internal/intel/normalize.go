@@ -62,7 +62,17 @@ func Refang(s string) string {
 	if !strings.ContainsAny(s, "[({ ") {
 		return s
 	}
-	return strings.NewReplacer(refangPairs...).Replace(s)
+	// Replacing can expose a new defanged form ("[[.].]"); repeat until
+	// nothing changes so that Refang is idempotent.
+	r := strings.NewReplacer(refangPairs...)
+	for range 8 {
+		n := r.Replace(s)
+		if n == s {
+			break
+		}
+		s = n
+	}
+	return s
 }
 
 var (
@@ -301,10 +311,10 @@ func normalizeURL(v string) (string, error) {
 		h, err := normalizeDomain(host)
 		if err != nil {
 			// Single-label hosts are legal in intranet URLs.
-			if strings.Contains(host, ".") || host == "" {
+			h = strings.ToLower(host)
+			if strings.Contains(host, ".") || !isASCIILowerHost(h) || strings.Trim(h, "-_") == "" {
 				return "", tansa.Errorf(tansa.Invalid, "url %q: host: %w", v, err)
 			}
-			h = strings.ToLower(host)
 		}
 		host = h
 	}
