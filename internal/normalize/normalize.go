@@ -11,8 +11,10 @@
 //
 // Nothing is dropped. A record in no known format becomes a "raw" event
 // holding the line as "message"; a record that a parser rejects keeps Raw,
-// the fields read so far, and a ParseError that says what is wrong and at
-// which column or offset.
+// the fields read so far, and a ParseError that says what is wrong and
+// where: "[col N]" counts bytes from 0 in the text the parser was given
+// (for a syslog body, the error adds where the body starts in the record),
+// "[offset N]" counts bytes into a JSON document.
 //
 // Observables lists the indicators an event mentions (addresses, domains,
 // URLs, hashes, users, hosts, e-mail addresses, processes), normalised so
@@ -136,9 +138,9 @@ func (p *Parser) Parse(raw []byte, hint string, received time.Time) *tansa.Event
 
 // fieldsHint guesses how many fields a record will fill, so that the map
 // is allocated once: about two per "key=value" or "key": (the vendor's
-// name and the ECS name) plus the syslog header's.
+// name and the ECS name), one per CSV column, plus the syslog header's.
 func fieldsHint(raw []byte) int {
-	n := 16 + 2*bytes.Count(raw, []byte{'='}) + bytes.Count(raw, []byte{':'})
+	n := 16 + 2*bytes.Count(raw, []byte{'='}) + bytes.Count(raw, []byte{':'}) + bytes.Count(raw, []byte{','})
 	return min(n, 128)
 }
 
