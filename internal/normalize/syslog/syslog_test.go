@@ -75,7 +75,7 @@ func TestParse(t *testing.T) {
 			name:   "PRI and then the appliance's own record, no header (FortiGate)",
 			line:   `<189>date=2026-11-21 time=10:00:00 devname="FG100" logid="0000000013"`,
 			format: syslog.RFC3164, body: `date=2026-11-21 time=10:00:00 devname="FG100" logid="0000000013"`,
-			want:   map[string]any{"log.syslog.priority": int64(189), "log.syslog.facility.code": int64(23), "log.syslog.severity.name": "notice"},
+			want: map[string]any{"log.syslog.priority": int64(189), "log.syslog.facility.code": int64(23), "log.syslog.severity.name": "notice"},
 		},
 		{
 			name:   "RFC 5424 without PRI and with Check Point's non-RFC structured data",
