@@ -366,7 +366,7 @@ func (s *Snapshot) Match(dst []Hit, tenant string, o Observable) []Hit {
 	case KindDomain:
 		return s.matchDomain(dst, tenant, o, lowerASCII(strings.TrimSuffix(v, ".")))
 	case KindURL:
-		return s.matchURL(dst, tenant, o)
+		return s.matchURL(dst, tenant, o, nil)
 	case KindHash, KindJA3, KindEmail:
 		return s.chain(dst, tenant, o, o.Kind, lowerASCII(v))
 	case KindJA4, KindMutex:
@@ -387,9 +387,36 @@ func (s *Snapshot) Match(dst []Hit, tenant string, o Observable) []Hit {
 }
 
 // MatchAll matches every observable of one event and appends the hits.
+// A host that appears twice in one event (url.domain and url.full, or a DNS
+// query and its URL) is matched against domain indicators once, which saves
+// the lookups and reports each domain hit once.
 func (s *Snapshot) MatchAll(dst []Hit, tenant string, obs []Observable) []Hit {
+	var hosts [4]string
+	n := 0
+	seen := func(h string) bool {
+		for _, x := range hosts[:n] {
+			if x == h {
+				return true
+			}
+		}
+		if n < len(hosts) {
+			hosts[n] = h
+			n++
+		}
+		return false
+	}
 	for _, o := range obs {
-		dst = s.Match(dst, tenant, o)
+		switch o.Kind {
+		case KindDomain:
+			d := lowerASCII(strings.TrimSuffix(o.Value, "."))
+			if !seen(d) {
+				dst = s.matchDomain(dst, tenant, o, d)
+			}
+		case KindURL:
+			dst = s.matchURL(dst, tenant, o, seen)
+		default:
+			dst = s.Match(dst, tenant, o)
+		}
 	}
 	return dst
 }
@@ -469,8 +496,8 @@ func (s *Snapshot) matchDomain(dst []Hit, tenant string, o Observable, d string)
 
 // matchURL looks the URL up as given, then canonicalised when it differs
 // (case, default port, fragment, defanging), and matches its host against
-// domain and IP indicators.
-func (s *Snapshot) matchURL(dst []Hit, tenant string, o Observable) []Hit {
+// domain and IP indicators unless seen reports the host as already matched.
+func (s *Snapshot) matchURL(dst []Hit, tenant string, o Observable, seen func(host string) bool) []Hit {
 	v := o.Value
 	host := urlHost(v)
 	if host == "" {
@@ -488,7 +515,11 @@ func (s *Snapshot) matchURL(dst []Hit, tenant string, o Observable) []Hit {
 	if a, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
 		return s.matchAddr(dst, tenant, o, a.Unmap())
 	}
-	return s.matchDomain(dst, tenant, o, lowerASCII(host))
+	h := lowerASCII(host)
+	if seen != nil && seen(h) {
+		return dst
+	}
+	return s.matchDomain(dst, tenant, o, h)
 }
 
 // urlHost returns the host of a URL without scheme, user info or port,

@@ -98,6 +98,14 @@ func TestMatch(t *testing.T) {
 	}
 }
 
+func TestMatchAllOncePerHost(t *testing.T) {
+	s, _ := Build([]intel.Indicator{ind("dom", intel.TypeDomain, "evil.com"), ind("ip", intel.TypeIPv4, "1.2.3.4")}, now)
+	ev := []Observable{{KindDomain, "www.evil.com"}, {KindURL, "http://www.evil.com/x"}, {KindURL, "http://1.2.3.4/"}, {KindURL, "http://cdn.evil.com/y"}}
+	if got := hitIDs(s.MatchAll(nil, "t", ev)); fmt.Sprint(got) != "[dom dom ip]" {
+		t.Errorf("MatchAll = %v, want one domain hit per distinct host and the IP", got)
+	}
+}
+
 func TestMatcherSwap(t *testing.T) {
 	var m Matcher
 	o := []Observable{{KindDomain, "evil.com"}}
@@ -198,8 +206,13 @@ func heapInUse() uint64 {
 // op is one event of six observables; events/s is per core (the benchmark
 // runs on one goroutine). snapshot-MB is the runtime.MemStats heap delta of
 // the built snapshot alone, after the input slice is released.
-func BenchmarkMatch1M(b *testing.B) {
-	const n = 1_000_000
+func BenchmarkMatch1M(b *testing.B) { benchMatch(b, 1_000_000) }
+
+// BenchmarkMatch10K is the same with 10,000 indicators, whose indexes fit
+// in cache: the difference to BenchmarkMatch1M is the cost of memory.
+func BenchmarkMatch10K(b *testing.B) { benchMatch(b, 10_000) }
+
+func benchMatch(b *testing.B, n int) {
 	inds := corpus(n)
 	evs := events(100_000, inds)
 	before := heapInUse()
