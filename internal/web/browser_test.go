@@ -221,6 +221,9 @@ func TestBrowserAdminJourney(t *testing.T) {
 	if secret := c.text("the token's secret", "#token-secret"); !strings.HasPrefix(secret, "tansa_") {
 		c.fail("the token's secret", fmt.Errorf("got %q, want a tansa_ secret", secret))
 	}
+	if dir, kept := artifactsDir(t); kept {
+		c.shot(dir, "console-token-created-en")
+	}
 	c.load("back to the tokens", chromedp.Navigate(base+"/admin/tokens"))
 	c.want("the new token in the list", "#tokens", []string{"proxy-syslog-hanoi", e.vn.Name, "active"})
 
@@ -253,6 +256,8 @@ func (c *chrome) screenshots(base, dir, tenantID string) {
 			document.body.append(f); f.submit(); })()`, lang)))
 		for _, p := range pages {
 			c.load("open "+p.name, chromedp.Navigate(base+p.path))
+			// An opened change in the audit log must fit as well.
+			c.do("open a change", chromedp.Evaluate[chromedp.Void](`document.querySelector("#audit details")?.setAttribute("open", "")`))
 			wide, err := chromedp.Run(c.ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
 			if err != nil {
 				c.fail("measure "+p.name, err)
@@ -260,15 +265,21 @@ func (c *chrome) screenshots(base, dir, tenantID string) {
 			if wide {
 				c.fail("fit "+p.name+" in "+lang, fmt.Errorf("the page is wider than the 1366-pixel window"))
 			}
-			png, err := chromedp.Run(c.ctx, chromedp.CaptureScreenshot())
-			if err != nil {
-				c.fail("screenshot "+p.name, err)
-			}
-			path := filepath.Join(dir, "console-"+p.name+"-"+lang+".png")
-			if err := os.WriteFile(path, png, 0o644); err != nil {
-				c.t.Fatal(err)
-			}
-			c.t.Logf("screenshot: %s", path)
+			c.shot(dir, "console-"+p.name+"-"+lang)
 		}
 	}
+}
+
+// shot saves what the window shows as dir/name.png.
+func (c *chrome) shot(dir, name string) {
+	c.t.Helper()
+	png, err := chromedp.Run(c.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		c.fail("screenshot "+name, err)
+	}
+	path := filepath.Join(dir, name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Logf("screenshot: %s", path)
 }
