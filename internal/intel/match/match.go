@@ -11,7 +11,8 @@
 // by exact token: an IP observable is parsed and looked up whole, so
 // 92.168.1.1 never matches inside 192.168.1.1; domains also match their
 // subdomains at label boundaries only (a.b.evil.com hits evil.com,
-// notevil.com does not).
+// notevil.com does not). Complex STIX patterns are kept parsed and evaluated
+// per observation by MatchObservation.
 package match
 
 import (
@@ -29,6 +30,7 @@ import (
 	"hash/maphash"
 
 	"github.com/tansa-sec/tansa/internal/intel"
+	"github.com/tansa-sec/tansa/internal/intel/stixpattern"
 )
 
 // Kind is what an observable's value is.
@@ -95,6 +97,13 @@ type Snapshot struct {
 	res  map[int32]*regexp.Regexp // compiled filename regular expressions by entry
 
 	filter filter // prefilter over every IP and exact-string key
+
+	patterns []patternEntry // complex STIX patterns, evaluated per observation
+}
+
+type patternEntry struct {
+	entry int32
+	p     *stixpattern.Pattern
 }
 
 type substrings struct {
@@ -110,9 +119,10 @@ type BuildStats struct {
 }
 
 // Build indexes the indicators that are active at now and not allowlisted.
-// STIX patterns that are not atomic are skipped: they need the observation
-// evaluator of package stixpattern, not a lookup. The indicators are
-// copied into compact entries; the caller may reuse its slice afterwards.
+// STIX patterns are parsed and kept for MatchObservation, since they need
+// evaluation rather than a lookup; patterns that do not parse are skipped.
+// The indicators are copied into compact entries; the caller may reuse its
+// slice afterwards.
 func Build(inds []intel.Indicator, now time.Time) (*Snapshot, BuildStats) {
 	s := &Snapshot{
 		ips:   make(map[netip.Addr]int32),
@@ -181,6 +191,13 @@ func Build(inds []intel.Indicator, now time.Time) (*Snapshot, BuildStats) {
 			}
 			h, ok := s.cidrs[p]
 			s.cidrs[p] = chain(h, ok, add(ind))
+		case intel.TypeSTIXPattern:
+			p, err := stixpattern.Parse(ind.Value)
+			if err != nil {
+				st.Skipped++
+				continue
+			}
+			s.patterns = append(s.patterns, patternEntry{entry: add(ind), p: p})
 		case intel.TypeUserAgent, intel.TypeFilename:
 			kind := KindUserAgent
 			if ind.Type == intel.TypeFilename {
@@ -345,6 +362,21 @@ func longestLiteral(re *syntax.Regexp) string {
 		return best
 	}
 	return ""
+}
+
+// MatchObservation evaluates the complex STIX-pattern indicators visible to
+// tenant against one observation (a field map keyed by STIX object path,
+// see stixpattern.Observed) and appends a hit, with a zero Observable, for
+// each pattern it satisfies. Its cost grows with the number of patterns, so
+// callers give it only events that carry STIX-addressable fields.
+func (s *Snapshot) MatchObservation(dst []Hit, tenant string, obs stixpattern.Observed) []Hit {
+	for _, pe := range s.patterns {
+		e := &s.entries[pe.entry]
+		if (e.TenantID == "" || e.TenantID == tenant) && pe.p.Match([]stixpattern.Observed{obs}) {
+			dst = append(dst, Hit{Entry: e})
+		}
+	}
+	return dst
 }
 
 // Len returns the number of indexed entries.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tansa-sec/tansa/internal/intel"
+	"github.com/tansa-sec/tansa/internal/intel/stixpattern"
 )
 
 var now = time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
@@ -49,8 +50,16 @@ func TestMatch(t *testing.T) {
 		{ID: "pattern", Type: intel.TypeSTIXPattern, Value: "[a:b = 1] AND [c:d = 2]"},
 	}
 	s, st := Build(inds, now)
-	if st.Indexed != 15 || st.Skipped != 3 {
-		t.Fatalf("Build stats = %+v, want 15 indexed, 3 skipped", st)
+	if st.Indexed != 16 || st.Skipped != 2 {
+		t.Fatalf("Build stats = %+v, want 16 indexed, 2 skipped", st)
+	}
+	obs := stixpattern.Observed{Fields: map[string]any{"a:b": int64(1), "c:d": int64(2)}}
+	if got := hitIDs(s.MatchObservation(nil, "x", obs)); fmt.Sprint(got) != "[pattern]" {
+		t.Errorf("MatchObservation = %v, want [pattern]", got)
+	}
+	obs.Fields["c:d"] = int64(3)
+	if got := s.MatchObservation(nil, "x", obs); len(got) != 0 {
+		t.Errorf("MatchObservation on a non-matching observation = %v", hitIDs(got))
 	}
 	tests := []struct {
 		tenant string
