@@ -177,7 +177,7 @@ func (p *Parser) parse(rec []byte, hint string, received time.Time, ev *tansa.Ev
 		return o365.ParseSignIn(line, ev)
 	case HintJSON:
 		ev.Format = JSON
-		return jsonflat.Flatten(rec, "", ev.Fields)
+		return jsonflat.Flatten(line, "", ev.Fields)
 	}
 	switch {
 	case line[0] == '{':
@@ -188,7 +188,7 @@ func (p *Parser) parse(rec []byte, hint string, received time.Time, ev *tansa.Ev
 			return dns.ParseZeek(line, ev)
 		}
 		ev.Format = JSON
-		return jsonflat.Flatten(rec, "", ev.Fields)
+		return jsonflat.Flatten(line, "", ev.Fields)
 	case cef.Detect(line):
 		return cef.Parse(line, ev)
 	case leef.Detect(line):

@@ -171,7 +171,7 @@ func ParseZeek(line string, ev *tansa.Event) error {
 	ev.Format = Zeek
 	f := ev.Fields
 	f["observer.product"] = "Zeek"
-	if err := jsonflat.Flatten([]byte(line), "", f); err != nil {
+	if err := jsonflat.Flatten(line, "", f); err != nil {
 		return fmt.Errorf("zeek_dns: %w", err)
 	}
 	ip := func(k, name string) {

@@ -1,6 +1,8 @@
 package jsonflat_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -14,7 +16,7 @@ func TestFlatten(t *testing.T) {
 		"list":["a",1,true,null],"empty":[],"params":[{"Name":"Force","Value":"True"},{"Name":"Mode"}],
 		"objs":[{"k":"v"},{"k":"w","x":1}],"nested":[[1,2],["a"]],"id.orig_h":"10.0.0.1","u":"\u65e5\u672c"}`
 	f := map[string]any{}
-	if err := jsonflat.Flatten([]byte(in), "", f); err != nil {
+	if err := jsonflat.Flatten(in, "", f); err != nil {
 		t.Fatal(err)
 	}
 	normalizetest.CheckValues(t, f)
@@ -32,12 +34,16 @@ func TestFlatten(t *testing.T) {
 func TestFlattenErrors(t *testing.T) {
 	for in, want := range map[string]string{
 		`[1]`:             "not an object [offset 0]",
+		` `:               "not an object [offset 1]",
+		`{"a":01}`:        "leading zero [offset 7]",
+		`{"a":"\x"}`:      `invalid escape \x`,
+		`{"a":tru}`:       "invalid literal",
 		`{"a":1} {"b":2}`: "more than one value in the record",
 		`{"a":}`:          "json: ",
 		`{"a":[1,`:        "json: ",
 		``:                "json: ",
 	} {
-		err := jsonflat.Flatten([]byte(in), "", map[string]any{})
+		err := jsonflat.Flatten(in, "", map[string]any{})
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Flatten(%q) error = %v, want it to contain %q", in, err, want)
 		}
@@ -49,7 +55,25 @@ func FuzzFlatten(f *testing.F) {
 	f.Add([]byte(`{"_path":"dns","answers":["a","b"],"TTLs":[1.0,2.0]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m := map[string]any{}
-		_ = jsonflat.Flatten(data, "p.", m)
+		err := jsonflat.Flatten(string(data), "p.", m)
 		normalizetest.CheckValues(t, m)
+		if err == nil && !json.Valid(data) {
+			t.Fatalf("accepted invalid JSON %q", data)
+		}
+		if err != nil && json.Valid(data) && bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("{")) && !strings.Contains(err.Error(), "nested deeper") {
+			t.Fatalf("rejected valid JSON %q: %v", data, err)
+		}
 	})
+}
+
+func BenchmarkFlatten(b *testing.B) {
+	doc := `{"_path":"dns","ts":"2018-03-24T17:15:20.865716Z","uid":"CqKst53mF3det3eDV9","id.orig_h":"10.47.1.100","id.orig_p":41772,"id.resp_h":"10.0.0.100","id.resp_p":53,"proto":"udp","trans_id":36329,"rtt":0.0008699893951416016,"query":"ise.wrccdc.org","qclass":1,"qclass_name":"C_INTERNET","qtype":1,"qtype_name":"A","rcode":0,"rcode_name":"NOERROR","AA":false,"TC":false,"RD":true,"RA":true,"Z":0,"answers":["ise.wrccdc.cpp.edu","134.71.3.16"],"TTLs":[2230.0,41830.0],"rejected":false}`
+	b.ReportAllocs()
+	cpu0 := normalizetest.CPUTime()
+	for b.Loop() {
+		if err := jsonflat.Flatten(doc, "", make(map[string]any, 32)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	normalizetest.ReportRate(b, cpu0)
 }

@@ -15,14 +15,12 @@
 package o365
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/tansa-sec/tansa/internal/normalize/jsonflat"
 	"github.com/tansa-sec/tansa/internal/tansa"
@@ -68,7 +66,7 @@ func Parse(line string, ev *tansa.Event) error {
 func ParseAudit(line string, ev *tansa.Event) error {
 	ev.Format = Audit
 	f := ev.Fields
-	data, err := unwrap([]byte(line), f)
+	data, err := unwrap(line, f)
 	if err != nil {
 		return fmt.Errorf("o365: %w", err)
 	}
@@ -160,7 +158,7 @@ func ParseAudit(line string, ev *tansa.Event) error {
 func ParseSignIn(line string, ev *tansa.Event) error {
 	ev.Format = SignIn
 	f := ev.Fields
-	if err := jsonflat.Flatten([]byte(line), "", f); err != nil {
+	if err := jsonflat.Flatten(line, "", f); err != nil {
 		return fmt.Errorf("entra_signin: %w", err)
 	}
 	f["observer.vendor"] = "Microsoft"
@@ -237,33 +235,20 @@ func ParseSignIn(line string, ev *tansa.Event) error {
 }
 
 // unwrap returns the inner record of Wazuh's {"integration":"office365",
-// "office365":{…}} envelope, recording the integration name, or data itself.
-func unwrap(data []byte, f map[string]any) ([]byte, error) {
-	if !bytes.HasPrefix(data, []byte(`{"integration"`)) {
-		return data, nil
+// "office365":{…}} envelope, recording the integration name, or doc itself.
+func unwrap(doc string, f map[string]any) (string, error) {
+	if !strings.HasPrefix(doc, `{"integration"`) {
+		return doc, nil
 	}
-	dec := jsontext.NewDecoder(bytes.NewReader(data))
-	if _, err := dec.ReadToken(); err != nil {
-		return nil, err
+	inner, ok, err := jsonflat.Member(doc, "office365")
+	if err != nil {
+		return "", fmt.Errorf("envelope: %w", err)
 	}
-	for dec.PeekKind() == '"' {
-		tok, err := dec.ReadToken()
-		if err != nil {
-			return nil, err
-		}
-		name := tok.String()
-		v, err := dec.ReadValue()
-		if err != nil {
-			return nil, fmt.Errorf("envelope: %w [offset %d]", err, dec.InputOffset())
-		}
-		switch name {
-		case "office365":
-			return bytes.Clone(v), nil
-		case "integration":
-			f["integration"] = strings.Trim(string(v), `"`)
-		}
+	if !ok {
+		return "", errors.New(`envelope has no "office365" member`)
 	}
-	return nil, fmt.Errorf("envelope has no \"office365\" member [offset %d]", dec.InputOffset())
+	f["integration"] = "office365"
+	return inner, nil
 }
 
 // ip returns the canonical form of an address as Microsoft writes it:
