@@ -136,9 +136,10 @@ func extension(s string, pos int, f map[string]any, buf *strings.Builder) error 
 		if escaped {
 			v = unescape(v, buf, true)
 		}
-		f[key] = v
+		boxed := any(v) // shared by the CEF key and its ECS name
+		f[key] = boxed
 		if name, ok := ecsNames[key]; ok {
-			setECS(f, name, v)
+			setECS(f, name, v, boxed)
 		}
 		pos = next
 	}
@@ -297,7 +298,7 @@ var labelled = [...]string{"cs1", "cs2", "cs3", "cs4", "cs5", "cs6", "cn1", "cn2
 
 // setECS stores an extension value under its ECS name, as a number where
 // ECS wants one; a value that is not a number stays under its CEF key only.
-func setECS(f map[string]any, name, v string) {
+func setECS(f map[string]any, name, v string, boxed any) {
 	switch {
 	case intNames[name]:
 		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
@@ -306,14 +307,14 @@ func setECS(f map[string]any, name, v string) {
 	case name == "network.transport":
 		f[name] = strings.ToLower(v)
 	case name == "url.full":
-		f[name] = v
+		f[name] = boxed
 		if strings.Contains(v, "://") {
 			if host := urlHost(v); host != "" {
 				f["url.domain"] = host
 			}
 		}
 	default:
-		f[name] = v
+		f[name] = boxed
 	}
 }
 
