@@ -27,15 +27,21 @@ func TestImportGraph(t *testing.T) {
 		"github.com/Velocidex/go-yara",
 	}
 	forbiddenStd := []string{"database/sql", "net/http/httptest"}
-	for _, target := range []string{"linux/amd64", "linux/arm64", "windows/amd64", "windows/386", "darwin/amd64", "darwin/arm64"} {
-		goos, goarch, _ := strings.Cut(target, "/")
-		cmd := exec.Command(goBin, "list", "-deps", "-f", "{{.Standard}} {{.ImportPath}}", "./...")
-		cmd.Env = append(cmd.Environ(), "GOOS="+goos, "GOARCH="+goarch, "CGO_ENABLED=0", "GOFLAGS=-mod=readonly")
+	// The last target is the YARA build, which needs cgo.
+	for _, target := range []string{"linux/amd64", "linux/arm64", "windows/amd64", "windows/386", "darwin/amd64", "darwin/arm64", "linux/amd64/yara"} {
+		goos, rest, _ := strings.Cut(target, "/")
+		goarch, tag, _ := strings.Cut(rest, "/")
+		cgo := "0"
+		if tag != "" {
+			cgo = "1"
+		}
+		cmd := exec.Command(goBin, "list", "-deps", "-tags="+tag, "-f", "{{.Standard}} {{.ImportPath}}", "./...")
+		cmd.Env = append(cmd.Environ(), "GOOS="+goos, "GOARCH="+goarch, "CGO_ENABLED="+cgo, "GOFLAGS=-mod=readonly")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("%s: go list: %v\n%s", target, err, out)
 		}
-		n := 0
+		n, sawYARA := 0, false
 		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 			std, path, _ := strings.Cut(line, " ")
 			n++
@@ -47,6 +53,7 @@ func TestImportGraph(t *testing.T) {
 				}
 				continue
 			}
+			sawYARA = sawYARA || path == "github.com/Velocidex/go-yara"
 			ok := false
 			for _, a := range allowed {
 				if path == a || strings.HasPrefix(path, a) {
@@ -56,6 +63,9 @@ func TestImportGraph(t *testing.T) {
 			if !ok {
 				t.Errorf("%s: the scanner imports %s, which is outside its allowed dependencies", target, path)
 			}
+		}
+		if tag == "yara" && !sawYARA {
+			t.Errorf("%s: go-yara not in the graph; the listing did not apply the tag", target)
 		}
 		if n < 10 {
 			t.Errorf("%s: only %d packages listed; the listing is broken", target, n)

@@ -209,11 +209,12 @@ func Sweep(ctx context.Context, opts Options) (*result.Result, error) {
 		Root: opts.Root, Live: live, Throttle: throttle, Recent: opts.Recent, IOCPaths: opts.IOC.Paths(),
 	})
 	c.Collect(cctx, r)
-	scanYARA(cctx, opts.YARAFiles, r)
+	rules := heuristics.New()
+	scanYARA(cctx, opts.YARAFiles, r, throttle.Tick, rules.Catalogue()["yara.match"])
 	if opts.IOC != nil {
 		r.Findings = append(r.Findings, opts.IOC.Match(r)...)
 	}
-	r.Findings = append(r.Findings, heuristics.New().Evaluate(r)...)
+	r.Findings = append(r.Findings, rules.Evaluate(r)...)
 	if live {
 		r.Findings = withoutSelf(r.Findings)
 	}

@@ -348,6 +348,7 @@ func (rs *Rules) Catalogue() map[string]string {
 		m["persistence.command."+cr.id] = "The command of the {kind} entry {name} in {location} {what}: {command}"
 	}
 	m["ioc.match"] = "{what} {value} matches the {type} indicator {indicator}."
+	m["yara.match"] = "File {path} matches the YARA rule {rule} from {namespace}."
 	m["ioc.match.described"] = "{what} {value} matches the {type} indicator {indicator} ({description})."
 	return m
 }
