@@ -28,10 +28,10 @@ const (
 )
 
 // Detect returns SSHD or PAM when a syslog message from program is one of
-// theirs, or "".
+// theirs, or "". A program of "pam" (a caller's hint) means PAM.
 func Detect(program, msg string) string {
 	switch {
-	case strings.Contains(program, "(pam_") || strings.HasPrefix(msg, "pam_") || strings.HasPrefix(msg, "PAM "):
+	case program == PAM || strings.Contains(program, "(pam_") || strings.HasPrefix(msg, "pam_") || strings.HasPrefix(msg, "PAM "):
 		return PAM
 	case program == "sshd" || strings.HasPrefix(program, "sshd-"):
 		return SSHD

@@ -46,6 +46,7 @@ func TestParse(t *testing.T) {
 			"event.action": "session-opened", "user.name": "news", "process.name": "su",
 		}},
 		{"sshd", "Server listening on 0.0.0.0 port 22.", linux.SSHD, map[string]any{"event.action": "started"}},
+		{"pam", "session closed for user news", linux.PAM, map[string]any{"event.action": "session-closed", "user.name": "news"}},
 	}
 	for _, tt := range tests {
 		ev := normalizetest.NewEvent()
