@@ -88,7 +88,10 @@ type Scope struct {
 }
 
 // Scope returns the tenants p's queries may touch, narrowed to the tenant
-// chosen in the console when there is one.
+// chosen in the console when there is one. A provider role restricted to
+// some tenants sees their rows only: provider-wide rows (other provider
+// staff and their tenant sets, provider tokens, provider-wide audit) would
+// show it the tenants it may not reach, and single lookups refuse them too.
 func (p Principal) Scope() Scope {
 	if p.Current != "" && p.CanAccess(p.Current) {
 		return Scope{Tenants: []string{p.Current}}
@@ -97,7 +100,7 @@ func (p Principal) Scope() Scope {
 	case p.AllTenants():
 		return Scope{All: true}
 	case p.Role.Provider():
-		return Scope{Tenants: slices.Clone(p.Tenants), Provider: true}
+		return Scope{Tenants: slices.Clone(p.Tenants)}
 	case p.TenantID != "":
 		return Scope{Tenants: []string{p.TenantID}}
 	}

@@ -78,7 +78,15 @@ func (s *Service) checkTenancy(ctx context.Context, c Caller, r tansa.Role, tena
 		if len(tenants) > 1000 {
 			return tansa.Errorf(tansa.Invalid, "tenants: at most 1000")
 		}
+		// Nobody grants a reach wider than their own: a caller restricted
+		// to some tenants grants only credentials restricted within them.
+		if !c.AllTenants() && len(tenants) == 0 {
+			return tansa.Errorf(tansa.Forbidden, "tenants: you reach only some tenants, so a %s you grant must be restricted to some of them", r)
+		}
 		for _, id := range tenants {
+			if !c.CanAccess(id) {
+				return tansa.Errorf(tansa.Invalid, "tenants: tenant %q does not exist", id)
+			}
 			if _, err := s.store.Tenant(ctx, id); err != nil {
 				return tansa.Errorf(tansa.Invalid, "tenants: tenant %q does not exist", id)
 			}

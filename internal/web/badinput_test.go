@@ -46,9 +46,13 @@ func apiErrorOf(t *testing.T, res isoResponse) apiError {
 func TestBadInput(t *testing.T) {
 	f := newIsoFixture(t, access.Options{})
 	root := f.rootToken()
-	aAdmin := f.principals(f.A)[0]
+	ps := f.principals(f.A)
+	aAdmin, aPAdmin := ps[0], ps[7]
 	if aAdmin.p.Role != tansa.RoleTenantAdmin || aAdmin.bearer == "" {
 		t.Fatalf("principal 0 is %s, want the tenant-admin token", aAdmin.name)
+	}
+	if aPAdmin.p.Role != tansa.RoleProviderAdmin || len(aPAdmin.p.Tenants) != 1 || aPAdmin.bearer == "" {
+		t.Fatalf("principal 7 is %s, want the restricted provider-admin token", aPAdmin.name)
 	}
 	revoked := f.rootToken()
 	if _, err := f.svc.RevokeToken(f.ctx, f.sys, revoked.p.ID); err != nil {
@@ -112,6 +116,10 @@ func TestBadInput(t *testing.T) {
 		{"cross-tenant revoke", aAdmin, "DELETE", "/api/v1/tokens/" + bToken, "", "", 404, "not_found", "not found"},
 		{"cross-tenant user creation", aAdmin, "POST", "/api/v1/users", `{"username":"sneaky","role":"tenant-admin","tenant_id":"` + f.B.Tenant.ID + `","password":"` + isoPassword + `"}`, "", 400, "invalid", "tenant_id"},
 		{"cross-tenant move", aAdmin, "PATCH", "/api/v1/users/" + f.A.Spare.ID, `{"tenant_id":"` + f.B.Tenant.ID + `"}`, "", 400, "invalid", "tenant_id"},
+		{"restricted admin granting every tenant", aPAdmin, "POST", "/api/v1/users", `{"username":"wide","role":"provider-admin","password":"` + isoPassword + `"}`, "", 403, "forbidden", "only some tenants"},
+		{"restricted admin granting every tenant by token", aPAdmin, "POST", "/api/v1/tokens", `{"name":"wide","role":"provider-analyst"}`, "", 403, "forbidden", "only some tenants"},
+		{"restricted admin granting tenant B", aPAdmin, "POST", "/api/v1/tokens", `{"name":"b","role":"provider-analyst","tenants":["` + f.B.Tenant.ID + `"]}`, "", 400, "invalid", "does not exist"},
+		{"restricted admin widening a user", aPAdmin, "PATCH", "/api/v1/users/" + f.A.Spare.ID, `{"role":"provider-admin","tenant_id":""}`, "", 403, "forbidden", "only some tenants"},
 		{"granting a provider role", aAdmin, "POST", "/api/v1/tokens", `{"name":"t","role":"provider-admin"}`, "", 403, "forbidden", "provider-admin"},
 	}
 	for _, tc := range cases {

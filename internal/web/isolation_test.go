@@ -40,18 +40,19 @@ type isoTenant struct {
 	// Admin, Viewer: the people the principals log in as. Spare is the
 	// object of the matrix's writes (reset, disable); Login is only ever
 	// logged in as, so its password stays known.
-	Admin, Viewer, Spare, Login, Analyst tansa.User
+	// Analyst and PAdmin are provider roles restricted to this tenant.
+	Admin, Viewer, Spare, Login, Analyst, PAdmin tansa.User
 	// Tokens by role, and a spare ingest token to revoke.
-	AdminToken, ViewerToken, IngestToken, AnalystToken, SpareToken tansa.Token
-	secrets                                                        map[string]string // token ID → secret
+	AdminToken, ViewerToken, IngestToken, AnalystToken, PAdminToken, SpareToken tansa.Token
+	secrets                                                                     map[string]string // token ID → secret
 }
 
 func (x *isoTenant) users() []tansa.User {
-	return []tansa.User{x.Admin, x.Viewer, x.Spare, x.Login, x.Analyst}
+	return []tansa.User{x.Admin, x.Viewer, x.Spare, x.Login, x.Analyst, x.PAdmin}
 }
 
 func (x *isoTenant) tokens() []tansa.Token {
-	return []tansa.Token{x.AdminToken, x.ViewerToken, x.IngestToken, x.AnalystToken, x.SpareToken}
+	return []tansa.Token{x.AdminToken, x.ViewerToken, x.IngestToken, x.AnalystToken, x.PAdminToken, x.SpareToken}
 }
 
 // markers returns every string that identifies x's data.
@@ -183,10 +184,12 @@ func (f *isoFixture) mkTenant(prefix, name, country string) *isoTenant {
 	x.Spare = f.mkUser(prefix+"-spare", prefix+" Spare Person", tansa.RoleTenantViewer, t.ID, nil)
 	x.Login = f.mkUser(prefix+"-login", prefix+" Login Person", tansa.RoleTenantViewer, t.ID, nil)
 	x.Analyst = f.mkUser(prefix+"-analyst", prefix+" Analyst Person", tansa.RoleProviderAnalyst, "", []string{t.ID})
+	x.PAdmin = f.mkUser(prefix+"-padmin", prefix+" Provider Admin Person", tansa.RoleProviderAdmin, "", []string{t.ID})
 	x.AdminToken = f.mkToken(x, prefix+" admin token", tansa.RoleTenantAdmin, t.ID, nil)
 	x.ViewerToken = f.mkToken(x, prefix+" viewer token", tansa.RoleTenantViewer, t.ID, nil)
 	x.IngestToken = f.mkToken(x, prefix+" ingest token", tansa.RoleIngest, t.ID, nil)
 	x.AnalystToken = f.mkToken(x, prefix+" analyst token", tansa.RoleProviderAnalyst, "", []string{t.ID})
+	x.PAdminToken = f.mkToken(x, prefix+" provider admin token", tansa.RoleProviderAdmin, "", []string{t.ID})
 	x.SpareToken = f.mkToken(x, prefix+" spare token", tansa.RoleIngest, t.ID, nil)
 	f.loginCookie(x.Login.Username) // so that the audit log has a login of x
 	return x
@@ -221,6 +224,8 @@ func (f *isoFixture) principals(x *isoTenant) []*isoPrincipal {
 		tokenP("ingest/token", x.IngestToken),
 		tokenP("provider-analyst-restricted/token", x.AnalystToken),
 		userP("provider-analyst-restricted/session", x.Analyst),
+		tokenP("provider-admin-restricted/token", x.PAdminToken),
+		userP("provider-admin-restricted/session", x.PAdmin),
 	}
 }
 
@@ -378,9 +383,10 @@ type isoRule struct {
 	queries func(f *isoFixture, x *isoTenant) []string
 	// body is the request body naming X's objects.
 	body func(f *isoFixture, x *isoTenant) string
-	// cross, when set, is a body that names B while the path names A's own
-	// object (or none): moving something of A into B. Always refused.
-	cross func(f *isoFixture, b *isoTenant) string
+	// cross, when set, gives bodies that name B, or reach beyond A, while
+	// the path names A's own object (or none): moving something of A into
+	// B, granting a credential for B. Always refused.
+	cross func(f *isoFixture, b *isoTenant) []string
 	// ok narrows which permitted principals succeed on their own tenant,
 	// beyond the route's permission (nil: all of them).
 	ok func(p *isoPrincipal) bool
@@ -487,14 +493,23 @@ var isolationRules = map[string]isoRule{
 	}, mustShow: isoShowTenantID},
 	"POST /api/v1/users": {body: func(f *isoFixture, x *isoTenant) string {
 		return isoJSON(map[string]any{"username": f.unique("made-by-a"), "role": "tenant-viewer", "tenant_id": x.Tenant.ID, "password": isoPassword})
-	}, cross: func(f *isoFixture, b *isoTenant) string {
-		return isoJSON(map[string]any{"username": f.unique("made-by-a"), "role": "provider-analyst", "tenants": []string{b.Tenant.ID}, "password": isoPassword})
+	}, cross: func(f *isoFixture, b *isoTenant) []string {
+		return []string{
+			isoJSON(map[string]any{"username": f.unique("made-by-a"), "role": "provider-analyst", "tenants": []string{b.Tenant.ID}, "password": isoPassword}),
+			isoJSON(map[string]any{"username": f.unique("made-by-a"), "role": "provider-admin", "tenants": []string{f.A.Tenant.ID, b.Tenant.ID}, "password": isoPassword}),
+			// No tenants: every tenant, B included.
+			isoJSON(map[string]any{"username": f.unique("made-by-a"), "role": "provider-admin", "password": isoPassword}),
+		}
 	}, refuseB: true, mustShow: isoShowTenantID},
 	"GET /api/v1/users/{id}": {id: "user", mustShow: isoShowTenantID},
 	"PATCH /api/v1/users/{id}": {id: "user", body: func(f *isoFixture, x *isoTenant) string {
 		return isoJSON(map[string]any{"name": "Renamed Person"})
-	}, cross: func(f *isoFixture, b *isoTenant) string {
-		return isoJSON(map[string]any{"tenant_id": b.Tenant.ID})
+	}, cross: func(f *isoFixture, b *isoTenant) []string {
+		return []string{
+			isoJSON(map[string]any{"tenant_id": b.Tenant.ID}),
+			isoJSON(map[string]any{"role": "provider-analyst", "tenant_id": "", "tenants": []string{b.Tenant.ID}}),
+			isoJSON(map[string]any{"role": "provider-admin", "tenant_id": ""}),
+		}
 	}, mustShow: isoShowTenantID},
 	"POST /api/v1/users/{id}/password": {id: "user", body: func(f *isoFixture, x *isoTenant) string { return "{}" }},
 
@@ -504,8 +519,12 @@ var isolationRules = map[string]isoRule{
 	}, mustShow: isoShowTenantID},
 	"POST /api/v1/tokens": {body: func(f *isoFixture, x *isoTenant) string {
 		return isoJSON(map[string]any{"name": f.unique("made by a"), "role": "ingest", "tenant_id": x.Tenant.ID})
-	}, cross: func(f *isoFixture, b *isoTenant) string {
-		return isoJSON(map[string]any{"name": f.unique("made by a"), "role": "provider-analyst", "tenants": []string{b.Tenant.ID}})
+	}, cross: func(f *isoFixture, b *isoTenant) []string {
+		return []string{
+			isoJSON(map[string]any{"name": f.unique("made by a"), "role": "provider-analyst", "tenants": []string{b.Tenant.ID}}),
+			isoJSON(map[string]any{"name": f.unique("made by a"), "role": "provider-analyst"}),
+			isoJSON(map[string]any{"name": f.unique("made by a"), "role": "provider-admin"}),
+		}
 	}, refuseB: true, mustShow: isoShowTenantID},
 	"GET /api/v1/tokens/{id}":    {id: "token", mustShow: isoShowTenantID},
 	"DELETE /api/v1/tokens/{id}": {id: "token", mustShow: isoShowTenantID},
@@ -817,7 +836,11 @@ func TestTenantIsolationMatrix(t *testing.T) {
 				}
 
 				// The wall: requests naming B.
-				probes := []struct{ path, body string }{}
+				type probe struct {
+					path, body string
+					cross      bool
+				}
+				probes := []probe{}
 				qsB := []string{""}
 				if rule.queries != nil {
 					qsB = rule.queries(f, B)
@@ -827,13 +850,15 @@ func TestTenantIsolationMatrix(t *testing.T) {
 					if rule.body != nil {
 						b = rule.body(f, B)
 					}
-					probes = append(probes, struct{ path, body string }{rule.fill(rt, B) + qs, b})
+					probes = append(probes, probe{rule.fill(rt, B) + qs, b, false})
 				}
 				if rule.cross != nil {
-					probes = append(probes, struct{ path, body string }{rule.fill(rt, A), rule.cross(f, B)})
+					for _, b := range rule.cross(f, B) {
+						probes = append(probes, probe{rule.fill(rt, A), b, true})
+					}
 				}
-				for i, pr := range probes {
-					isCross := rule.cross != nil && i == len(probes)-1
+				for _, pr := range probes {
+					isCross := pr.cross
 					res := send(B, pr.path, pr.body)
 					where := fmt.Sprintf("%s %s %s", rt.Method, pr.path, pr.body)
 					if l := isoLeaks(res, bMarkers, pr.path+" "+pr.body); len(l) > 0 {
@@ -885,8 +910,9 @@ func TestTenantIsolationMatrix(t *testing.T) {
 			t.Errorf("audit entry in tenant B written during the matrix: %s by %s on %s", e.Action, e.Actor, e.ObjectID)
 		}
 	}
-	if n := isoCount(f.allUsers(), func(u tansa.User) bool { return u.TenantID == B.Tenant.ID }); n != len(B.users())-1 {
-		t.Errorf("tenant B has %d users after the matrix, want %d", n, len(B.users())-1)
+	inB := func(u tansa.User) bool { return u.TenantID == B.Tenant.ID }
+	if n, want := isoCount(f.allUsers(), inB), isoCount(B.users(), inB); n != want {
+		t.Errorf("tenant B has %d users after the matrix, want %d", n, want)
 	}
 }
 
