@@ -73,7 +73,7 @@ func TestParse(t *testing.T) {
 		{"malformed body in syslog says where the body starts", "<13>Nov 21 10:00:00 host ASM: CEF:0|a|b", "", "cef",
 			map[string]any{"observer.vendor": "a", "host.name": "host"}, `cef: header has 2 of 7 fields [col 9]; the syslog body starts at col 30`},
 		{"bad stamp still parses the body", "May 00 00:00:00 pa-01 1,2020/02/09 00:00:00,001801000000,SYSTEM,general", "", "paloalto",
-			map[string]any{"type": "SYSTEM", "host.name": "pa-01"}, `syslog: timestamp "May 00 00:00:00" is not a valid date [col 4]`},
+			map[string]any{"type": "SYSTEM", "host.name": "pa-01"}, `syslog: timestamp "May 00 00:00:00" is not a valid date [col 0]`},
 		{"bad syslog header", "<13>1 not-a-time host app - - - x", "", "syslog", map[string]any{"message": "<13>1 not-a-time host app - - - x"}, "syslog: expecting a RFC3339MICRO timestamp"},
 		{"broken JSON", `{"CreationTime":"x","Operation":`, "", "o365", map[string]any{"message": `{"CreationTime":"x","Operation":`}, "o365: json:"},
 		{"empty record", "\r\n", "", "raw", nil, "empty record"},

@@ -98,8 +98,31 @@ func (p *Parser) Parse(line []byte, received time.Time, ev *tansa.Event) (Messag
 	if len(line) == 0 || line[0] != '<' {
 		// RFC 3164 section 4.3.3: a relay adds "<13>" to a record without PRI.
 		p.buf = append(append(p.buf[:0], "<13>"...), line...)
-		in = p.buf
+		msg, err := p.parse(p.buf, received, ev)
+		// Columns in errors count in the record as received.
+		return msg, shiftCol(err, -len("<13>"))
 	}
+	return p.parse(in, received, ev)
+}
+
+// shiftCol moves the "[col N]" at the end of err's message by delta.
+func shiftCol(err error, delta int) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	i := strings.LastIndex(msg, "[col ")
+	if i < 0 || !strings.HasSuffix(msg, "]") {
+		return err
+	}
+	n, perr := strconv.Atoi(msg[i+5 : len(msg)-1])
+	if perr != nil {
+		return err
+	}
+	return errors.New(msg[:i] + "[col " + strconv.Itoa(max(n+delta, 0)) + "]")
+}
+
+func (p *Parser) parse(in []byte, received time.Time, ev *tansa.Event) (Message, error) {
 	n, ok := priLen(in)
 	if !ok {
 		return Message{}, errors.New("syslog: expecting a priority value within angle brackets [col 0]")

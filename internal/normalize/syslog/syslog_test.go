@@ -129,7 +129,8 @@ func TestParseErrors(t *testing.T) {
 	tests := []struct{ line, want string }{
 		{"<999>Oct 11 22:14:15 host app: x", "expecting a priority value within angle brackets [col 0]"},
 		{"<13>1 not-a-time host app - - - x", "syslog: expecting a RFC3339MICRO timestamp or a nil value [col 6]"},
-		{"May 00 00:00:00 host app: x", `syslog: timestamp "May 00 00:00:00" is not a valid date [col 4]`},
+		{"May 00 00:00:00 host app: x", `syslog: timestamp "May 00 00:00:00" is not a valid date [col 0]`},
+		{"<13>May 00 00:00:00 host app: x", `syslog: timestamp "May 00 00:00:00" is not a valid date [col 4]`},
 		{"2020-13-45 10:00:00 host app: x", `timestamp "2020-13-45 10:00:00" is not YYYY-MM-DD hh:mm:ss [col 0]`},
 	}
 	for _, tt := range tests {
