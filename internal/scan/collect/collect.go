@@ -44,6 +44,7 @@ type Collector struct {
 	maxFiles     int
 	now          func() time.Time
 	hashes       map[hashKey]string
+	signatures   map[hashKey]bool
 	iocPaths     []string
 	bootTime     time.Time
 	usersCache   []PasswdEntry
@@ -76,15 +77,16 @@ type Options struct {
 // New returns a Collector for opts.
 func New(opts Options) *Collector {
 	c := &Collector{
-		root:     opts.Root,
-		live:     opts.Live,
-		throttle: opts.Throttle,
-		recent:   opts.Recent,
-		maxHash:  opts.MaxHashSize,
-		maxFiles: opts.MaxFiles,
-		now:      opts.Now,
-		hashes:   map[hashKey]string{},
-		iocPaths: opts.IOCPaths,
+		root:       opts.Root,
+		live:       opts.Live,
+		throttle:   opts.Throttle,
+		recent:     opts.Recent,
+		maxHash:    opts.MaxHashSize,
+		maxFiles:   opts.MaxFiles,
+		now:        opts.Now,
+		hashes:     map[hashKey]string{},
+		signatures: map[hashKey]bool{},
+		iocPaths:   opts.IOCPaths,
 	}
 	if c.root == "" {
 		c.root = defaultRoot

@@ -45,6 +45,8 @@ func New() *Rules {
 	}
 	return &Rules{
 		templates: map[string]string{
+			"process.user-writable-path.signed":   "Process {name} (pid {pid}) runs the signed program {path} from a {where}; installers and updaters do this, but so does malware with a stolen certificate.",
+			"process.user-writable-path.unsigned": "Process {name} (pid {pid}) runs the unsigned program {path} from a {where}; legitimate software is signed and installed in protected program folders, malware is dropped where any user can write.",
 			"process.user-writable-path":          "Process {name} (pid {pid}) runs {path} from a {where}; legitimate software is installed in protected program folders, malware is dropped where any user can write.",
 			"file.recent-executable":              "A program file {path} was recently saved in a {kind} folder; programs there are often what a user was tricked into downloading.",
 			"process.masquerade":                  "Process {name} (pid {pid}) has the name of a system program but runs from {path} instead of {expected}; malware borrows such names to hide.",
@@ -135,11 +137,17 @@ func (rs *Rules) process(p, parent *result.Process, network string) []result.Fin
 		if where := userWritable(p.Path); where != "" {
 			args := procArgs(p)
 			args["where"] = where
-			score := 60
+			score, key := 60, "process.user-writable-path"
 			if where == "temporary folder" || where == "shared-memory folder" {
 				score = 65
 			}
-			out = append(out, rs.finding("process.user-writable-path", score, "process.user-writable-path", args, subj, "T1204.002", "T1036"))
+			switch {
+			case p.Signed != nil && *p.Signed:
+				score, key = 35, "process.user-writable-path.signed"
+			case p.Signed != nil:
+				score, key = 70, "process.user-writable-path.unsigned"
+			}
+			out = append(out, rs.finding("process.user-writable-path", score, key, args, subj, "T1204.002", "T1036"))
 		}
 		if want, ok := misplacedSystemBinary(p.Path); ok {
 			args := procArgs(p)

@@ -70,6 +70,23 @@ func TestProcessRules(t *testing.T) {
 	}
 }
 
+func TestSignatureAdjustsUserWritableScore(t *testing.T) {
+	yes, no := true, false
+	score := func(signed *bool) (int, string) {
+		fs := New().Evaluate(&result.Result{Processes: []result.Process{{PID: 7, Name: "a.exe", Path: `C:\Users\bob\Downloads\a.exe`, Signed: signed}}})
+		if len(fs) != 1 {
+			t.Fatalf("findings = %+v", fs)
+		}
+		return fs[0].Score, fs[0].MessageKey
+	}
+	unknown, _ := score(nil)
+	signed, sk := score(&yes)
+	unsigned, uk := score(&no)
+	if !(signed < unknown && unknown < unsigned) || sk == uk {
+		t.Errorf("scores signed %d (%s) < unknown %d < unsigned %d (%s) expected", signed, sk, unknown, unsigned, uk)
+	}
+}
+
 func TestDeletedAfterUpgradeIsLow(t *testing.T) {
 	fs := New().Evaluate(&result.Result{Processes: []result.Process{{PID: 8, Name: "sshd", Path: "/usr/sbin/sshd", Deleted: true}}})
 	if len(fs) != 1 || fs[0].Score >= 40 || fs[0].MessageKey != "process.deleted-executable.upgraded" {

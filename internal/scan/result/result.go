@@ -65,6 +65,10 @@ type Process struct {
 	Started     time.Time `json:"started,omitzero"`
 	SHA256      string    `json:"sha256,omitempty"`
 	Deleted     bool      `json:"deleted,omitempty"`
+	// Signed reports, on Windows, whether the executable carries a valid
+	// Authenticode signature (embedded or by catalogue); it is absent
+	// where the scanner does not check signatures.
+	Signed *bool `json:"signed,omitempty"`
 	// Modules lists loaded libraries outside the operating system's own
 	// library directories; ModuleCount counts all of them. Keeping only the
 	// unusual ones keeps a typical result small.
@@ -124,6 +128,7 @@ type File struct {
 	SHA256   string    `json:"sha256,omitempty"`
 	// Executable reports an ELF, PE or Mach-O header, whatever the name.
 	Executable   bool   `json:"executable,omitempty"`
+	Signed       *bool  `json:"signed,omitempty"`
 	OriginalPath string `json:"original_path,omitempty"`
 }
 
