@@ -49,6 +49,10 @@ type Collector struct {
 	bootTime     time.Time
 	usersCache   []PasswdEntry
 	socketOwners map[uint64]int
+	denied       map[string][]string
+	// accounts caches SID → DOMAIN\user on Windows, where resolving a
+	// domain SID may ask a domain controller.
+	accounts map[string]string
 }
 
 // Options configure a Collector.
@@ -125,6 +129,7 @@ type step struct {
 func (c *Collector) Collect(ctx context.Context, r *result.Result) {
 	steps := c.steps()
 	steps = append(steps, step{"files/ioc", c.iocFiles})
+	defer c.reportDenied(r)
 	for i, s := range steps {
 		if err := ctx.Err(); err != nil {
 			for _, rest := range steps[i:] {
@@ -183,11 +188,45 @@ func (c *Collector) glob(pattern string) []string {
 
 // fileError records err unless it only says that the file does not exist,
 // which for most artifacts is the normal case and not worth a line.
-func fileError(r *result.Result, collector, target string, err error) {
+// Permission errors are gathered per collector and reported once by
+// reportDenied, so that an unprivileged sweep gives one clear line
+// instead of hundreds.
+func (c *Collector) fileError(r *result.Result, collector, target string, err error) {
 	if err == nil || errors.Is(err, fs.ErrNotExist) {
 		return
 	}
+	if errors.Is(err, fs.ErrPermission) {
+		if c.denied == nil {
+			c.denied = map[string][]string{}
+		}
+		c.denied[collector] = append(c.denied[collector], target)
+		return
+	}
 	r.Errorf(collector, target, "%v", cleanErr(err))
+}
+
+// maxDeniedListed bounds the example paths in a permission summary.
+const maxDeniedListed = 5
+
+// reportDenied turns the gathered permission errors into one Error per
+// collector, naming the first few paths.
+func (c *Collector) reportDenied(r *result.Result) {
+	names := make([]string, 0, len(c.denied))
+	for n := range c.denied {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		paths := c.denied[n]
+		shown := paths[:min(len(paths), maxDeniedListed)]
+		more := ""
+		if len(paths) > len(shown) {
+			more = fmt.Sprintf(" and %d more", len(paths)-len(shown))
+		}
+		r.Errorf(n, shown[0], "permission denied for %d files or folders (%s%s): run as root or Administrator to see them",
+			len(paths), strings.Join(shown, ", "), more)
+	}
+	c.denied = nil
 }
 
 // cleanErr strips the path that os errors repeat, since Error.Target
@@ -282,7 +321,7 @@ func (c *Collector) recentFiles(ctx context.Context, r *result.Result, dir, kind
 	err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if p != base {
-				fileError(r, "files/"+kind, c.endpointPath(p), err)
+				c.fileError(r, "files/"+kind, c.endpointPath(p), err)
 			}
 			if d != nil && d.IsDir() {
 				return fs.SkipDir
@@ -309,7 +348,7 @@ func (c *Collector) recentFiles(ctx context.Context, r *result.Result, dir, kind
 		return nil
 	})
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		fileError(r, "files/"+kind, dir, err)
+		c.fileError(r, "files/"+kind, dir, err)
 	}
 	sort.Slice(found, func(i, j int) bool { return found[i].Modified.After(found[j].Modified) })
 	if len(found) > c.maxFiles {
@@ -322,7 +361,7 @@ func (c *Collector) recentFiles(ctx context.Context, r *result.Result, dir, kind
 		if f.Executable = isExecutable(p); f.Executable {
 			sum, err := c.hashFile(ctx, f.Path, p)
 			if err != nil {
-				fileError(r, "files/"+kind, f.Path, err)
+				c.fileError(r, "files/"+kind, f.Path, err)
 			}
 			f.SHA256 = sum
 		}
@@ -351,7 +390,7 @@ func (c *Collector) iocFiles(ctx context.Context, r *result.Result) {
 		}
 		fi, err := os.Stat(c.path(p))
 		if err != nil {
-			fileError(r, "files/ioc", p, err)
+			c.fileError(r, "files/ioc", p, err)
 			continue
 		}
 		if !fi.Mode().IsRegular() {
@@ -359,7 +398,7 @@ func (c *Collector) iocFiles(ctx context.Context, r *result.Result) {
 		}
 		f := result.File{Path: p, Kind: "ioc", Size: fi.Size(), Modified: fi.ModTime().UTC(), Executable: isExecutable(c.path(p))}
 		sum, err := c.hashFile(ctx, p, c.path(p))
-		fileError(r, "files/ioc", p, err)
+		c.fileError(r, "files/ioc", p, err)
 		f.SHA256 = sum
 		r.Files = append(r.Files, f)
 	}
@@ -369,7 +408,7 @@ func (c *Collector) iocFiles(ctx context.Context, r *result.Result) {
 func (c *Collector) hosts(r *result.Result, p string) {
 	data, err := c.readFile(p, 4<<20)
 	if err != nil {
-		fileError(r, "dns/hosts", p, err)
+		c.fileError(r, "dns/hosts", p, err)
 		return
 	}
 	r.DNS = append(r.DNS, ParseHosts(data)...)

@@ -58,7 +58,7 @@ func (c *Collector) host(_ context.Context, r *result.Result) {
 		h.Version = plistString(m, "ProductVersion")
 		h.Build = plistString(m, "ProductBuildVersion")
 	} else {
-		fileError(r, "host", sv, err)
+		c.fileError(r, "host", sv, err)
 	}
 	h.Users = c.userNames(r)
 	for home := range c.homes(r) {

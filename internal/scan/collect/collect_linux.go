@@ -46,7 +46,7 @@ func (c *Collector) host(_ context.Context, r *result.Result) {
 		kv := ParseKeyValues(data)
 		h.Product, h.Version = kv["PRETTY_NAME"], kv["VERSION_ID"]
 	} else {
-		fileError(r, "host", "/etc/os-release", err)
+		c.fileError(r, "host", "/etc/os-release", err)
 	}
 	if data, err := c.readFile("/etc/hostname", 4096); err == nil {
 		h.Hostname = strings.TrimSpace(string(data))
@@ -96,7 +96,7 @@ func (c *Collector) host(_ context.Context, r *result.Result) {
 			}
 		}
 	} else {
-		fileError(r, "host", "/proc/stat", err)
+		c.fileError(r, "host", "/proc/stat", err)
 	}
 	h.IPs = interfaceIPs(r)
 	h.Elevated = os.Geteuid() == 0
@@ -258,7 +258,7 @@ func (c *Collector) connections(_ context.Context, r *result.Result) {
 		p := "/proc/net/" + proto
 		data, err := c.readFile(p, 64<<20)
 		if err != nil {
-			fileError(r, "connections", p, err)
+			c.fileError(r, "connections", p, err)
 			continue
 		}
 		for _, s := range ParseProcNet(data) {
@@ -297,7 +297,7 @@ func (c *Collector) persistence(ctx context.Context, r *result.Result) {
 			}
 		}
 	} else {
-		fileError(r, "persistence/ld-preload", "/etc/ld.so.preload", err)
+		c.fileError(r, "persistence/ld-preload", "/etc/ld.so.preload", err)
 	}
 	c.sshKeys(r, homes)
 	c.profiles(r, homes)
@@ -323,7 +323,7 @@ func (c *Collector) systemd(ctx context.Context, r *result.Result, homes map[str
 		_ = filepath.WalkDir(base, func(p string, e fs.DirEntry, err error) error {
 			if err != nil {
 				if p != base {
-					fileError(r, "persistence/systemd", c.endpointPath(p), err)
+					c.fileError(r, "persistence/systemd", c.endpointPath(p), err)
 				}
 				return nil
 			}
@@ -370,7 +370,7 @@ func (c *Collector) systemd(ctx context.Context, r *result.Result, homes map[str
 func (c *Collector) unit(r *result.Result, p, user string, enabled bool) {
 	data, err := c.readFile(p, 1<<20)
 	if err != nil {
-		fileError(r, "persistence/systemd", p, err)
+		c.fileError(r, "persistence/systemd", p, err)
 		return
 	}
 	u := ParseUnit(data)
@@ -393,7 +393,7 @@ func (c *Collector) rcLocal(r *result.Result) {
 	const p = "/etc/rc.local"
 	data, err := c.readFile(p, 1<<20)
 	if err != nil {
-		fileError(r, "persistence/rc", p, err)
+		c.fileError(r, "persistence/rc", p, err)
 		return
 	}
 	for _, l := range lines(data) {
@@ -410,7 +410,7 @@ func (c *Collector) software(ctx context.Context, r *result.Result) {
 	if data, err := c.readFile(status, 256<<20); err == nil {
 		r.Software = append(r.Software, ParseDpkgStatus(data)...)
 	} else {
-		fileError(r, "software/dpkg", status, err)
+		c.fileError(r, "software/dpkg", status, err)
 	}
 	if _, err := os.Stat(c.path("/var/lib/rpm")); err != nil || !c.live {
 		return

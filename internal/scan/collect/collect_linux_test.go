@@ -2,6 +2,9 @@ package collect
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
 	"strings"
 	"testing"
 	"time"
@@ -143,16 +146,23 @@ func TestCollectStopsWhenTimeIsUp(t *testing.T) {
 	}
 }
 
-// TestUnreadableFilesAreRecorded checks that a permission error is a
-// recorded error, never a crash or a silent gap.
-func TestUnreadableFilesAreRecorded(t *testing.T) {
+// TestUnreadableFilesAreSummarised checks that permission errors become
+// one recorded error per collector, never a crash or a silent gap, and
+// that other errors are kept one by one.
+func TestUnreadableFilesAreSummarised(t *testing.T) {
+	c := New(Options{Root: "testdata/linux"})
 	var r result.Result
-	fileError(&r, "persistence/cron", "/etc/cron.d/x", &permErr{})
-	if len(r.Errors) != 1 || r.Errors[0].Target != "/etc/cron.d/x" {
-		t.Errorf("errors = %+v", r.Errors)
+	for i := range 8 {
+		c.fileError(&r, "files/temp", fmt.Sprintf("/tmp/d%d", i), &fs.PathError{Op: "open", Path: "x", Err: fs.ErrPermission})
+	}
+	c.fileError(&r, "files/temp", "/tmp/gone", &fs.PathError{Op: "open", Path: "x", Err: fs.ErrNotExist})
+	c.fileError(&r, "persistence/cron", "/etc/crontab", errors.New("larger than 1048576 bytes"))
+	c.reportDenied(&r)
+	if len(r.Errors) != 2 {
+		t.Fatalf("errors = %+v, want the size error and one permission summary", r.Errors)
+	}
+	sum := r.Errors[1]
+	if sum.Collector != "files/temp" || !strings.Contains(sum.Message, "permission denied for 8 files or folders") || !strings.Contains(sum.Message, "and 3 more") {
+		t.Errorf("summary = %+v", sum)
 	}
 }
-
-type permErr struct{}
-
-func (permErr) Error() string { return "permission denied" }

@@ -19,7 +19,7 @@ func (c *Collector) passwd(r *result.Result) []PasswdEntry {
 	}
 	data, err := c.readFile("/etc/passwd", 16<<20)
 	if err != nil {
-		fileError(r, "host/users", "/etc/passwd", err)
+		c.fileError(r, "host/users", "/etc/passwd", err)
 	}
 	c.usersCache = ParsePasswd(data)
 	if c.usersCache == nil {
@@ -76,7 +76,7 @@ func (c *Collector) cron(ctx context.Context, r *result.Result, spools []string)
 	}
 	for _, spool := range spools {
 		if _, err := os.ReadDir(c.path(spool)); err != nil {
-			fileError(r, "persistence/cron", spool, err)
+			c.fileError(r, "persistence/cron", spool, err)
 			continue
 		}
 		for _, p := range c.glob(spool + "/*") {
@@ -93,7 +93,7 @@ func (c *Collector) cron(ctx context.Context, r *result.Result, spools []string)
 func (c *Collector) crontab(r *result.Result, p string, system bool, user string) {
 	data, err := c.readFile(p, 1<<20)
 	if err != nil {
-		fileError(r, "persistence/cron", p, err)
+		c.fileError(r, "persistence/cron", p, err)
 		return
 	}
 	mod := c.mtime(p)
@@ -113,7 +113,7 @@ func (c *Collector) crontab(r *result.Result, p string, system bool, user string
 func (c *Collector) scriptEntry(r *result.Result, kind, p string) {
 	fi, err := os.Stat(c.path(p))
 	if err != nil {
-		fileError(r, "persistence/"+kind, p, err)
+		c.fileError(r, "persistence/"+kind, p, err)
 		return
 	}
 	if !fi.Mode().IsRegular() {
@@ -139,7 +139,7 @@ func (c *Collector) sshKeys(r *result.Result, homes map[string]string) {
 			p := home + "/" + name
 			data, err := c.readFile(p, 4<<20)
 			if err != nil {
-				fileError(r, "persistence/ssh", p, err)
+				c.fileError(r, "persistence/ssh", p, err)
 				continue
 			}
 			mod := c.mtime(p)
@@ -175,7 +175,7 @@ func (c *Collector) profiles(r *result.Result, homes map[string]string) {
 	for _, p := range files {
 		data, err := c.readFile(p, 1<<20)
 		if err != nil {
-			fileError(r, "persistence/profile", p, err)
+			c.fileError(r, "persistence/profile", p, err)
 			continue
 		}
 		mod := c.mtime(p)

@@ -252,16 +252,30 @@ func (c *Collector) processDetails(ctx context.Context, r *result.Result, p *res
 	var tok windows.Token
 	if err := windows.OpenProcessToken(h, windows.TOKEN_QUERY, &tok); err == nil {
 		if tu, err := tok.GetTokenUser(); err == nil {
-			if acct, dom, _, err := tu.User.Sid.LookupAccount(""); err == nil {
-				p.User = dom + `\` + acct
-			} else {
-				p.User = tu.User.Sid.String()
-			}
+			p.User = c.account(tu.User.Sid)
 		}
 		tok.Close()
 	}
 	c.modules(p)
 	return true
+}
+
+// account returns DOMAIN\user for sid, or the SID itself when it does
+// not resolve, looking each SID up once.
+func (c *Collector) account(sid *windows.SID) string {
+	key := sid.String()
+	if name, ok := c.accounts[key]; ok {
+		return name
+	}
+	name := key
+	if acct, dom, _, err := sid.LookupAccount(""); err == nil {
+		name = dom + `\` + acct
+	}
+	if c.accounts == nil {
+		c.accounts = map[string]string{}
+	}
+	c.accounts[key] = name
+	return name
 }
 
 // commandLine reads a process's command line with
@@ -573,7 +587,7 @@ func (c *Collector) tasks(ctx context.Context, r *result.Result) {
 		}
 		data, err := os.ReadFile(p)
 		if err != nil {
-			fileError(r, "persistence/tasks", c.endpointPath(p), err)
+			c.fileError(r, "persistence/tasks", c.endpointPath(p), err)
 			return nil
 		}
 		t, err := ParseTaskXML(data)
@@ -621,7 +635,7 @@ func (c *Collector) startupFolders(r *result.Result) {
 func (c *Collector) scriptEntry(r *result.Result, kind, p string) {
 	fi, err := os.Stat(c.path(p))
 	if err != nil {
-		fileError(r, "persistence/"+kind, p, err)
+		c.fileError(r, "persistence/"+kind, p, err)
 		return
 	}
 	r.Persistence = append(r.Persistence, result.Persistence{Kind: kind, Name: filepath.Base(p), Location: p, Command: p, Modified: fi.ModTime().UTC()})
@@ -732,7 +746,7 @@ func (c *Collector) recycleBin(r *result.Result) {
 	cutoff := c.now().Add(-c.recent)
 	dirs, err := os.ReadDir(c.path(systemDrive() + `\$Recycle.Bin`))
 	if err != nil {
-		fileError(r, "files/recycle-bin", systemDrive()+`\$Recycle.Bin`, err)
+		c.fileError(r, "files/recycle-bin", systemDrive()+`\$Recycle.Bin`, err)
 		return
 	}
 	for _, d := range dirs {
@@ -740,7 +754,7 @@ func (c *Collector) recycleBin(r *result.Result) {
 		for _, p := range c.glob(dir + `\$I*`) {
 			data, err := c.readFile(p, 64<<10)
 			if err != nil {
-				fileError(r, "files/recycle-bin", p, err)
+				c.fileError(r, "files/recycle-bin", p, err)
 				continue
 			}
 			ri, err := ParseRecycleBinI(data)
@@ -767,7 +781,7 @@ func (c *Collector) prefetch(r *result.Result) {
 			r.Errorf("files/prefetch", dir, "access denied: run as Administrator to list programs that ran")
 			return
 		}
-		fileError(r, "files/prefetch", dir, err)
+		c.fileError(r, "files/prefetch", dir, err)
 		return
 	}
 	cutoff := c.now().Add(-c.recent)
