@@ -271,9 +271,7 @@ func content(body, program string, ev *tansa.Event) error {
 		return proxy.ParseSquid(body, ev)
 	}
 	if kv.Detect(body) != "" {
-		err := kv.Parse(body, ev)
-		ev.Fields["message"] = body
-		return err
+		return kv.Parse(body, ev)
 	}
 	// A body none of the parsers claims is a plain syslog message; the
 	// kernel's "[uptime] " stamp is noise to search.

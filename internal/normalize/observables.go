@@ -32,8 +32,8 @@ const (
 // hashes lower case without a trailing dot, URLs with scheme and host lower
 // case, users and processes as written.
 type Observable struct {
-	Type  ObservableType
-	Value string
+	Type  ObservableType `json:"type"`
+	Value string         `json:"value"`
 }
 
 // fieldTypes maps ECS fields to the type of observable they hold.
@@ -123,6 +123,15 @@ func (c *collector) typed(t ObservableType, v string) {
 		}
 		c.add(t, strings.TrimSuffix(strings.ToLower(v), "."))
 	case URL:
+		if !strings.Contains(v, "://") {
+			// "www.example.com/login.php" (Palo Alto) names a domain;
+			// "/index.php" names nothing outside the server.
+			host, _, _ := strings.Cut(v, "/")
+			if d, ok := domain(strings.ToLower(host)); ok {
+				c.add(Domain, d)
+			}
+			return
+		}
 		u, host := canonicalURL(v)
 		c.add(URL, u)
 		if host != "" {

@@ -307,11 +307,17 @@ func setECS(f map[string]any, name, v string, boxed any) {
 	case name == "network.transport":
 		f[name] = strings.ToLower(v)
 	case name == "url.full":
-		f[name] = boxed
-		if strings.Contains(v, "://") {
-			if host := urlHost(v); host != "" {
-				f["url.domain"] = host
+		if !strings.Contains(v, "://") {
+			// "request=/index.php": a path, not a full URL.
+			f["url.original"] = boxed
+			if strings.HasPrefix(v, "/") {
+				f["url.path"] = boxed
 			}
+			return
+		}
+		f[name] = boxed
+		if host := urlHost(v); host != "" {
+			f["url.domain"] = host
 		}
 	default:
 		f[name] = boxed

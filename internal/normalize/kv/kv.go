@@ -291,6 +291,9 @@ func parseFortiGate(line string, ev *tansa.Event) error {
 			f["network.transport"] = t
 		}
 	}
+	if h, ok := f["url.domain"].(string); ok {
+		f["url.domain"] = strings.ToLower(h)
+	}
 	if u, ok := f["url"].(string); ok {
 		if h, ok := f["hostname"].(string); ok && strings.HasPrefix(u, "/") {
 			f["url.full"] = "http://" + h + u

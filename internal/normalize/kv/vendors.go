@@ -134,6 +134,12 @@ func parsePaloAlto(line string, ev *tansa.Event) error {
 		}
 		col++
 	}
+	// PAN-OS writes 0.0.0.0 and port 0 where no NAT applied.
+	for _, k := range [...]string{"natsrc", "natdst", "natsport", "natdport"} {
+		if v := f[k]; v == "0.0.0.0" || v == "0" {
+			delete(f, k)
+		}
+	}
 	for _, m := range panNames {
 		if _, taken := f[m.name]; !taken {
 			copyAs(f, m.key, m.name, m.integer)
