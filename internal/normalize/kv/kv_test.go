@@ -31,7 +31,7 @@ func TestParse(t *testing.T) {
 			name:   "FortiGate with eventtime in nanoseconds and escaped quote",
 			line:   `date=2026-11-21 time=10:00:00 eventtime=1763719200000000000 tz="+0900" devname="FG" logid="0000000013" type="traffic" srcip=10.0.0.1 dstip=8.8.8.8 user="ta\"ro" hostname="Example.com" url="/a"`,
 			format: kv.FortiGate,
-			want:   map[string]any{"user.name": `ta"ro`, "url.full": "http://Example.com/a", "url.domain": "Example.com"},
+			want:   map[string]any{"user.name": `ta"ro`, "url.full": "http://Example.com/a", "url.domain": "example.com"},
 			time:   time.Unix(0, 1763719200000000000).UTC(),
 		},
 		{
