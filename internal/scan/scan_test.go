@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -290,5 +291,38 @@ func TestMainConfigFile(t *testing.T) {
 	defer f.Close()
 	if _, err := Open(f, id, 64<<20); err != nil {
 		t.Errorf("result encrypted to the configured recipient does not open: %v", err)
+	}
+}
+
+// TestSweepWritesNothingButItsOutput snapshots the fixture root before
+// and after a sweep: the scanner must leave what it reads untouched.
+func TestSweepWritesNothingButItsOutput(t *testing.T) {
+	snapshot := func() map[string]string {
+		m := map[string]string{}
+		err := filepath.Walk(fixtureRoot, func(p string, fi os.FileInfo, err error) error {
+			if err != nil {
+				return err
+			}
+			m[p] = fi.Mode().String() + " " + fi.ModTime().String() + " " + strconv.FormatInt(fi.Size(), 10)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	before := snapshot()
+	out := filepath.Join(t.TempDir(), "r.json")
+	if err := Main(context.Background(), []string{"--root", fixtureRoot, "--local", "--out", out, "--normal-priority"}, noenv, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	after := snapshot()
+	if len(before) != len(after) {
+		t.Errorf("%d entries before, %d after", len(before), len(after))
+	}
+	for p, v := range before {
+		if after[p] != v {
+			t.Errorf("%s changed: %s → %s", p, v, after[p])
+		}
 	}
 }

@@ -45,6 +45,7 @@ func New() *Rules {
 	}
 	return &Rules{
 		templates: map[string]string{
+			"process.module-user-writable":        "Process {name} (pid {pid}) has loaded the library {module} from a {where}; libraries injected or side-loaded by malware are dropped where any user can write.",
 			"process.user-writable-path.signed":   "Process {name} (pid {pid}) runs the signed program {path} from a {where}; installers and updaters do this, but so does malware with a stolen certificate.",
 			"process.user-writable-path.unsigned": "Process {name} (pid {pid}) runs the unsigned program {path} from a {where}; legitimate software is signed and installed in protected program folders, malware is dropped where any user can write.",
 			"process.user-writable-path":          "Process {name} (pid {pid}) runs {path} from a {where}; legitimate software is installed in protected program folders, malware is dropped where any user can write.",
@@ -153,6 +154,14 @@ func (rs *Rules) process(p, parent *result.Process, network string) []result.Fin
 			args := procArgs(p)
 			args["expected"] = want
 			out = append(out, rs.finding("process.masquerade", 85, "process.masquerade", args, subj, "T1036.005"))
+		}
+	}
+	for _, m := range p.Modules {
+		if where := userWritable(m); where != "" {
+			args := procArgs(p)
+			args["module"], args["where"] = m, where
+			out = append(out, rs.finding("process.module-user-writable", 70, "process.module-user-writable", args, subj, "T1574", "T1055"))
+			break
 		}
 	}
 	if p.Path != "" && strings.HasPrefix(p.CommandLine, "[") && strings.HasSuffix(p.CommandLine, "]") {

@@ -47,6 +47,8 @@ func TestProcessRules(t *testing.T) {
 		{name: "deleted and talking", procs: []result.Process{{PID: 8, Name: "x", Path: "/home/bob/.x", Deleted: true}},
 			conns: []result.Connection{{Protocol: "tcp", RemoteAddr: "203.0.113.9", RemotePort: 443, PID: 8, State: "ESTABLISHED"}},
 			rule:  "process.fileless-network", pid: 8},
+		{name: "library from /tmp", procs: []result.Process{{PID: 4, Name: "sshd", Path: "/usr/sbin/sshd", Modules: []string{"/opt/x/lib.so", "/tmp/.x/libkeys.so"}}}, rule: "process.module-user-writable", pid: 4},
+		{name: "DLL from Temp", procs: []result.Process{{PID: 4, Name: "explorer.exe", Path: `C:\Windows\explorer.exe`, Modules: []string{`C:\Users\bob\AppData\Local\Temp\version.dll`}}}, rule: "process.module-user-writable", pid: 4},
 		{name: "runc's sealed copy is expected", procs: []result.Process{{PID: 8, Name: "runc:[2:INIT]", Path: "/memfd:runc_cloned:/proc/self/exe", Deleted: true}}, rule: "process.memory-only", pid: 8, absent: true},
 		{name: "memfd", procs: []result.Process{{PID: 8, Name: "x", Path: "/memfd:x", Deleted: true}}, rule: "process.memory-only", pid: 8},
 	}
