@@ -1,0 +1,286 @@
+// Command crash is the pipeline's crash test: it sends events to a real
+// tansa server over Splunk HEC as fast as the server takes them, kills the
+// server with SIGKILL at a random moment, restarts it, and checks that
+// every event the server acknowledged is stored and searchable exactly
+// once. It repeats for -cycles cycles on one data directory.
+//
+//	go run ./bench/crash -cycles 20
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "crash:", err)
+		os.Exit(1)
+	}
+}
+
+const password = "crash-test-password"
+
+func run() error {
+	cycles := flag.Int("cycles", 20, "kill -9 cycles")
+	senders := flag.Int("senders", 4, "concurrent HEC senders")
+	batch := flag.Int("batch", 200, "events per HEC request")
+	bin := flag.String("bin", "", "tansa binary (default: build ./cmd/tansa)")
+	flag.Parse()
+
+	work, err := os.MkdirTemp("", "tansa-crash-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	if *bin == "" {
+		*bin = filepath.Join(work, "tansa")
+		build := exec.Command("go", "build", "-o", *bin, "./cmd/tansa")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("build: %w", err)
+		}
+	}
+	data := filepath.Join(work, "data")
+	srv := &server{bin: *bin, data: data}
+	if err := srv.start(); err != nil {
+		return err
+	}
+	tenant, err := cli(*bin, "tenant", "create", "--data", data, "--name", "Crash Test")
+	if err != nil {
+		return err
+	}
+	token, err := cli(*bin, "token", "create", "--data", data, "--role", "ingest", "--tenant", tenant, "--name", "crash")
+	if err != nil {
+		return err
+	}
+	reader, err := cli(*bin, "token", "create", "--data", data, "--role", "provider-analyst", "--name", "crash-reader")
+	if err != nil {
+		return err
+	}
+	totalAcked := 0
+	for c := 1; c <= *cycles; c++ {
+		acked, sent := srv.load(token, c, *senders, *batch, time.Duration(300+rand.IntN(1200))*time.Millisecond)
+		if err := srv.start(); err != nil {
+			return fmt.Errorf("cycle %d: restart: %w", c, err)
+		}
+		got, err := srv.collect(reader, c, len(acked))
+		if err != nil {
+			return fmt.Errorf("cycle %d: %w", c, err)
+		}
+		missing, dup := 0, 0
+		for seq := range acked {
+			switch got[seq] {
+			case 0:
+				missing++
+			case 1:
+			default:
+				dup++
+			}
+		}
+		for seq, n := range got {
+			if n > 1 && !acked[seq] {
+				dup++
+			}
+		}
+		totalAcked += len(acked)
+		fmt.Printf("cycle %2d: sent %6d, acknowledged %6d, stored %6d, acknowledged but missing %d, duplicated %d\n",
+			c, sent, len(acked), len(got), missing, dup)
+		if missing > 0 || dup > 0 {
+			srv.stop()
+			return fmt.Errorf("cycle %d lost %d acknowledged events and duplicated %d", c, missing, dup)
+		}
+	}
+	srv.stop()
+	fmt.Printf("%d passed, 0 failed: %d cycles of kill -9, %d acknowledged events, none lost, none duplicated\n", *cycles, *cycles, totalAcked)
+	return nil
+}
+
+func cli(bin string, args ...string) (string, error) {
+	out, err := exec.Command(bin, args...).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return "", fmt.Errorf("tansa %s: %v: %s", strings.Join(args, " "), err, ee.Stderr)
+		}
+		return "", err
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+type server struct {
+	bin, data string
+	cmd       *exec.Cmd
+	url       string
+}
+
+// start runs the server and waits until it answers /healthz.
+func (s *server) start() error {
+	cmd := exec.Command(s.bin, "serve", "--data", s.data, "--listen", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "TANSA_ADMIN_PASSWORD="+password)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	s.cmd = cmd
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("server printed no address: %w", err)
+	}
+	go io.Copy(io.Discard, out)
+	s.url = strings.TrimSpace(line[strings.LastIndex(line, " ")+1:])
+	for range 500 {
+		if resp, err := http.Get(s.url + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return errors.New("server not ready in 5 s")
+}
+
+func (s *server) stop() {
+	if s.cmd != nil {
+		s.cmd.Process.Signal(syscall.SIGTERM)
+		s.cmd.Wait()
+	}
+}
+
+// load sends events of cycle c until kill, then kills the server with
+// SIGKILL while requests are in flight. It returns the acknowledged
+// sequence numbers and how many were sent.
+func (s *server) load(token string, c, senders, batch int, kill time.Duration) (map[int]bool, int) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var mu sync.Mutex
+	acked := map[int]bool{}
+	sent := 0
+	var wg sync.WaitGroup
+	client := &http.Client{Timeout: 10 * time.Second}
+	for w := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; ctx.Err() == nil; n++ {
+				first := (w*1_000_000 + n) * batch
+				var body bytes.Buffer
+				for i := range batch {
+					fmt.Fprintf(&body, `{"event":{"crash_cycle":%d,"crash_seq":%d,"message":"crash test event"}}`, c, first+i)
+				}
+				req, _ := http.NewRequestWithContext(ctx, "POST", s.url+"/services/collector/event", &body)
+				req.Header.Set("Authorization", "Splunk "+token)
+				mu.Lock()
+				sent += batch
+				mu.Unlock()
+				resp, err := client.Do(req)
+				if err != nil {
+					return // the server is gone
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					mu.Lock()
+					for i := range batch {
+						acked[first+i] = true
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	time.Sleep(kill)
+	s.cmd.Process.Kill() // SIGKILL: no shutdown, no flush
+	s.cmd.Wait()
+	cancel()
+	wg.Wait()
+	return acked, sent
+}
+
+// collect waits for the pipeline to store at least want events of cycle
+// c (or for the count to stop growing), then returns how often each
+// sequence number is stored.
+func (s *server) collect(token string, c, want int) (map[int]int, error) {
+	last, stable := -1, 0
+	for range 600 {
+		n, err := s.count(token, c)
+		if err != nil {
+			return nil, err
+		}
+		if n == last {
+			stable++
+		} else {
+			stable = 0
+		}
+		if (n >= want && stable >= 3) || stable >= 40 {
+			break
+		}
+		last = n
+		time.Sleep(50 * time.Millisecond)
+	}
+	req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/events/export?format=jsonl&f.crash_cycle=%d", s.url, c), nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		return nil, fmt.Errorf("export: %d %s", resp.StatusCode, b)
+	}
+	got := map[int]int{}
+	dec := json.NewDecoder(resp.Body)
+	for {
+		var ev struct {
+			Fields map[string]any `json:"fields"`
+		}
+		if err := dec.Decode(&ev); err == io.EOF {
+			break
+		} else if err != nil {
+			return nil, fmt.Errorf("export: %w", err)
+		}
+		seq, ok := ev.Fields["crash_seq"].(float64)
+		if !ok {
+			return nil, fmt.Errorf("an exported event has no crash_seq: %v", ev.Fields)
+		}
+		got[int(seq)]++
+	}
+	return got, nil
+}
+
+func (s *server) count(token string, c int) (int, error) {
+	req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/events?limit=0&f.crash_cycle=%d", s.url, c), nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Total int `json:"total"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return 0, err
+	}
+	return body.Total, nil
+}
