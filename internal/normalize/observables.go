@@ -36,20 +36,31 @@ type Observable struct {
 	Value string         `json:"value"`
 }
 
-// fieldTypes maps ECS fields to the type of observable they hold.
-var fieldTypes = map[string]ObservableType{
-	"source.ip": IP, "destination.ip": IP, "client.ip": IP, "server.ip": IP, "host.ip": IP,
-	"observer.ip": IP, "source.nat.ip": IP, "destination.nat.ip": IP, "related.ip": IP,
-	"url.domain": Domain, "source.domain": Domain, "destination.domain": Domain, "dns.question.name": Domain,
-	"client.domain": Domain, "server.domain": Domain,
-	"url.full": URL, "url.original": URL,
-	"file.hash.md5": MD5, "file.hash.sha1": SHA1, "file.hash.sha256": SHA256,
-	"process.hash.md5": MD5, "process.hash.sha1": SHA1, "process.hash.sha256": SHA256,
-	"user.name": User, "source.user.name": User, "destination.user.name": User,
-	"user.email": Email, "source.user.email": Email,
-	"host.name": Host, "host.hostname": Host, "observer.hostname": Host, "observer.name": Host,
-	"process.name": Process, "process.executable": Process, "source.process.name": Process,
-	"dns.answers.data": Domain,
+// fieldType returns the type of observable an ECS field holds.
+func fieldType(k string) (ObservableType, bool) {
+	switch k {
+	case "source.ip", "destination.ip", "client.ip", "server.ip", "host.ip", "observer.ip", "source.nat.ip", "destination.nat.ip", "related.ip":
+		return IP, true
+	case "url.domain", "source.domain", "destination.domain", "dns.question.name", "client.domain", "server.domain", "dns.answers.data":
+		return Domain, true
+	case "url.full", "url.original":
+		return URL, true
+	case "file.hash.md5", "process.hash.md5":
+		return MD5, true
+	case "file.hash.sha1", "process.hash.sha1":
+		return SHA1, true
+	case "file.hash.sha256", "process.hash.sha256":
+		return SHA256, true
+	case "user.name", "source.user.name", "destination.user.name":
+		return User, true
+	case "user.email", "source.user.email":
+		return Email, true
+	case "host.name", "host.hostname", "observer.hostname", "observer.name":
+		return Host, true
+	case "process.name", "process.executable", "source.process.name":
+		return Process, true
+	}
+	return "", false
 }
 
 // Observables returns the observables ev mentions, without duplicates,
@@ -62,7 +73,7 @@ var fieldTypes = map[string]ObservableType{
 func Observables(ev *tansa.Event) []Observable {
 	var c collector
 	for k, v := range ev.Fields {
-		t, typed := fieldTypes[k]
+		t, typed := fieldType(k)
 		switch v := v.(type) {
 		case string:
 			if typed {
@@ -342,16 +353,14 @@ func hashType(s string) (ObservableType, bool) {
 	return t, letters && digits
 }
 
-// fileExtensions are last labels that make a dotted token a file name in
-// logs far more often than a domain.
-var fileExtensions = map[string]bool{
-	"exe": true, "dll": true, "sys": true, "bat": true, "cmd": true, "ps1": true, "vbs": true, "js": true,
-	"log": true, "txt": true, "tmp": true, "dat": true, "ini": true, "cfg": true, "conf": true, "xml": true,
-	"json": true, "html": true, "htm": true, "php": true, "asp": true, "aspx": true, "jsp": true, "py": true,
-	"sh": true, "so": true, "pdf": true, "doc": true, "docx": true, "xls": true, "xlsx": true, "ppt": true,
-	"pptx": true, "jpg": true, "jpeg": true, "png": true, "gif": true, "gz": true, "tar": true, "rar": true,
-	"csv": true, "lnk": true, "msi": true, "jar": true, "class": true, "go": true, "c": true, "h": true,
-	"pid": true, "sock": true, "service": true, "socket": true, "target": true, "mount": true, "d": true,
+// isFileExtension reports whether a last label makes a dotted token a file
+// name in logs far more often than a domain.
+func isFileExtension(k string) bool {
+	switch k {
+	case "exe", "dll", "sys", "bat", "cmd", "ps1", "vbs", "js", "log", "txt", "tmp", "dat", "ini", "cfg", "conf", "xml", "json", "html", "htm", "php", "asp", "aspx", "jsp", "py", "sh", "so", "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "jpg", "jpeg", "png", "gif", "gz", "tar", "rar", "csv", "lnk", "msi", "jar", "class", "go", "c", "h", "pid", "sock", "service", "socket", "target", "mount", "d":
+		return true
+	}
+	return false
 }
 
 // domain reports whether s (lower case) is a domain name: two or more
@@ -367,7 +376,7 @@ func domain(s string) (string, bool) {
 		return "", false
 	}
 	tld := s[dot+1:]
-	if len(tld) < 2 || len(tld) > 24 || fileExtensions[tld] {
+	if len(tld) < 2 || len(tld) > 24 || isFileExtension(tld) {
 		return "", false
 	}
 	for i := 0; i < len(tld); i++ {

@@ -138,7 +138,7 @@ func extension(s string, pos int, f map[string]any, buf *strings.Builder) error 
 		}
 		boxed := any(v) // shared by the CEF key and its ECS name
 		f[key] = boxed
-		if name, ok := ecsNames[key]; ok {
+		if name, ok := ecsName(key); ok {
 			setECS(f, name, v, boxed)
 		}
 		pos = next
@@ -249,49 +249,95 @@ func severity(v string) (int64, bool) {
 	return 0, false
 }
 
-// ecsNames maps CEF keys (short and full forms) to ECS names, following
+// ecsName maps a CEF key, short or full form, to its ECS name, following
 // Elastic's CEF module.
-var ecsNames = map[string]string{
-	"src": "source.ip", "sourceAddress": "source.ip",
-	"spt": "source.port", "sourcePort": "source.port",
-	"dst": "destination.ip", "destinationAddress": "destination.ip",
-	"dpt": "destination.port", "destinationPort": "destination.port",
-	"shost": "source.domain", "sourceHostName": "source.domain",
-	"dhost": "destination.domain", "destinationHostName": "destination.domain",
-	"suser": "source.user.name", "sourceUserName": "source.user.name",
-	"duser": "user.name", "destinationUserName": "user.name",
-	"suid": "source.user.id", "duid": "user.id",
-	"smac": "source.mac", "dmac": "destination.mac",
-	"proto": "network.transport", "transportProtocol": "network.transport",
-	"app": "network.protocol", "applicationProtocol": "network.protocol",
-	"act": "event.action", "deviceAction": "event.action",
-	"outcome": "event.outcome", "eventOutcome": "event.outcome",
-	"reason":  "event.reason",
-	"request": "url.full", "requestUrl": "url.full",
-	"requestMethod":            "http.request.method",
-	"requestClientApplication": "user_agent.original",
-	"msg":                      "message",
-	"dvchost":                  "observer.hostname", "deviceHostName": "observer.hostname",
-	"dvc": "observer.ip", "deviceAddress": "observer.ip",
-	"fname": "file.name", "fileName": "file.name",
-	"filePath": "file.path",
-	"fsize":    "file.size", "fileSize": "file.size",
-	"fileHash": "file.hash",
-	"dproc":    "process.name", "destinationProcessName": "process.name",
-	"sproc": "source.process.name",
-	"dpid":  "process.pid", "spid": "source.process.pid",
-	"in": "source.bytes", "bytesIn": "source.bytes",
-	"out": "destination.bytes", "bytesOut": "destination.bytes",
-	"sourceTranslatedAddress":      "source.nat.ip",
-	"destinationTranslatedAddress": "destination.nat.ip",
-	"sourceTranslatedPort":         "source.nat.port",
-	"destinationTranslatedPort":    "destination.nat.port",
+func ecsName(k string) (string, bool) {
+	switch k {
+	case "src", "sourceAddress":
+		return "source.ip", true
+	case "spt", "sourcePort":
+		return "source.port", true
+	case "dst", "destinationAddress":
+		return "destination.ip", true
+	case "dpt", "destinationPort":
+		return "destination.port", true
+	case "shost", "sourceHostName":
+		return "source.domain", true
+	case "dhost", "destinationHostName":
+		return "destination.domain", true
+	case "suser", "sourceUserName":
+		return "source.user.name", true
+	case "duser", "destinationUserName":
+		return "user.name", true
+	case "suid":
+		return "source.user.id", true
+	case "duid":
+		return "user.id", true
+	case "smac":
+		return "source.mac", true
+	case "dmac":
+		return "destination.mac", true
+	case "proto", "transportProtocol":
+		return "network.transport", true
+	case "app", "applicationProtocol":
+		return "network.protocol", true
+	case "act", "deviceAction":
+		return "event.action", true
+	case "outcome", "eventOutcome":
+		return "event.outcome", true
+	case "reason":
+		return "event.reason", true
+	case "request", "requestUrl":
+		return "url.full", true
+	case "requestMethod":
+		return "http.request.method", true
+	case "requestClientApplication":
+		return "user_agent.original", true
+	case "msg":
+		return "message", true
+	case "dvchost", "deviceHostName":
+		return "observer.hostname", true
+	case "dvc", "deviceAddress":
+		return "observer.ip", true
+	case "fname", "fileName":
+		return "file.name", true
+	case "filePath":
+		return "file.path", true
+	case "fsize", "fileSize":
+		return "file.size", true
+	case "fileHash":
+		return "file.hash", true
+	case "dproc", "destinationProcessName":
+		return "process.name", true
+	case "sproc":
+		return "source.process.name", true
+	case "dpid":
+		return "process.pid", true
+	case "spid":
+		return "source.process.pid", true
+	case "in", "bytesIn":
+		return "source.bytes", true
+	case "out", "bytesOut":
+		return "destination.bytes", true
+	case "sourceTranslatedAddress":
+		return "source.nat.ip", true
+	case "destinationTranslatedAddress":
+		return "destination.nat.ip", true
+	case "sourceTranslatedPort":
+		return "source.nat.port", true
+	case "destinationTranslatedPort":
+		return "destination.nat.port", true
+	}
+	return "", false
 }
 
-var intNames = map[string]bool{
-	"source.port": true, "destination.port": true, "file.size": true, "process.pid": true,
-	"source.process.pid": true, "source.bytes": true, "destination.bytes": true,
-	"source.nat.port": true, "destination.nat.port": true,
+// isIntName reports whether ECS wants a number under name.
+func isIntName(k string) bool {
+	switch k {
+	case "source.port", "destination.port", "file.size", "process.pid", "source.process.pid", "source.bytes", "destination.bytes", "source.nat.port", "destination.nat.port":
+		return true
+	}
+	return false
 }
 
 var labelled = [...]string{"cs1", "cs2", "cs3", "cs4", "cs5", "cs6", "cn1", "cn2", "cn3", "cfp1", "cfp2", "cfp3", "cfp4", "c6a1", "c6a2", "c6a3", "c6a4", "flexString1", "flexString2", "flexNumber1", "flexNumber2", "deviceCustomDate1", "deviceCustomDate2", "flexDate1"}
@@ -300,7 +346,7 @@ var labelled = [...]string{"cs1", "cs2", "cs3", "cs4", "cs5", "cs6", "cn1", "cn2
 // ECS wants one; a value that is not a number stays under its CEF key only.
 func setECS(f map[string]any, name, v string, boxed any) {
 	switch {
-	case intNames[name]:
+	case isIntName(name):
 		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 			f[name] = n
 		}

@@ -179,27 +179,75 @@ func isKey(k string) bool {
 	return true
 }
 
-// ecsNames maps LEEF's predefined keys to ECS names.
-var ecsNames = map[string]string{
-	"src": "source.ip", "dst": "destination.ip", "srcPort": "source.port", "dstPort": "destination.port",
-	"srcPreNAT": "source.nat.ip", "dstPreNAT": "destination.nat.ip", "srcPostNAT": "source.nat.ip", "dstPostNAT": "destination.nat.ip",
-	"srcMAC": "source.mac", "dstMAC": "destination.mac", "usrName": "user.name", "identHostName": "host.name",
-	"identSrc": "source.ip", "proto": "network.transport", "url": "url.full", "sev": "event.severity",
-	"srcBytes": "source.bytes", "dstBytes": "destination.bytes", "action": "event.action", "domain": "user.domain",
-	"accountName": "user.name", "policy": "rule.name", "resource": "url.domain", "userAgent": "user_agent.original",
-	"method": "http.request.method",
+// ecsName maps one of LEEF's predefined keys to its ECS name.
+func ecsName(k string) (string, bool) {
+	switch k {
+	case "src", "identSrc":
+		return "source.ip", true
+	case "dst":
+		return "destination.ip", true
+	case "srcPort":
+		return "source.port", true
+	case "dstPort":
+		return "destination.port", true
+	case "srcPreNAT", "srcPostNAT":
+		return "source.nat.ip", true
+	case "dstPreNAT", "dstPostNAT":
+		return "destination.nat.ip", true
+	case "srcMAC":
+		return "source.mac", true
+	case "dstMAC":
+		return "destination.mac", true
+	case "usrName", "accountName":
+		return "user.name", true
+	case "identHostName":
+		return "host.name", true
+	case "proto":
+		return "network.transport", true
+	case "url":
+		return "url.full", true
+	case "sev":
+		return "event.severity", true
+	case "srcBytes":
+		return "source.bytes", true
+	case "dstBytes":
+		return "destination.bytes", true
+	case "action":
+		return "event.action", true
+	case "domain":
+		return "user.domain", true
+	case "policy":
+		return "rule.name", true
+	case "resource":
+		return "url.domain", true
+	case "userAgent":
+		return "user_agent.original", true
+	case "method":
+		return "http.request.method", true
+	}
+	return "", false
 }
 
-var intNames = map[string]bool{"source.port": true, "destination.port": true, "event.severity": true, "source.bytes": true, "destination.bytes": true}
+// isIntName reports whether ECS wants a number under name.
+func isIntName(k string) bool {
+	switch k {
+	case "source.port", "destination.port", "event.severity", "source.bytes", "destination.bytes":
+		return true
+	}
+	return false
+}
 
+// set stores an attribute under its LEEF key and, for predefined keys,
+// under its ECS name too (as a number where ECS wants one).
 func set(f map[string]any, k, v string) {
-	f[k] = v
-	name, ok := ecsNames[k]
+	boxed := any(v) // shared by the LEEF key and its ECS name
+	f[k] = boxed
+	name, ok := ecsName(k)
 	if !ok {
 		return
 	}
 	switch {
-	case intNames[name]:
+	case isIntName(name):
 		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 			f[name] = n
 		}
@@ -207,7 +255,7 @@ func set(f map[string]any, k, v string) {
 		f[name] = strings.ToLower(v)
 	default:
 		if _, taken := f[name]; !taken || k == "src" || k == "dst" {
-			f[name] = v
+			f[name] = boxed
 		}
 	}
 }
