@@ -1,6 +1,7 @@
 package sigma
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -247,6 +248,31 @@ func TestLogsourceFilter(t *testing.T) {
 	for _, tt := range tests {
 		if got := len(rs.Match(tt.ev, nil)) == 1; got != tt.want {
 			t.Errorf("%s: match = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestContainsFoldAgreesWithLower(t *testing.T) {
+	alphabet := "aAbB-/ x"
+	seed := uint32(1)
+	next := func() uint32 { seed = seed*1664525 + 1013904223; return seed >> 8 }
+	gen := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = alphabet[next()%uint32(len(alphabet))]
+		}
+		return string(b)
+	}
+	for i := 0; i < 20000; i++ {
+		s, p := gen(int(next()%12)), strings.ToLower(gen(int(next()%4)))
+		want := strings.Contains(strings.ToLower(s), p)
+		if got := containsFold(s, p); got != want {
+			t.Fatalf("containsFold(%q, %q) = %v, want %v", s, p, got, want)
+		}
+		g := compileSString(parseSString("*"+p+"*?"+p), false)
+		re := regexp.MustCompile("(?is)^.*" + regexp.QuoteMeta(p) + ".*." + regexp.QuoteMeta(p) + "$")
+		if got, want := g.match(s), re.MatchString(s); got != want {
+			t.Fatalf("glob *%s*?%s on %q = %v, want %v", p, p, s, got, want)
 		}
 	}
 }

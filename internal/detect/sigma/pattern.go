@@ -2,6 +2,7 @@ package sigma
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -113,6 +114,11 @@ func compileSString(s sstring, cased bool) strPat {
 		if cased {
 			return x
 		}
+		if byteFoldable(x) {
+			// Keeps bytes that are not valid UTF-8 (utf16 encodings) as
+			// they are; strings.ToLower would replace them.
+			return lowerASCII(x)
+		}
 		return strings.ToLower(x)
 	}
 	p := strPat{cased: cased}
@@ -145,9 +151,9 @@ func compileSString(s sstring, cased bool) strPat {
 		}
 		p.glob = g
 	}
-	p.ascii = isASCII(p.lit)
+	p.ascii = byteFoldable(p.lit)
 	for _, x := range p.glob {
-		if !isASCII(x.lit) {
+		if !byteFoldable(x.lit) {
 			p.ascii = false
 		}
 	}
@@ -171,9 +177,11 @@ func (p *strPat) match(v string) bool {
 			return globMatch(p.glob, v)
 		}
 	}
-	if !p.ascii && p.op != opEq && p.op != opAny {
+	if !p.ascii && p.op != opAny {
 		v = strings.ToLower(v)
 		switch p.op {
+		case opEq:
+			return v == p.lit
 		case opPrefix:
 			return strings.HasPrefix(v, p.lit)
 		case opSuffix:
@@ -186,7 +194,7 @@ func (p *strPat) match(v string) bool {
 	}
 	switch p.op {
 	case opEq:
-		return len(v) == len(p.lit) && equalFold(v, p.lit) || (!p.ascii && strings.EqualFold(v, p.lit))
+		return equalFold(v, p.lit)
 	case opPrefix:
 		return len(v) >= len(p.lit) && equalFold(v[:len(p.lit)], p.lit)
 	case opSuffix:
@@ -196,20 +204,28 @@ func (p *strPat) match(v string) bool {
 	case opAny:
 		return true
 	default:
-		if isASCII(v) {
-			return globMatchFold(p.glob, v)
-		}
-		return globMatch(p.glob, strings.ToLower(v))
+		return globMatchFold(p.glob, v)
 	}
 }
 
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
+// byteFoldable reports whether folding ASCII letters byte by byte compares
+// s correctly: true when every non-ASCII rune of s has no case (the dashes
+// windash adds, for instance), so it can only match itself.
+func byteFoldable(s string) bool {
+	for _, r := range s {
+		if r >= utf8.RuneSelf && (unicode.ToLower(r) != r || unicode.ToUpper(r) != r) {
 			return false
 		}
 	}
 	return true
+}
+
+func lowerASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		b[i] = lowerByte(c)
+	}
+	return string(b)
 }
 
 func lowerByte(c byte) byte {
@@ -232,8 +248,10 @@ func equalFold(a, low string) bool {
 	return true
 }
 
-// containsFold reports whether low (lowercase ASCII) occurs in s, ignoring
-// the case of s.
+// containsFold reports whether low (lowercase, byte-foldable) occurs in s,
+// ignoring the case of s. Candidate positions come from strings.IndexByte
+// (vectorised) for the first byte in both cases; each cursor is only
+// advanced when consumed, so long values are scanned once.
 func containsFold(s, low string) bool {
 	n := len(low)
 	if n == 0 {
@@ -248,34 +266,40 @@ func containsFold(s, low string) bool {
 		c1 = c0 - ('a' - 'A')
 	}
 	rest := low[1:]
-	for i := 0; i+n <= len(s); i++ {
-		b := s[i]
-		if b != c0 && b != c1 {
-			j := indexEither(s[i+1:len(s)-n+1], c0, c1)
-			if j < 0 {
-				return false
-			}
-			i += j
-			continue
+	last := len(s) - n // last possible start
+	nextA, nextB := -2, -2
+	if c0 == c1 {
+		nextB = -1
+	}
+	pos := 0
+	for pos <= last {
+		if nextA != -1 && nextA < pos {
+			nextA = indexFrom(s, c0, pos)
+		}
+		if nextB != -1 && nextB < pos {
+			nextB = indexFrom(s, c1, pos)
+		}
+		i := nextA
+		if i < 0 || (nextB >= 0 && nextB < i) {
+			i = nextB
+		}
+		if i < 0 || i > last {
+			return false
 		}
 		if equalFold(s[i+1:i+n], rest) {
 			return true
 		}
+		pos = i + 1
 	}
 	return false
 }
 
-// indexEither returns the index of the first byte of s equal to a or b.
-func indexEither(s string, a, b byte) int {
-	if a == b {
-		return strings.IndexByte(s, a)
+func indexFrom(s string, c byte, from int) int {
+	j := strings.IndexByte(s[from:], c)
+	if j < 0 {
+		return -1
 	}
-	for i := 0; i < len(s); i++ {
-		if s[i] == a || s[i] == b {
-			return i
-		}
-	}
-	return -1
+	return from + j
 }
 
 // globMatch matches v against g literally (g already folded when needed).
