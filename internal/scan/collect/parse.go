@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -244,12 +245,12 @@ func ParseDpkgStatus(data []byte) []result.Software {
 	return out
 }
 
-// ParsePlist parses an XML property list and returns its root value as
-// map[string]any, []any, string, int64, float64, bool, time.Time or
-// []byte. Binary property lists are reported as an error.
+// ParsePlist parses a property list, XML or binary ("bplist00"), and
+// returns its root value as map[string]any, []any, string, int64,
+// float64, bool, time.Time or []byte.
 func ParsePlist(data []byte) (any, error) {
 	if bytes.HasPrefix(data, []byte("bplist")) {
-		return nil, errors.New("binary property list")
+		return parseBinaryPlist(data)
 	}
 	d := xml.NewDecoder(bytes.NewReader(decodeText(data)))
 	d.Strict = false
@@ -935,4 +936,229 @@ func ParseProcArgs2(data []byte) (exe string, args []string, err error) {
 		rest = rest[j+1:]
 	}
 	return exe, args, nil
+}
+
+// maxPlistObjects bounds the objects a binary property list may declare,
+// so that a forged count cannot make the parser allocate without end.
+const maxPlistObjects = 1 << 20
+
+// parseBinaryPlist parses Apple's binary property list format: objects
+// addressed through an offset table described by a 32-byte trailer.
+func parseBinaryPlist(data []byte) (any, error) {
+	if len(data) < 8+32 || string(data[:8]) != "bplist00" {
+		return nil, errors.New("binary plist: no bplist00 header or trailer")
+	}
+	tr := data[len(data)-32:]
+	offSize, refSize := int(tr[6]), int(tr[7])
+	numObjects := binary.BigEndian.Uint64(tr[8:])
+	top := binary.BigEndian.Uint64(tr[16:])
+	tableAt := binary.BigEndian.Uint64(tr[24:])
+	if offSize < 1 || offSize > 8 || refSize < 1 || refSize > 8 || numObjects == 0 || numObjects > maxPlistObjects || top >= numObjects {
+		return nil, errors.New("binary plist: bad trailer")
+	}
+	body := uint64(len(data) - 32)
+	if tableAt < 8 || tableAt > body || numObjects*uint64(offSize) > body-tableAt {
+		return nil, errors.New("binary plist: offset table outside the file")
+	}
+	bp := &bplist{data: data[:body], offSize: offSize, refSize: refSize, n: numObjects, table: tableAt, active: map[uint64]bool{}, budget: 4 * int(numObjects)}
+	return bp.object(top, 0)
+}
+
+type bplist struct {
+	data             []byte
+	offSize, refSize int
+	n, table         uint64
+	active           map[uint64]bool // objects being decoded, to refuse cycles
+	// budget bounds the objects decoded in total: shared references can
+	// make a small file expand exponentially (a "billion laughs").
+	budget int
+}
+
+func beUint(b []byte) uint64 {
+	var v uint64
+	for _, c := range b {
+		v = v<<8 | uint64(c)
+	}
+	return v
+}
+
+func (bp *bplist) object(ref uint64, depth int) (any, error) {
+	if ref >= bp.n {
+		return nil, fmt.Errorf("binary plist: reference %d out of range", ref)
+	}
+	if depth > maxPlistDepth || bp.active[ref] {
+		return nil, errors.New("binary plist: nested too deeply or cyclic")
+	}
+	if bp.budget--; bp.budget < 0 {
+		return nil, errors.New("binary plist: references expand beyond the object count")
+	}
+	at := bp.table + ref*uint64(bp.offSize)
+	off := beUint(bp.data[at : at+uint64(bp.offSize)])
+	if off < 8 || off >= uint64(len(bp.data)) {
+		return nil, fmt.Errorf("binary plist: object %d at %d is outside the file", ref, off)
+	}
+	marker := bp.data[off]
+	kind, info := marker>>4, int(marker&0x0F)
+	p := off + 1
+	need := func(n uint64) ([]byte, error) {
+		if n > uint64(len(bp.data)) || p > uint64(len(bp.data))-n {
+			return nil, fmt.Errorf("binary plist: object %d runs past the end", ref)
+		}
+		return bp.data[p : p+n], nil
+	}
+	// count reads the length of a string, data, array or dict: the low
+	// nibble, or an integer object following the marker when it is 0xF.
+	count := func() (uint64, error) {
+		if info != 0x0F {
+			return uint64(info), nil
+		}
+		b, err := need(1)
+		if err != nil {
+			return 0, err
+		}
+		if b[0]>>4 != 0x1 || b[0]&0x0F > 3 {
+			return 0, errors.New("binary plist: bad length")
+		}
+		size := uint64(1) << (b[0] & 0x0F)
+		p++
+		lb, err := need(size)
+		if err != nil {
+			return 0, err
+		}
+		p += size
+		return beUint(lb), nil
+	}
+	switch kind {
+	case 0x0:
+		switch marker {
+		case 0x08:
+			return false, nil
+		case 0x09:
+			return true, nil
+		}
+		return nil, nil
+	case 0x1:
+		if info > 3 {
+			b, err := need(16)
+			if err != nil {
+				return nil, err
+			}
+			return int64(beUint(b[8:])), nil
+		}
+		b, err := need(uint64(1) << info)
+		if err != nil {
+			return nil, err
+		}
+		return int64(beUint(b)), nil
+	case 0x2:
+		switch info {
+		case 2:
+			b, err := need(4)
+			if err != nil {
+				return nil, err
+			}
+			return float64(math.Float32frombits(uint32(beUint(b)))), nil
+		case 3:
+			b, err := need(8)
+			if err != nil {
+				return nil, err
+			}
+			return math.Float64frombits(beUint(b)), nil
+		}
+		return nil, errors.New("binary plist: bad real size")
+	case 0x3:
+		b, err := need(8)
+		if err != nil {
+			return nil, err
+		}
+		sec := math.Float64frombits(beUint(b))
+		if math.IsNaN(sec) || math.Abs(sec) > 1e11 {
+			return nil, errors.New("binary plist: date out of range")
+		}
+		return time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(sec * float64(time.Second))), nil
+	case 0x4, 0x5, 0x6:
+		n, err := count()
+		if err != nil {
+			return nil, err
+		}
+		size := n
+		if kind == 0x6 {
+			size = 2 * n
+		}
+		b, err := need(size)
+		if err != nil {
+			return nil, err
+		}
+		switch kind {
+		case 0x4:
+			return append([]byte(nil), b...), nil
+		case 0x5:
+			return toValidUTF8(b), nil
+		}
+		return string(utf16.Decode(bytesToUTF16BE(b))), nil
+	case 0x8:
+		b, err := need(uint64(info) + 1)
+		if err != nil {
+			return nil, err
+		}
+		return int64(beUint(b)), nil
+	case 0xA, 0xD:
+		n, err := count()
+		if err != nil {
+			return nil, err
+		}
+		pairs := uint64(1)
+		if kind == 0xD {
+			pairs = 2
+		}
+		if n > bp.n {
+			return nil, errors.New("binary plist: container larger than the object table")
+		}
+		refs, err := need(n * pairs * uint64(bp.refSize))
+		if err != nil {
+			return nil, err
+		}
+		bp.active[ref] = true
+		defer delete(bp.active, ref)
+		refAt := func(i uint64) uint64 {
+			return beUint(refs[i*uint64(bp.refSize) : (i+1)*uint64(bp.refSize)])
+		}
+		if kind == 0xA {
+			a := make([]any, 0, n)
+			for i := range n {
+				v, err := bp.object(refAt(i), depth+1)
+				if err != nil {
+					return nil, err
+				}
+				a = append(a, v)
+			}
+			return a, nil
+		}
+		m := make(map[string]any, n)
+		for i := range n {
+			k, err := bp.object(refAt(i), depth+1)
+			if err != nil {
+				return nil, err
+			}
+			ks, ok := k.(string)
+			if !ok {
+				return nil, errors.New("binary plist: dictionary key is not a string")
+			}
+			v, err := bp.object(refAt(n+i), depth+1)
+			if err != nil {
+				return nil, err
+			}
+			m[ks] = v
+		}
+		return m, nil
+	}
+	return nil, fmt.Errorf("binary plist: unknown object type 0x%x", marker)
+}
+
+func bytesToUTF16BE(b []byte) []uint16 {
+	u := make([]uint16, len(b)/2)
+	for i := range u {
+		u[i] = binary.BigEndian.Uint16(b[2*i:])
+	}
+	return u
 }

@@ -2,6 +2,7 @@ package collect
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"reflect"
 	"strconv"
 	"testing"
@@ -117,7 +118,32 @@ func TestParsePlist(t *testing.T) {
 		t.Errorf("command = %q", got)
 	}
 	if _, err := ParsePlist([]byte("bplist00\x01")); err == nil {
-		t.Error("binary plist parsed without error")
+		t.Error("truncated binary plist parsed without error")
+	}
+}
+
+// binaryAgent was written by Python's plistlib (FMT_BINARY).
+const binaryAgent = "62706c6973743030d90102030405060708090a0b0c0d15191a1b1c5342696754426c6f62554c6162656c564e65737465645f101050726f6772616d417267756d656e747355526174696f5952756e41744c6f61645d5374617274496e74657276616c545768656e1300000100000000004200015f1011636f6d2e6578616d706c652e6167656e74d10e0f5141a310111210011002d11314514208a31617185f101b2f55736572732f626f622f4c6962726172792f2e782f6167656e74572d2d71756965746365e5672c8a9e233ff800000000000009110e103341c858254c000000081b1f242a31444a5462677073878a8c90929497999a9ebcc4cbd4d5d80000000000000101000000000000001d000000000000000000000000000000e1"
+
+func TestParseBinaryPlist(t *testing.T) {
+	data, _ := hex.DecodeString(binaryAgent)
+	v, err := ParsePlist(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := v.(map[string]any)
+	if got := LaunchCommand(m); got != "/Users/bob/Library/.x/agent --quiet 日本語" {
+		t.Errorf("command = %q", got)
+	}
+	want := map[string]any{
+		"Label": "com.example.agent", "RunAtLoad": true, "StartInterval": int64(3600), "Ratio": 1.5,
+		"Blob": []byte{0, 1}, "When": time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC), "Big": int64(1) << 40,
+		"Nested": map[string]any{"A": []any{int64(1), int64(2), map[string]any{"B": false}}},
+	}
+	for k, w := range want {
+		if !reflect.DeepEqual(m[k], w) {
+			t.Errorf("%s = %#v, want %#v", k, m[k], w)
+		}
 	}
 }
 
@@ -307,6 +333,9 @@ func FuzzParseDpkgStatus(f *testing.F) {
 
 func FuzzParsePlist(f *testing.F) {
 	f.Add([]byte(launchAgent))
+	if b, err := hex.DecodeString(binaryAgent); err == nil {
+		f.Add(b)
+	}
 	f.Add([]byte("<plist><array><dict><key>a</key><real>1.5</real><date>2020-01-01T00:00:00Z</date></dict></array></plist>"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if v, err := ParsePlist(data); err == nil {
