@@ -2,6 +2,7 @@ package scan
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"os"
 	"os/exec"
@@ -142,4 +143,23 @@ func hasFinding(r *result.Result, pid int, rule string) bool {
 		}
 	}
 	return false
+}
+
+// BenchmarkSweep measures a full sweep of this machine without CPU
+// throttling and reports the size of its JSON result. Run it with
+// -benchtime=3x: one sweep takes about a second.
+func BenchmarkSweep(b *testing.B) {
+	var size int
+	for b.Loop() {
+		r, err := Sweep(context.Background(), Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		doc, err := json.Marshal(r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = len(doc)
+	}
+	b.ReportMetric(float64(size), "result-bytes")
 }

@@ -1,6 +1,7 @@
 package ioc
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -107,4 +108,38 @@ func FuzzParse(f *testing.F) {
 			DNS:         []result.DNSEntry{{Name: "a.b", Address: "::1"}},
 		})
 	})
+}
+
+// BenchmarkMatch matches a sweep-sized result against 200,000 hash, IP
+// and domain indicators: the cost must not grow with the indicator count.
+func BenchmarkMatch(b *testing.B) {
+	s := &Set{}
+	var inds []Indicator
+	for i := range 200000 {
+		switch i % 3 {
+		case 0:
+			inds = append(inds, Indicator{Type: "sha256", Value: fmt.Sprintf("%064x", i)})
+		case 1:
+			inds = append(inds, Indicator{Type: "ip", Value: fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)})
+		default:
+			inds = append(inds, Indicator{Type: "domain", Value: fmt.Sprintf("host%d.example.net", i)})
+		}
+	}
+	if err := s.Add(inds...); err != nil {
+		b.Fatal(err)
+	}
+	r := &result.Result{}
+	for i := range 300 {
+		r.Processes = append(r.Processes, result.Process{PID: i, Name: "p.exe", Path: `C:\Program Files\App\p.exe`, SHA256: fmt.Sprintf("%064x", i+1<<30), CommandLine: "p.exe --server update.vendor.example.com --port 443"})
+		r.Connections = append(r.Connections, result.Connection{RemoteAddr: fmt.Sprintf("192.0.2.%d", i%250), RemotePort: 443, PID: i})
+	}
+	for i := range 500 {
+		r.DNS = append(r.DNS, result.DNSEntry{Name: fmt.Sprintf("cdn%d.vendor.example.com", i), Source: "cache"})
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if n := len(s.Match(r)); n != 0 {
+			b.Fatalf("%d unexpected matches", n)
+		}
+	}
 }
