@@ -56,6 +56,15 @@ func checkTypes(t *testing.T, e *tansa.Event) {
 func TestReadAllSampleEVTX(t *testing.T) {
 	files := evtxFiles(t, sharedData(t, "evtx"))
 	total := 0
+	// compare_evtxexport.sh sets this to collect per-file counts.
+	var counts *os.File
+	if out := os.Getenv("TANSA_EVTX_COUNTS_OUT"); out != "" {
+		var err error
+		if counts, err = os.Create(out); err != nil {
+			t.Fatal(err)
+		}
+		defer counts.Close()
+	}
 	for _, f := range files {
 		st, err := ReadEVTXFile(f, Options{TenantID: "t1"}, func(e *tansa.Event) error {
 			checkTypes(t, e)
@@ -71,6 +80,9 @@ func TestReadAllSampleEVTX(t *testing.T) {
 			t.Errorf("%s: %d records failed: %v", f, st.Failed, st.Failures)
 		}
 		total += st.Events
+		if counts != nil {
+			fmt.Fprintf(counts, "%d\t%d\t%s\n", st.Events, st.Failed, f)
+		}
 	}
 	t.Logf("%d files, %d events", len(files), total)
 }
