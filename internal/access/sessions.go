@@ -2,6 +2,7 @@ package access
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/tansa-sec/tansa/internal/tansa"
@@ -9,7 +10,12 @@ import (
 
 // dummyHash is checked when a login names no user, so that an unknown
 // username takes as long as a wrong password and reveals nothing.
-var dummyHash, _ = HashPassword("tansa-no-such-user")
+// It is made on first use, not at start-up: each hash costs 19 MiB and tens
+// of milliseconds, which every command-line call would otherwise pay.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := HashPassword("tansa-no-such-user")
+	return h
+})
 
 // Login checks a username and password from addr and, when they match an
 // enabled, unlocked user, opens a session and returns its cookie value.
@@ -23,7 +29,7 @@ func (s *Service) Login(ctx context.Context, username, password, addr string) (s
 	sys := Caller{Principal: Principal{Kind: "user", Name: username}, Addr: addr}
 	u, err := s.store.UserByName(ctx, username)
 	if tansa.KindOf(err) == tansa.NotFound {
-		CheckPassword(dummyHash, password)
+		CheckPassword(dummyHash(), password)
 		_ = s.Record(ctx, sys, "login.fail", "user", "", "")
 		return "", tansa.User{}, bad
 	} else if err != nil {
@@ -32,7 +38,7 @@ func (s *Service) Login(ctx context.Context, username, password, addr string) (s
 	sys.ID = u.ID
 	now := s.now()
 	if now.Before(u.LockedUntil) {
-		CheckPassword(dummyHash, password)
+		CheckPassword(dummyHash(), password)
 		_ = s.Record(ctx, sys, "login.locked", "user", u.ID, u.TenantID)
 		return "", tansa.User{}, tansa.Errorf(tansa.TooMany, "this account is locked after too many failed logins; try again later or ask an administrator")
 	}

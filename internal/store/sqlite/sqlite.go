@@ -39,7 +39,8 @@ type DB struct {
 
 // Dialect is SQLite's flavour of the shared SQL.
 var Dialect = sqlstore.Dialect{
-	Name: "sqlite",
+	Name:     "sqlite",
+	DenseIDs: true,
 	IsUnique: func(err error) bool {
 		var e *sqlite3.Error
 		return errors.As(err, &e) && (e.Code() == sqlite3lib.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3lib.SQLITE_CONSTRAINT_PRIMARYKEY)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"github.com/tansa-sec/tansa/internal/access"
 	"github.com/tansa-sec/tansa/internal/tansa"
@@ -329,9 +328,11 @@ func (db *DB) Audit(ctx context.Context, q access.AuditQuery) ([]tansa.AuditEntr
 	switch {
 	case q.Action == "":
 	case q.Action[len(q.Action)-1] == '.':
-		// SUBSTR rather than LIKE: case-sensitive on both engines, as the
-		// exact match is, and free of LIKE's wildcards.
-		w.Add("SUBSTR(action, 1, ?) = ?", utf8.RuneCountInString(q.Action), q.Action)
+		// A range rather than LIKE or SUBSTR: it reads the (action, id)
+		// index, and it is case-sensitive on both engines, as the exact
+		// match is. Actions are ASCII below DEL, so every action with the
+		// prefix sorts below prefix+DEL.
+		w.Add("action >= ? AND action < ?", q.Action, q.Action+"\x7f")
 	default:
 		w.Add("action = ?", q.Action)
 	}
@@ -346,6 +347,11 @@ func (db *DB) Audit(ctx context.Context, q access.AuditQuery) ([]tansa.AuditEntr
 	}
 	if !q.Until.IsZero() {
 		w.Add("time < ?", Micros(q.Until))
+	}
+	if db.d.DenseIDs && len(w.Conds) == 0 {
+		// The whole log: its highest ID is its size, read from the index in
+		// microseconds where COUNT(*) reads a million rows.
+		w.CountSQL = "SELECT COALESCE(MAX(id), 0) FROM audit"
 	}
 	return list(ctx, db, auditCols, "audit", &w, "id DESC", q.Page, func(r *sql.Rows) (tansa.AuditEntry, error) {
 		var a tansa.AuditEntry
