@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -416,6 +417,78 @@ func TestAuditTrail(t *testing.T) {
 			if s := string(raw); strings.Contains(s, "argon2") || strings.Contains(s, tok.Secret) || strings.Contains(s, "password_hash") {
 				t.Errorf("%s: audit entry carries a secret: %s", e.Action, s)
 			}
+		}
+	}
+}
+
+// TestExpiredToken checks that a token stops working when it expires.
+func TestExpiredToken(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)}
+	f := newIsoFixture(t, access.Options{Now: clock.Now})
+	tok, secret, err := f.svc.CreateToken(f.ctx, f.sys, access.TokenInput{Name: "short-lived", Role: tansa.RoleTenantViewer, TenantID: f.A.Tenant.ID, ExpiresIn: "1h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &isoPrincipal{name: "short-lived", bearer: secret, p: access.Principal{Kind: "token", ID: tok.ID}}
+	if res := f.do(p, "GET", "/api/v1/tenants", "", ""); res.status != http.StatusOK {
+		t.Fatalf("token before expiry: status %d, want 200", res.status)
+	}
+	clock.Advance(61 * time.Minute)
+	res := f.do(p, "GET", "/api/v1/tenants", "", "")
+	if res.status != http.StatusUnauthorized {
+		t.Fatalf("token after expiry: status %d, want 401", res.status)
+	}
+	if e := apiErrorOf(t, res); e.Error.Code != "unauthorized" {
+		t.Errorf("code %q, want unauthorized", e.Error.Code)
+	}
+}
+
+// TestDisabledUser checks that disabling a user ends its sessions at once
+// and refuses its logins.
+func TestDisabledUser(t *testing.T) {
+	f := newIsoFixture(t, access.Options{})
+	root := f.rootToken()
+	viewer := &isoPrincipal{name: "viewer", cookie: f.loginCookie(f.A.Viewer.Username)}
+	if res := f.do(viewer, "GET", "/api/v1/me", "", ""); res.status != http.StatusOK {
+		t.Fatalf("before: status %d", res.status)
+	}
+	if res := f.do(root, "PATCH", "/api/v1/users/"+f.A.Viewer.ID, `{"disabled":true}`, ""); res.status != http.StatusOK {
+		t.Fatalf("disable: status %d %s", res.status, res.body)
+	}
+	if res := f.do(viewer, "GET", "/api/v1/me", "", ""); res.status != http.StatusUnauthorized {
+		t.Errorf("session of a disabled user: status %d, want 401", res.status)
+	}
+	if res := f.do(nil, "POST", "/login", loginForm(f.A.Viewer.Username, isoPassword), ""); res.status != http.StatusUnauthorized {
+		t.Errorf("login of a disabled user with the right password: status %d, want 401", res.status)
+	}
+}
+
+// TestCrossOriginRefused checks that a browser's cross-site request cannot
+// use the session cookie to change anything.
+func TestCrossOriginRefused(t *testing.T) {
+	f := newIsoFixture(t, access.Options{})
+	admin := &isoPrincipal{name: "admin", cookie: f.loginCookie(f.Root.Username)}
+	for _, h := range []struct{ name, value string }{{"Sec-Fetch-Site", "cross-site"}, {"Origin", "https://evil.example"}} {
+		before := f.counts()
+		req, _ := http.NewRequest("POST", f.srv.URL+"/api/v1/tenants", strings.NewReader(`{"name":"Forged"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(h.name, h.value)
+		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: admin.cookie})
+		res, err := isoNoRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := new(strings.Builder)
+		_, _ = io.Copy(b, res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusForbidden {
+			t.Errorf("%s: %s: status %d, want 403", h.name, h.value, res.StatusCode)
+		}
+		if e := apiErrorOf(t, isoResponse{status: res.StatusCode, body: b.String()}); !strings.Contains(e.Error.Message, "cross-origin") {
+			t.Errorf("%s: message %q, want it to say cross-origin", h.name, e.Error.Message)
+		}
+		if after := f.counts(); after != before {
+			t.Errorf("%s: a refused cross-origin request changed rows: %+v → %+v", h.name, before, after)
 		}
 	}
 }
