@@ -1,0 +1,55 @@
+package postgres
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestTSQuery(t *testing.T) {
+	for _, tt := range []struct {
+		text, want string
+		match      bool
+	}{
+		{"failed ROOT", "('failed') & ('root')", true},
+		{"pay*", "('pay':*)", true},
+		{"203.0.113.5", "('203' <-> '0' <-> '113' <-> '5')", true},
+		{"evil.exa*", "('evil' <-> 'exa':*)", true},
+		{`it's a\b`, "('it' <-> 's') & ('a' <-> 'b')", true},
+		{`"unbalanced AND OR ( NEAR`, "('unbalanced') & ('and') & ('or') & ('near')", true},
+		{"!x & y:* | <-> z", "('x') & ('y':*) & ('z')", true},
+		{"(", "", false},
+		{"*", "", true},
+		{"", "", true},
+		{"Straße ÄÖ", "('straße') & ('äö')", true},
+		{strings.Repeat("a", maxWord+1), "", false},
+	} {
+		got, match := tsQuery(tt.text)
+		if got != tt.want || match != tt.match {
+			t.Errorf("tsQuery(%q) = %q, %v; want %q, %v", tt.text, got, match, tt.want, tt.match)
+		}
+	}
+}
+
+func TestDocument(t *testing.T) {
+	for _, tt := range []struct{ raw, want string }{
+		{"GET http://evil.example/payload.exe", "get http evil example payload exe"},
+		{"user=x_y\x00\xff rc=-1", "user x y rc 1"},
+		{"a " + strings.Repeat("b", maxWord+1) + " c", "a c"},
+	} {
+		if got := document([]byte(tt.raw)); got != tt.want {
+			t.Errorf("document(%q) = %q, want %q", tt.raw, got, tt.want)
+		}
+	}
+	if got := document([]byte(strings.Repeat("word ", maxDocument))); len(got) > maxDocument {
+		t.Errorf("document of a huge event is %d bytes, want at most %d", len(got), maxDocument)
+	}
+}
+
+func TestDayOf(t *testing.T) {
+	d := int64(86_400_000_000)
+	for _, tt := range []struct{ micros, want int64 }{{0, 0}, {d - 1, 0}, {d, 1}, {-1, -1}, {-d, -1}, {-d - 1, -2}} {
+		if got := dayOf(tt.micros); got != tt.want {
+			t.Errorf("dayOf(%d) = %d, want %d", tt.micros, got, tt.want)
+		}
+	}
+}
