@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf16"
+
+	"github.com/tansa-sec/tansa/internal/tansa"
 )
 
 // compileOpts carries what compiling needs beyond the rule text.
@@ -107,8 +109,11 @@ func groupValue(m valueMatcher, v any, ok bool) bool {
 		return false
 	}
 	if list, isList := v.([]string); isList {
+		sm, isStr := m.(*strMatcher)
 		for _, s := range list {
-			if m.matchValue(s) {
+			// Strings go straight to the pattern: boxing each one into an
+			// interface would allocate.
+			if isStr && sm.pat.match(s) || !isStr && m.matchValue(s) {
 				return true
 			}
 		}
@@ -147,14 +152,8 @@ func (k *keywordMatch) match(e Event) bool {
 	for _, g := range k.groups {
 		hit := false
 		for _, m := range g {
-			walkValues(e, func(v any) bool {
-				if groupValue(m, v, true) {
-					hit = true
-					return false
-				}
-				return true
-			})
-			if hit {
+			if anyValue(e, m) {
+				hit = true
 				break
 			}
 		}
@@ -166,6 +165,32 @@ func (k *keywordMatch) match(e Event) bool {
 		}
 	}
 	return k.all && len(k.groups) > 0
+}
+
+// anyValue reports whether m matches any field value of e. Plain maps are
+// ranged directly, without a callback, to keep keyword searches free of
+// allocations.
+func anyValue(e Event, m valueMatcher) bool {
+	var fields map[string]any
+	switch x := e.(type) {
+	case Fields:
+		fields = x
+	case *tansa.Event:
+		fields = x.Fields
+	default:
+		hit := false
+		walkValues(e, func(v any) bool {
+			hit = groupValue(m, v, true)
+			return !hit
+		})
+		return hit
+	}
+	for _, v := range fields {
+		if groupValue(m, v, true) {
+			return true
+		}
+	}
+	return false
 }
 
 // modSet is the parsed modifier chain of an item.

@@ -84,10 +84,21 @@ type strMatcher struct {
 	isInt  bool
 	intVal int64
 	hex    bool
+	// numeric is false when the pattern holds a character that no decimal
+	// rendering of an integer contains, so integer values cannot match.
+	numeric bool
 }
 
 func newStrMatcher(s sstring, cased bool) *strMatcher {
-	m := &strMatcher{pat: compileSString(s, cased)}
+	m := &strMatcher{pat: compileSString(s, cased), numeric: true}
+	for _, p := range m.pat.glob {
+		if strings.Trim(p.lit, "-0123456789") != "" {
+			m.numeric = false
+		}
+	}
+	if strings.Trim(m.pat.lit, "-0123456789") != "" {
+		m.numeric = false
+	}
 	if m.pat.op == opEq {
 		if n, err := strconv.ParseInt(m.pat.lit, 10, 64); err == nil {
 			m.isInt, m.intVal = true, n
@@ -114,7 +125,11 @@ func (m *strMatcher) matchValue(v any) bool {
 		if strings.HasPrefix(m.pat.lit, "0x") {
 			return m.pat.match("0x" + strconv.FormatInt(x, 16))
 		}
-		return m.pat.match(strconv.FormatInt(x, 10))
+		if !m.numeric {
+			return false
+		}
+		var buf [24]byte
+		return m.pat.match(string(strconv.AppendInt(buf[:0], x, 10)))
 	case nil:
 		return false
 	default:
