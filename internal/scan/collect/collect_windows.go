@@ -628,7 +628,31 @@ func (c *Collector) startupFolders(r *result.Result) {
 				continue
 			}
 			c.scriptEntry(r, "startup-folder", p)
+			if strings.EqualFold(filepath.Ext(p), ".lnk") {
+				c.shortcutTarget(r, p)
+			}
 		}
+	}
+}
+
+// shortcutTarget replaces the command of the startup-folder entry just
+// recorded for the shortcut p with what the shortcut starts.
+func (c *Collector) shortcutTarget(r *result.Result, p string) {
+	if len(r.Persistence) == 0 || r.Persistence[len(r.Persistence)-1].Location != p {
+		return
+	}
+	data, err := c.readFile(p, 1<<20)
+	if err != nil {
+		c.fileError(r, "persistence/startup-folder", p, err)
+		return
+	}
+	l, err := ParseShellLink(data)
+	if err != nil {
+		r.Errorf("persistence/startup-folder", p, "%v", err)
+		return
+	}
+	if cmd := l.Command(); cmd != "" {
+		r.Persistence[len(r.Persistence)-1].Command = cmd
 	}
 }
 

@@ -1162,3 +1162,130 @@ func bytesToUTF16BE(b []byte) []uint16 {
 	}
 	return u
 }
+
+// ShellLink is what the scanner keeps from a Windows shortcut (.lnk).
+type ShellLink struct {
+	Target, Arguments, WorkingDir string
+}
+
+// Command returns the shortcut's target and arguments as one line.
+func (l ShellLink) Command() string {
+	return strings.TrimSpace(l.Target + " " + l.Arguments)
+}
+
+// ParseShellLink parses a Shell Link file ([MS-SHLLINK]) far enough to
+// know what it starts: the local base path from LinkInfo (or the relative
+// path), the arguments and the working directory.
+func ParseShellLink(data []byte) (ShellLink, error) {
+	const headerSize = 0x4C
+	if len(data) < headerSize || binary.LittleEndian.Uint32(data) != headerSize {
+		return ShellLink{}, errors.New("shell link: no 0x4C header")
+	}
+	flags := binary.LittleEndian.Uint32(data[0x14:])
+	const (
+		hasIDList, hasLinkInfo, hasName, hasRelPath = 0x1, 0x2, 0x4, 0x8
+		hasWorkDir, hasArgs, hasIcon, isUnicode     = 0x10, 0x20, 0x40, 0x80
+	)
+	p := headerSize
+	if flags&hasIDList != 0 {
+		if p+2 > len(data) {
+			return ShellLink{}, errors.New("shell link: truncated ID list")
+		}
+		p += 2 + int(binary.LittleEndian.Uint16(data[p:]))
+	}
+	var l ShellLink
+	if flags&hasLinkInfo != 0 {
+		if p+0x1C > len(data) {
+			return ShellLink{}, errors.New("shell link: truncated link info")
+		}
+		info := data[p:]
+		size := int(binary.LittleEndian.Uint32(info))
+		if size < 0x1C || size > len(info) {
+			return ShellLink{}, errors.New("shell link: bad link info size")
+		}
+		info = info[:size]
+		hdr := binary.LittleEndian.Uint32(info[4:])
+		infoFlags := binary.LittleEndian.Uint32(info[8:])
+		cstr := func(off uint32) string {
+			if off == 0 || int(off) >= len(info) {
+				return ""
+			}
+			b := info[off:]
+			if i := bytes.IndexByte(b, 0); i >= 0 {
+				b = b[:i]
+			}
+			return toValidUTF8(b)
+		}
+		wstr := func(off uint32) string {
+			if off == 0 || int(off) >= len(info) {
+				return ""
+			}
+			return utf16String(info[off:])
+		}
+		if infoFlags&0x1 != 0 {
+			base, suffix := cstr(binary.LittleEndian.Uint32(info[0x10:])), cstr(binary.LittleEndian.Uint32(info[0x18:]))
+			if hdr >= 0x24 && len(info) >= 0x24 {
+				if u := wstr(binary.LittleEndian.Uint32(info[0x1C:])); u != "" {
+					base = u
+				}
+				if u := wstr(binary.LittleEndian.Uint32(info[0x20:])); u != "" {
+					suffix = u
+				}
+			}
+			l.Target = base + suffix
+		}
+		p += size
+	}
+	readString := func() (string, error) {
+		if p+2 > len(data) {
+			return "", errors.New("shell link: truncated string")
+		}
+		n := int(binary.LittleEndian.Uint16(data[p:]))
+		p += 2
+		if flags&isUnicode != 0 {
+			if p+2*n > len(data) {
+				return "", errors.New("shell link: truncated string")
+			}
+			s := string(utf16.Decode(bytesToUTF16LE(data[p : p+2*n])))
+			p += 2 * n
+			return s, nil
+		}
+		if p+n > len(data) {
+			return "", errors.New("shell link: truncated string")
+		}
+		s := toValidUTF8(data[p : p+n])
+		p += n
+		return s, nil
+	}
+	for _, f := range []uint32{hasName, hasRelPath, hasWorkDir, hasArgs, hasIcon} {
+		if flags&f == 0 {
+			continue
+		}
+		s, err := readString()
+		if err != nil {
+			return l, err
+		}
+		switch f {
+		case hasRelPath:
+			if l.Target == "" {
+				l.Target = s
+			}
+		case hasWorkDir:
+			l.WorkingDir = s
+		case hasArgs:
+			if len(s) > maxLine {
+				s = s[:maxLine]
+			}
+			l.Arguments = s
+		}
+	}
+	return l, nil
+}
+
+func bytesToUTF16LE(b []byte) []uint16 {
+	u := make([]uint16, len(b)/2)
+	for i := range u {
+		u[i] = binary.LittleEndian.Uint16(b[2*i:])
+	}
+	return u
+}

@@ -446,3 +446,50 @@ func TestSplitHostPort(t *testing.T) {
 		}
 	}
 }
+
+// shellLink builds a minimal Unicode shortcut with a LinkInfo local base
+// path and arguments, as Explorer writes them.
+func shellLink(target, args string) []byte {
+	b := make([]byte, 0x4C)
+	binary.LittleEndian.PutUint32(b, 0x4C)
+	binary.LittleEndian.PutUint32(b[0x14:], 0x2|0x20|0x80) // HasLinkInfo, HasArguments, IsUnicode
+	info := make([]byte, 0x1C)
+	base := append([]byte(target), 0)
+	binary.LittleEndian.PutUint32(info[4:], 0x1C)
+	binary.LittleEndian.PutUint32(info[8:], 1)
+	binary.LittleEndian.PutUint32(info[0x10:], 0x1C)
+	binary.LittleEndian.PutUint32(info[0x18:], uint32(0x1C+len(base)))
+	info = append(info, base...)
+	info = append(info, 0)
+	binary.LittleEndian.PutUint32(info, uint32(len(info)))
+	b = append(b, info...)
+	u := utf16.Encode([]rune(args))
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(u)))
+	for _, c := range u {
+		b = binary.LittleEndian.AppendUint16(b, c)
+	}
+	return b
+}
+
+func TestParseShellLink(t *testing.T) {
+	l, err := ParseShellLink(shellLink(`C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`, "-w hidden -enc SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoA"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := l.Command(); got != `C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe -w hidden -enc SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoA` {
+		t.Errorf("command = %q", got)
+	}
+	if _, err := ParseShellLink([]byte("not a link")); err == nil {
+		t.Error("garbage parsed as a shell link")
+	}
+}
+
+func FuzzParseShellLink(f *testing.F) {
+	f.Add(shellLink(`C:\a.exe`, "-x"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		l, err := ParseShellLink(data)
+		if err == nil {
+			checkStrings(t, l)
+		}
+	})
+}
