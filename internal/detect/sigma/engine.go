@@ -25,6 +25,7 @@ type Options struct {
 type CompiledRule struct {
 	Rule       *Rule
 	Unresolved []string // placeholders without values
+	Filters    []*Rule  // global filters applied to this rule
 	cond       matcher
 	filterKey  string
 }
@@ -46,8 +47,9 @@ type ruleGroup struct {
 	rules  []*CompiledRule
 }
 
-// Compile builds a Ruleset from the detection rules among rules; correlation
-// rules are skipped (give them to NewCorrelator). A rule that fails to
+// Compile builds a Ruleset from the detection rules among rules and applies
+// the global filters among them; correlation rules are skipped (give them
+// to NewCorrelator). A rule that fails to
 // compile is left out and reported in the joined error; the others still
 // work.
 func Compile(rules []*Rule, opts Options) (*Ruleset, error) {
@@ -114,7 +116,45 @@ func Compile(rules []*Rule, opts Options) (*Ruleset, error) {
 		g.rules = append(g.rules, cr)
 		rs.rules = append(rs.rules, cr)
 	}
+	errs = append(errs, rs.applyFilters(rules, copts)...)
 	return rs, errors.Join(errs...)
+}
+
+// applyFilters adds every global filter to the rules it names: a filtered
+// rule matches when its condition holds and the filter's does not.
+func (rs *Ruleset) applyFilters(rules []*Rule, copts *compileOpts) []error {
+	byRef := map[string][]*CompiledRule{}
+	for _, cr := range rs.rules {
+		if cr.Rule.ID != "" {
+			byRef[cr.Rule.ID] = append(byRef[cr.Rule.ID], cr)
+		}
+		if cr.Rule.Name != "" {
+			byRef[cr.Rule.Name] = append(byRef[cr.Rule.Name], cr)
+		}
+	}
+	var errs []error
+	for _, r := range rules {
+		if r.Filter == nil {
+			continue
+		}
+		fc, err := compileRule(&Rule{Path: r.Path, Title: r.Title, Detection: r.Filter.Detection}, copts)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("compile filter %s: %w", r.Path, err))
+			continue
+		}
+		for _, ref := range r.Filter.Rules {
+			targets, ok := byRef[ref]
+			if !ok {
+				errs = append(errs, fmt.Errorf("filter %s (%s): unknown rule reference %q", r.Title, r.Path, ref))
+				continue
+			}
+			for _, cr := range targets {
+				cr.cond = andMatch{cr.cond, notMatch{fc.cond}}
+				cr.Filters = append(cr.Filters, r)
+			}
+		}
+	}
+	return errs
 }
 
 func compileRule(r *Rule, opts *compileOpts) (*CompiledRule, error) {

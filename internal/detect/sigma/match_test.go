@@ -276,3 +276,44 @@ func TestContainsFoldAgreesWithLower(t *testing.T) {
 		}
 	}
 }
+
+func TestGlobalFilter(t *testing.T) {
+	src := `title: rar
+id: 6f3e2987-db24-4c78-a860-b4f4095a7095
+logsource: {product: windows, category: process_creation}
+detection:
+    sel: {Image|endswith: '\rar.exe'}
+    condition: sel
+---
+title: Filter Administrator account
+logsource: {product: windows, category: process_creation}
+filter:
+    rules:
+        - 6f3e2987-db24-4c78-a860-b4f4095a7095
+    selection:
+        User|startswith: 'adm_'
+    condition: selection
+`
+	rules, err := Parse("f.yml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := Compile(rules, Options{NoLogsourceFilter: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(rs.Match(Fields{"Image": `C:\rar.exe`, "User": "bob"}, nil)); n != 1 {
+		t.Errorf("unfiltered user: %d matches, want 1", n)
+	}
+	if n := len(rs.Match(Fields{"Image": `C:\rar.exe`, "User": "adm_bob"}, nil)); n != 0 {
+		t.Errorf("filtered user: %d matches, want 0", n)
+	}
+	bad := "title: f\nlogsource: {product: windows}\nfilter:\n    rules: [nope]\n    s: {a: 1}\n    condition: s\n"
+	br, err := Parse("b.yml", []byte(bad))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Compile(br, Options{}); err == nil {
+		t.Error("filter with unknown reference accepted")
+	}
+}

@@ -27,8 +27,17 @@ type Rule struct {
 	Author      string
 	Tags        []string
 	Logsource   Logsource
-	Detection   *Detection   // nil for correlation rules
-	Correlation *Correlation // nil for detection rules
+	Detection   *Detection   // set for detection rules
+	Correlation *Correlation // set for correlation rules
+	Filter      *Filter      // set for global filters (sigma-filters-specification)
+}
+
+// Filter is a global filter: its detection excludes events from the rules
+// it names (by id or name), which then match only when their own condition
+// holds and the filter's does not.
+type Filter struct {
+	Rules     []string
+	Detection *Detection
 }
 
 // Logsource names the events a rule applies to.
@@ -201,7 +210,7 @@ func parseRule(path string, root *yaml.Node) (*Rule, error) {
 		return nil, perr(path, root, "rule document is not a mapping")
 	}
 	r := &Rule{Path: path, Line: root.Line}
-	var detection, correlation *yaml.Node
+	var detection, correlation, filter *yaml.Node
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], resolveAlias(root.Content[i+1])
 		switch k.Value {
@@ -239,14 +248,44 @@ func parseRule(path string, root *yaml.Node) (*Rule, error) {
 			detection = v
 		case "correlation":
 			correlation = v
+		case "filter":
+			filter = v
 		}
 	}
 	if r.Title == "" {
 		return nil, perr(path, root, "rule has no title")
 	}
+	n := 0
+	for _, x := range []*yaml.Node{detection, correlation, filter} {
+		if x != nil {
+			n++
+		}
+	}
 	switch {
-	case detection != nil && correlation != nil:
-		return nil, perr(path, correlation, "rule has both detection and correlation")
+	case n > 1:
+		return nil, perr(path, root, "rule has more than one of detection, correlation and filter")
+	case filter != nil:
+		if filter.Kind != yaml.MappingNode {
+			return nil, perr(path, filter, "filter is not a mapping")
+		}
+		f := &Filter{}
+		body := &yaml.Node{Kind: yaml.MappingNode, Line: filter.Line, Column: filter.Column}
+		for i := 0; i+1 < len(filter.Content); i += 2 {
+			if filter.Content[i].Value == "rules" {
+				f.Rules = stringList(resolveAlias(filter.Content[i+1]))
+				continue
+			}
+			body.Content = append(body.Content, filter.Content[i], filter.Content[i+1])
+		}
+		if len(f.Rules) == 0 {
+			return nil, perr(path, filter, "filter names no rules")
+		}
+		d, err := parseDetection(path, body)
+		if err != nil {
+			return nil, err
+		}
+		f.Detection = d
+		r.Filter = f
 	case detection != nil:
 		d, err := parseDetection(path, detection)
 		if err != nil {
@@ -260,7 +299,7 @@ func parseRule(path string, root *yaml.Node) (*Rule, error) {
 		}
 		r.Correlation = c
 	default:
-		return nil, perr(path, root, "rule has neither detection nor correlation")
+		return nil, perr(path, root, "rule has no detection, correlation or filter")
 	}
 	return r, nil
 }
