@@ -10,14 +10,15 @@ import "strings"
 // per byte instead of the automaton's walk. Patterns shorter than four bytes
 // disable the gate.
 type gate struct {
-	bits []uint64 // 1<<gateBits bits
+	bits []uint64 // 1<<gateBits bits, one per hashed 4-byte window
+	bi   []uint64 // 1<<16 bits, one per first two bytes of a window: a cheaper first test
 	off  bool     // a pattern is too short to gate: always run the automaton
 }
 
 const gateBits = 20
 
 func newGate(patterns []string) gate {
-	g := gate{bits: make([]uint64, 1<<gateBits/64)}
+	g := gate{bits: make([]uint64, 1<<gateBits/64), bi: make([]uint64, 1<<16/64)}
 	for _, p := range patterns {
 		p = strings.ToLower(p)
 		if len(p) < 4 {
@@ -36,6 +37,8 @@ func newGate(patterns []string) gate {
 		}
 		h := gramHash(uint32(p[best]) | uint32(p[best+1])<<8 | uint32(p[best+2])<<16 | uint32(p[best+3])<<24)
 		g.bits[h/64] |= 1 << (h % 64)
+		b := uint16(p[best]) | uint16(p[best+1])<<8
+		g.bi[b/64] |= 1 << (b % 64)
 	}
 	return g
 }
@@ -71,17 +74,16 @@ func (g *gate) mayContain(s string) bool {
 	if g.off {
 		return true
 	}
-	if len(s) < 4 {
-		return false
-	}
-	w := uint32(lowerByte(s[0])) | uint32(lowerByte(s[1]))<<8 | uint32(lowerByte(s[2]))<<16
-	for i := 3; i < len(s); i++ {
-		w = w&0xffffff | uint32(lowerByte(s[i]))<<24
-		h := gramHash(w)
+	for i := 0; i+4 <= len(s); i++ {
+		c0, c1 := lowerByte(s[i]), lowerByte(s[i+1])
+		b := uint16(c0) | uint16(c1)<<8
+		if g.bi[b/64]&(1<<(b%64)) == 0 {
+			continue
+		}
+		h := gramHash(uint32(c0) | uint32(c1)<<8 | uint32(lowerByte(s[i+2]))<<16 | uint32(lowerByte(s[i+3]))<<24)
 		if g.bits[h/64]&(1<<(h%64)) != 0 {
 			return true
 		}
-		w >>= 8
 	}
 	return false
 }

@@ -233,3 +233,14 @@ func FuzzParse(f *testing.F) {
 		p.Atoms()
 	})
 }
+
+// BenchmarkParse measures parsing a typical mixed pattern.
+func BenchmarkParse(b *testing.B) {
+	const p = "([file:hashes.'SHA-256' = 'aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f' OR file:name MATCHES '^Final Report.+\\\\.exe$'] FOLLOWEDBY [network-traffic:dst_ref.value ISSUBSET '198.51.100.0/24']) WITHIN 300 SECONDS"
+	b.SetBytes(int64(len(p)))
+	for range b.N {
+		if _, err := Parse(p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
