@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -50,7 +51,7 @@ const day = 24 * time.Hour
 // partitions are created on demand (ensurePartitions). Put is idempotent
 // through the event_ids table, the one index over every partition (see
 // events_migrations). Free text is a tsvector of the words of the raw
-// event as SQLite's unicode61 tokenizer cuts them (tokens).
+// event as SQLite's unicode61 tokenizer cuts them (document, tsQuery).
 type Events struct {
 	db *sql.DB
 
@@ -242,7 +243,7 @@ func (s *Events) put(ctx context.Context, rows []row) error {
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO events (tenant_id, time, seq, id, received, source, format, parse_error, raw, fields, search)
-		SELECT t, tm, sq, id, rc, src, f, pe, raw, fl::jsonb, to_tsvector('simple', body)
+		SELECT t, tm, sq, id, rc, src, f, pe, raw, fl::jsonb, body::tsvector
 		FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::bytea[], $10::text[], $11::text[])
 			AS u(t, tm, sq, id, rc, src, f, pe, raw, fl, body)`,
 		e.tenant, e.time, e.seq, e.id, e.received, e.source, e.format, e.parseError, e.raw, e.fields, e.body); err != nil {
@@ -385,11 +386,14 @@ func observableKey(v string) string {
 	return "#sha256:" + hex.EncodeToString(sum[:])
 }
 
-// Limits of PostgreSQL's tsvector: a lexeme is at most 2047 bytes, and
-// the lexemes of one vector at most 1 MiB together.
+// Limits of PostgreSQL's tsvector: a lexeme is at most 2047 bytes, the
+// lexemes of one vector at most 1 MiB together, a position at most 16383,
+// and a lexeme keeps at most 256 positions.
 const (
-	maxWord     = 2047
-	maxDocument = 512 << 10
+	maxWord      = 2047
+	maxDocument  = 512 << 10
+	maxPosition  = 16383
+	maxPositions = 256
 )
 
 // isWordRune reports whether r belongs to a word, as SQLite's unicode61
@@ -406,40 +410,82 @@ func words(s string) []string {
 	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !isWordRune(r) })
 }
 
-// document returns the text whose tsvector indexes raw: its words,
-// separated by single spaces, so that PostgreSQL's parser finds the same
-// words (and their positions, for phrases) and never a URL, host or path
-// in one piece. Words too long to index are left out, and a very long
-// event is indexed up to maxDocument bytes.
+// quoteLexeme quotes w for the text form of a tsvector or tsquery, where
+// nothing inside the quotes is syntax.
+func quoteLexeme(w string) string {
+	if strings.ContainsAny(w, `'\`) {
+		w = strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(w)
+	}
+	return "'" + w + "'"
+}
+
+// document returns the text form of the tsvector that indexes raw: its
+// words (words) with their positions, for phrases. The store cuts the
+// words, not PostgreSQL: its parser would keep URLs, hosts and paths in
+// one piece (so "pay*" would not find "http://evil.example/payload.exe"),
+// and reading a tsvector's text form costs a fraction of to_tsvector.
+// Words too long to index are left out, and a very long event is indexed
+// up to maxDocument bytes of words.
 func document(raw []byte) string {
-	var b strings.Builder
+	type lexeme struct {
+		word string
+		pos  []int
+	}
+	var lexemes []lexeme
+	index := map[string]int{}
+	size, pos := 0, 0
 	for _, w := range words(string(raw)) {
 		if len(w) > maxWord {
 			continue
 		}
-		if b.Len()+len(w)+1 > maxDocument {
-			break
+		pos = min(pos+1, maxPosition)
+		i, ok := index[w]
+		if !ok {
+			if size+len(w) > maxDocument {
+				break
+			}
+			size += len(w)
+			i = len(lexemes)
+			index[w] = i
+			lexemes = append(lexemes, lexeme{word: w})
 		}
-		if b.Len() > 0 {
+		if l := &lexemes[i]; len(l.pos) < maxPositions && (len(l.pos) == 0 || l.pos[len(l.pos)-1] != pos) {
+			l.pos = append(l.pos, pos)
+		}
+	}
+	var b strings.Builder
+	for i, l := range lexemes {
+		if i > 0 {
 			b.WriteByte(' ')
 		}
-		b.WriteString(w)
+		b.WriteString(quoteLexeme(l.word))
+		for j, p := range l.pos {
+			if j == 0 {
+				b.WriteByte(':')
+			} else {
+				b.WriteByte(',')
+			}
+			b.WriteString(strconv.Itoa(p))
+		}
 	}
 	return b.String()
 }
 
-// tsQuery turns free text into the argument of to_tsquery('simple', …),
-// as SQLite's ftsQuery does for FTS5: every word must occur; a word that
-// holds several (such as an address, 203.0.113.5) is a phrase of them;
-// a trailing * matches a prefix of the last. Each word is quoted, so
-// tsquery syntax in the text (& | ! <-> parentheses) is taken literally.
+// tsQuery turns free text into the text form of a tsquery over document's
+// lexemes, as SQLite's ftsQuery does for FTS5: every word must occur; a
+// word that holds several (such as an address, 203.0.113.5) is a phrase
+// of them; a trailing * matches a prefix of the last. The words are cut
+// and lower-cased as document cuts them and each is quoted, so tsquery
+// syntax in the text (& | ! <-> parentheses) is taken literally; no text
+// search configuration touches them on either side, so no word is stemmed
+// (PostgreSQL's simple configuration would not stem either, but its
+// parser would cut some words otherwise than document does).
 // match is false when the text cannot match anything (it has words, but
 // none with a letter or digit, as FTS5 finds nothing for "(").
 // An empty query with match true imposes no condition.
 func tsQuery(text string) (query string, match bool) {
 	var parts []string
 	asked := false
-	quote := strings.NewReplacer(`\`, `\\`, `'`, `''`)
 	for _, word := range strings.Fields(text) {
 		prefix := strings.HasSuffix(word, "*")
 		word = strings.TrimRight(word, "*")
@@ -456,7 +502,7 @@ func tsQuery(text string) (query string, match bool) {
 			if len(w) > maxWord {
 				return "", false // never indexed
 			}
-			quoted[i] = "'" + quote.Replace(w) + "'"
+			quoted[i] = quoteLexeme(w)
 		}
 		if prefix {
 			quoted[len(quoted)-1] += ":*"
@@ -496,7 +542,7 @@ func where(q events.Query) (*sqlstore.Where, error) {
 		case !match:
 			w.Add("FALSE")
 		case tq != "":
-			w.Add("e.search @@ to_tsquery('simple', ?::text)", tq)
+			w.Add("e.search @@ ?::tsquery", tq)
 		}
 	}
 	if q.Observable != "" {

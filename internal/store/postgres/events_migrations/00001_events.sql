@@ -36,10 +36,10 @@ CREATE TABLE events (
     raw         BYTEA NOT NULL,
     fields      JSONB NOT NULL DEFAULT '{}',
     -- The words of raw as SQLite's unicode61 tokenizer cuts them, cut by
-    -- the store and indexed with the simple configuration (no stemming).
-    -- It is stored, not GENERATED from raw: raw is bytes kept exactly as
-    -- received, which need not be UTF-8, and PostgreSQL's own parser
-    -- would keep URLs, hosts and paths whole, so "pay*" would not find
+    -- the store (events.go, document) and never stemmed. It is stored, not
+    -- GENERATED from raw: raw is bytes kept exactly as received, which
+    -- need not be UTF-8, and PostgreSQL's parser would keep URLs, hosts
+    -- and paths whole, so "pay*" would not find
     -- "http://evil.example/payload.exe".
     search      TSVECTOR NOT NULL,
     PRIMARY KEY (tenant_id, time, seq)
