@@ -67,17 +67,26 @@ func BenchmarkWindowsRules(b *testing.B) {
 		})
 	}
 	b.Logf("%d rules, %d files, %d bytes, %d events", len(rs.Rules()), len(data), size, len(events))
+	perCPU := func(b *testing.B, cpu0 time.Duration) {
+		if cpu := cpuTime() - cpu0; cpu > 0 {
+			b.ReportMetric(float64(len(events)*b.N)/cpu.Seconds(), "events/cpu-s")
+			b.ReportMetric(float64(size*b.N)/1e6/cpu.Seconds(), "MB/cpu-s")
+		}
+	}
 	b.Run("parse", func(b *testing.B) {
 		b.SetBytes(int64(size))
+		cpu0 := cpuTime()
 		for i := 0; i < b.N; i++ {
 			for _, d := range data {
 				winevt.ReadEVTX(bytes.NewReader(d), winevt.Options{}, func(*tansa.Event) error { return nil })
 			}
 		}
 		b.ReportMetric(float64(len(events)*b.N)/b.Elapsed().Seconds(), "events/s")
+		perCPU(b, cpu0)
 	})
 	b.Run("rules", func(b *testing.B) {
 		b.SetBytes(int64(size))
+		cpu0 := cpuTime()
 		var dst []*CompiledRule
 		hits := 0
 		for i := 0; i < b.N; i++ {
@@ -88,9 +97,11 @@ func BenchmarkWindowsRules(b *testing.B) {
 		}
 		b.ReportMetric(float64(len(events)*b.N)/b.Elapsed().Seconds(), "events/s")
 		b.ReportMetric(float64(hits)/float64(b.N), "matches/pass")
+		perCPU(b, cpu0)
 	})
 	b.Run("both", func(b *testing.B) {
 		b.SetBytes(int64(size))
+		cpu0 := cpuTime()
 		var dst []*CompiledRule
 		for i := 0; i < b.N; i++ {
 			for _, d := range data {
@@ -101,6 +112,7 @@ func BenchmarkWindowsRules(b *testing.B) {
 			}
 		}
 		b.ReportMetric(float64(len(events)*b.N)/b.Elapsed().Seconds(), "events/s")
+		perCPU(b, cpu0)
 	})
 }
 
@@ -153,6 +165,8 @@ func BenchmarkCorrelation(b *testing.B) {
 	}
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	b.ResetTimer()
+	cpu0 := cpuTime()
+	var untimed time.Duration
 	var peak uint64
 	alerts := 0
 	for it := 0; it < b.N; it++ {
@@ -175,12 +189,14 @@ func BenchmarkCorrelation(b *testing.B) {
 			if i%100_000 == 99_999 {
 				// Live state after a collection, outside the timed region.
 				b.StopTimer()
+				g0 := cpuTime()
 				runtime.GC()
 				var ms runtime.MemStats
 				runtime.ReadMemStats(&ms)
 				if ms.HeapAlloc > peak {
 					peak = ms.HeapAlloc
 				}
+				untimed += cpuTime() - g0
 				b.StartTimer()
 			}
 		}
@@ -189,5 +205,6 @@ func BenchmarkCorrelation(b *testing.B) {
 		b.ReportMetric(float64(st.Late), "late")
 	}
 	b.ReportMetric(float64(peak)/1e6, "liveMB")
+	b.ReportMetric((cpuTime()-cpu0-untimed).Seconds()/float64(b.N), "cpu-s/op")
 	b.ReportMetric(float64(alerts)/float64(b.N), "alerts")
 }

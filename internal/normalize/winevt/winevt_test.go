@@ -327,6 +327,7 @@ func BenchmarkReadEVTX(b *testing.B) {
 	}
 	b.SetBytes(int64(size))
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	events := 0
 	for i := 0; i < b.N; i++ {
 		for _, d := range data {
@@ -335,4 +336,8 @@ func BenchmarkReadEVTX(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+	if cpu := cpuTime() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(events)/cpu.Seconds(), "events/cpu-s")
+		b.ReportMetric(float64(size*b.N)/1e6/cpu.Seconds(), "MB/cpu-s")
+	}
 }
