@@ -78,22 +78,23 @@ type Options struct {
 
 // Rejection is one item that was not imported, and why.
 type Rejection struct {
-	Item   string // the item as found (truncated), or its id and position
-	Reason string
+	Item   string `json:"item"`   // the item as found (truncated), or its id and position
+	Reason string `json:"reason"` // what is wrong with it, safe to show the uploader
 }
 
 // Result summarises an import.
+// Its JSON form is what the import API returns.
 type Result struct {
-	Format   Format
-	Items    int         // items read (objects, attributes, rows, lines)
-	Added    int         // new indicators
-	Updated  int         // indicators merged into existing ones
-	Flagged  int         // accepted indicators that hit the allowlist
-	Rejected []Rejection // malformed items, with reasons
-	Skipped  []Rejection // well-formed items that carry no indicator Tansa can use, with reasons
+	Format   Format      `json:"format"`
+	Items    int         `json:"items"`    // items read (objects, attributes, rows, lines)
+	Added    int         `json:"added"`    // new indicators
+	Updated  int         `json:"updated"`  // indicators merged into existing ones
+	Flagged  int         `json:"flagged"`  // accepted indicators that hit the allowlist
+	Rejected []Rejection `json:"rejected"` // malformed items, with reasons
+	Skipped  []Rejection `json:"skipped"`  // well-formed items that carry no indicator Tansa can use, with reasons
 	// RejectedCount and SkippedCount keep counting after MaxRejects.
-	RejectedCount int
-	SkippedCount  int
+	RejectedCount int `json:"rejected_count"`
+	SkippedCount  int `json:"skipped_count"`
 }
 
 // run carries the state of one import.
