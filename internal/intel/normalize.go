@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/net/idna"
+	"golang.org/x/net/publicsuffix"
 
 	"github.com/tansa-sec/tansa/internal/intel/stixpattern"
 	"github.com/tansa-sec/tansa/internal/tansa"
@@ -118,7 +119,16 @@ func Normalize(t Type, raw string) (string, error) {
 		}
 		return p.String(), nil
 	case TypeDomain:
-		return normalizeDomain(v)
+		d, err := normalizeDomain(v)
+		if err != nil {
+			return "", err
+		}
+		// A suffix such as "co.jp" or "github.io" would match every
+		// domain registered under it.
+		if ps, _ := publicsuffix.PublicSuffix(d); ps == d {
+			return "", tansa.Errorf(tansa.Invalid, "domain %q: is a public suffix and would match every domain under it", raw)
+		}
+		return d, nil
 	case TypeURL:
 		return normalizeURL(v)
 	case TypeMD5, TypeSHA1, TypeSHA256, TypeJA3:
