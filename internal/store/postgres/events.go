@@ -403,72 +403,102 @@ func isWordRune(r rune) bool {
 	return unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.IsMark(r)
 }
 
-// words returns the lower-case words of s, as SQLite's unicode61
-// tokenizer cuts them (it also folds diacritics, which this does not).
-// Invalid UTF-8 separates words.
-func words(s string) []string {
-	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !isWordRune(r) })
+// eachWord calls fn with each lower-case word of s, as SQLite's unicode61
+// tokenizer cuts them (it also folds diacritics, which this does not);
+// invalid UTF-8 separates words. fn must not keep w, whose array is
+// reused.
+func eachWord(s []byte, fn func(w []byte)) {
+	var w []byte
+	for i := 0; i < len(s); {
+		r, size := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRune(s[i:])
+		}
+		i += size
+		if r < utf8.RuneSelf {
+			if 'A' <= r && r <= 'Z' {
+				r += 'a' - 'A'
+			}
+			if 'a' <= r && r <= 'z' || '0' <= r && r <= '9' {
+				w = append(w, byte(r))
+				continue
+			}
+		} else if r = unicode.ToLower(r); isWordRune(r) {
+			w = utf8.AppendRune(w, r)
+			continue
+		}
+		if len(w) > 0 {
+			fn(w)
+			w = w[:0]
+		}
+	}
+	if len(w) > 0 {
+		fn(w)
+	}
 }
 
-// quoteLexeme quotes w for the text form of a tsvector or tsquery, where
-// nothing inside the quotes is syntax.
-func quoteLexeme(w string) string {
-	if strings.ContainsAny(w, `'\`) {
-		w = strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(w)
+// words returns the words of s as eachWord cuts them.
+func words(s string) []string {
+	var ws []string
+	eachWord([]byte(s), func(w []byte) { ws = append(ws, string(w)) })
+	return ws
+}
+
+// appendLexeme appends w quoted for the text form of a tsvector or
+// tsquery, where nothing inside the quotes is syntax.
+func appendLexeme(b, w []byte) []byte {
+	b = append(b, '\'')
+	for _, c := range w {
+		switch c {
+		case '\'', '\\':
+			b = append(b, c) // doubled: '' and \\ stand for themselves
+		}
+		b = append(b, c)
 	}
-	return "'" + w + "'"
+	return append(b, '\'')
 }
 
 // document returns the text form of the tsvector that indexes raw: its
-// words (words) with their positions, for phrases. The store cuts the
+// words (eachWord) with their positions, for phrases. The store cuts the
 // words, not PostgreSQL: its parser would keep URLs, hosts and paths in
 // one piece (so "pay*" would not find "http://evil.example/payload.exe"),
 // and reading a tsvector's text form costs a fraction of to_tsvector.
 // Words too long to index are left out, and a very long event is indexed
-// up to maxDocument bytes of words.
+// up to its first maxDocument bytes of words.
 func document(raw []byte) string {
-	type lexeme struct {
-		word string
-		pos  []int
-	}
-	var lexemes []lexeme
-	index := map[string]int{}
-	size, pos := 0, 0
-	for _, w := range words(string(raw)) {
-		if len(w) > maxWord {
-			continue
+	type span struct{ start, end, pos int }
+	var text []byte // the words, one after the other
+	var spans []span
+	pos := 0
+	eachWord(raw, func(w []byte) {
+		if len(w) > maxWord || len(text)+len(w) > maxDocument {
+			return
 		}
 		pos = min(pos+1, maxPosition)
-		i, ok := index[w]
-		if !ok {
-			if size+len(w) > maxDocument {
-				break
-			}
-			size += len(w)
-			i = len(lexemes)
-			index[w] = i
-			lexemes = append(lexemes, lexeme{word: w})
+		spans = append(spans, span{len(text), len(text) + len(w), pos})
+		text = append(text, w...)
+	})
+	// Sorted by word, each word's positions in order: PostgreSQL would sort
+	// them anyway.
+	slices.SortStableFunc(spans, func(a, b span) int {
+		return bytes.Compare(text[a.start:a.end], text[b.start:b.end])
+	})
+	out := make([]byte, 0, len(text)+8*len(spans))
+	for i := 0; i < len(spans); {
+		word := text[spans[i].start:spans[i].end]
+		if len(out) > 0 {
+			out = append(out, ' ')
 		}
-		if l := &lexemes[i]; len(l.pos) < maxPositions && (len(l.pos) == 0 || l.pos[len(l.pos)-1] != pos) {
-			l.pos = append(l.pos, pos)
+		out = appendLexeme(out, word)
+		sep, last, n := byte(':'), 0, 0
+		for ; i < len(spans) && bytes.Equal(text[spans[i].start:spans[i].end], word); i++ {
+			if p := spans[i].pos; p != last && n < maxPositions {
+				out = strconv.AppendInt(append(out, sep), int64(p), 10)
+				sep, last, n = ',', p, n+1
+			}
 		}
 	}
-	var b strings.Builder
-	for i, l := range lexemes {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(quoteLexeme(l.word))
-		for j, p := range l.pos {
-			if j == 0 {
-				b.WriteByte(':')
-			} else {
-				b.WriteByte(',')
-			}
-			b.WriteString(strconv.Itoa(p))
-		}
-	}
-	return b.String()
+	return string(out)
 }
 
 // tsQuery turns free text into the text form of a tsquery over document's
@@ -502,7 +532,7 @@ func tsQuery(text string) (query string, match bool) {
 			if len(w) > maxWord {
 				return "", false // never indexed
 			}
-			quoted[i] = quoteLexeme(w)
+			quoted[i] = string(appendLexeme(nil, []byte(w)))
 		}
 		if prefix {
 			quoted[len(quoted)-1] += ":*"
