@@ -154,7 +154,7 @@ func (in *Inputs) ESBulk(w http.ResponseWriter, r *http.Request, tenant, default
 		return
 	}
 	if len(recs) > 0 {
-		if err := in.publish(r.Context(), "bulk", tenant, key, recs); err != nil {
+		if err := in.Publish(r.Context(), "bulk", tenant, key, recs); err != nil {
 			ESError(w, err)
 			return
 		}

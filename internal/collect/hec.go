@@ -215,7 +215,7 @@ func (in *Inputs) finishHEC(w http.ResponseWriter, r *http.Request, tenant strin
 	// A sender that retries a request it saw fail sends the same body on the
 	// same channel: the key makes the retry land once.
 	key := requestKey([]byte(tenant), []byte(channel), []byte(r.URL.Path), body)
-	if err := in.publish(r.Context(), "hec", tenant, key, recs); err != nil {
+	if err := in.Publish(r.Context(), "hec", tenant, key, recs); err != nil {
 		HECError(w, err)
 		return
 	}

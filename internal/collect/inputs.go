@@ -49,10 +49,11 @@ const (
 	chunkBytes   = 900 << 10
 )
 
-// publish persists recs for tenant in chunks and returns once every chunk
+// Publish persists recs for tenant in chunks and returns once every chunk
 // is stored. key identifies the request so that a sender's retry of the
-// same request is stored once (the chunk IDs derive from it).
-func (in *Inputs) publish(ctx context.Context, input, tenant, key string, recs []Record) error {
+// same request is stored once (the chunk IDs derive from it); empty means
+// no deduplication. input names the input in the counters.
+func (in *Inputs) Publish(ctx context.Context, input, tenant, key string, recs []Record) error {
 	for start, part := 0, 0; start < len(recs); part++ {
 		end, size := start, 0
 		for end < len(recs) && end-start < chunkRecords && (size == 0 || size+len(recs[end].Raw) < chunkBytes) {

@@ -166,7 +166,7 @@ func (s *Syslog) serveConn(ctx context.Context, c net.Conn) {
 		if len(batch) == 0 {
 			return true
 		}
-		if err := s.in.publish(ctx, s.input, s.cfg.Tenant, "", batch); err != nil {
+		if err := s.in.Publish(ctx, s.input, s.cfg.Tenant, "", batch); err != nil {
 			// Closing the connection tells the sender its last records may
 			// not have arrived; a reliable sender resends them.
 			s.log.Error("syslog publish; closing the connection", "from", source, "err", err)
@@ -291,7 +291,7 @@ func (s *Syslog) publishUDP(ctx context.Context, queue <-chan packet) {
 		if len(batch) == 0 {
 			return
 		}
-		if err := s.in.publish(ctx, s.input, s.cfg.Tenant, "", batch); err != nil {
+		if err := s.in.Publish(ctx, s.input, s.cfg.Tenant, "", batch); err != nil {
 			s.log.Error("syslog udp publish; records lost", "count", len(batch), "err", err)
 		}
 		batch = batch[:0]

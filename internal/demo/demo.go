@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/tansa-sec/tansa/internal/access"
+	"github.com/tansa-sec/tansa/internal/collect"
 	"github.com/tansa-sec/tansa/internal/tansa"
 )
 
@@ -23,6 +24,8 @@ const Password = "tansa-demo-2026"
 // Env holds the services the demo steps fill, and what earlier steps made.
 type Env struct {
 	Access *access.Service
+	// Inputs publishes demo records through the pipeline; nil skips events.
+	Inputs *collect.Inputs
 	// HQ and Subsidiary are the demo tenants, set by the first step.
 	HQ, Subsidiary tansa.Tenant
 }
@@ -38,6 +41,7 @@ func Steps() []Step {
 	return []Step{
 		{"tenants", seedTenants},
 		{"users", seedUsers},
+		{"events", seedEvents},
 	}
 }
 

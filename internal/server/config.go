@@ -28,6 +28,15 @@ type Config struct {
 		Driver string `yaml:"driver"`
 		URL    string `yaml:"url"`
 	} `yaml:"store"`
+	// Bus chooses the ingest queue: an embedded NATS JetStream server in the
+	// data directory (default), or an external NATS cluster at URL.
+	Bus struct {
+		URL      string `yaml:"url"`
+		MaxBytes int64  `yaml:"max_bytes"` // the queue's size on disk before inputs refuse (8 GiB)
+		Replicas int    `yaml:"replicas"`  // stream replicas in a cluster (1)
+	} `yaml:"bus"`
+	// Syslog lists the syslog listeners; each belongs to one tenant.
+	Syslog  []SyslogListener `yaml:"syslog"`
 	Session struct {
 		Idle     Duration `yaml:"idle"`     // 30m
 		Absolute Duration `yaml:"absolute"` // 12h
@@ -41,6 +50,18 @@ type Config struct {
 	SecureCookies bool `yaml:"secure_cookies"`
 	// LogLevel is debug, info, warn or error (info).
 	LogLevel string `yaml:"log_level"`
+}
+
+// SyslogListener is one syslog input.
+type SyslogListener struct {
+	Protocol string `yaml:"protocol"` // udp, tcp or tls
+	Listen   string `yaml:"listen"`   // host:port, e.g. 0.0.0.0:5514
+	Tenant   string `yaml:"tenant"`   // tenant ID the records belong to
+	Format   string `yaml:"format"`   // a format hint such as cef or fortigate; empty detects
+	TLS      struct {
+		Cert string `yaml:"cert"`
+		Key  string `yaml:"key"`
+	} `yaml:"tls"`
 }
 
 // Duration is a time.Duration written as "30m" in YAML.
@@ -113,6 +134,23 @@ func (c *Config) Validate() error {
 		}
 	default:
 		return fmt.Errorf("config: store: driver %q is not sqlite or postgres", c.Store.Driver)
+	}
+	for i, l := range c.Syslog {
+		switch l.Protocol {
+		case "udp", "tcp":
+		case "tls":
+			if l.TLS.Cert == "" || l.TLS.Key == "" {
+				return fmt.Errorf("config: syslog[%d]: tls needs tls.cert and tls.key", i)
+			}
+		default:
+			return fmt.Errorf("config: syslog[%d]: protocol %q is not udp, tcp or tls", i, l.Protocol)
+		}
+		if _, _, err := net.SplitHostPort(l.Listen); err != nil {
+			return fmt.Errorf("config: syslog[%d]: listen %q is not host:port", i, l.Listen)
+		}
+		if l.Tenant == "" {
+			return fmt.Errorf("config: syslog[%d]: tenant is required (the ID from tansa tenant list)", i)
+		}
 	}
 	if c.Login.MaxFailures < 0 || c.Login.MaxFailures > 1000 {
 		return fmt.Errorf("config: login: max_failures %d must be from 1 to 1000", c.Login.MaxFailures)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -144,7 +145,7 @@ func FuzzParseConfig(f *testing.F) {
 		if err := again.Validate(); err != nil {
 			t.Fatalf("ParseConfig(%q) accepted a configuration that does not validate: %v", in, err)
 		}
-		if again != c {
+		if !reflect.DeepEqual(again, c) {
 			t.Fatalf("ParseConfig(%q): validating again changed the configuration:\n%+v\n%+v", in, c, again)
 		}
 		if c.Session.Idle < 0 || c.Session.Absolute < 0 || c.Login.Lockout < 0 || c.Login.MaxFailures < 0 {

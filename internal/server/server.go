@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -22,6 +23,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/tansa-sec/tansa/internal/access"
+	"github.com/tansa-sec/tansa/internal/bus"
+	"github.com/tansa-sec/tansa/internal/collect"
+	"github.com/tansa-sec/tansa/internal/events"
+	"github.com/tansa-sec/tansa/internal/ingest"
 	"github.com/tansa-sec/tansa/internal/store/sqlite"
 	"github.com/tansa-sec/tansa/internal/tansa"
 	"github.com/tansa-sec/tansa/internal/web"
@@ -36,15 +41,20 @@ type backend interface {
 
 // Server is one running Tansa node.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	store  backend
-	Access *access.Service
-	web    *web.Server
-	reg    *prometheus.Registry
-	ready  atomic.Bool
-	fresh  bool
-	addr   atomic.Value // string, once listening
+	cfg      Config
+	inputs   *collect.Inputs
+	log      *slog.Logger
+	store    backend
+	bus      *bus.Bus
+	events   *sqlite.Events
+	pipeline *ingest.Pipeline
+	Access   *access.Service
+	Events   *events.Service
+	web      *web.Server
+	reg      *prometheus.Registry
+	ready    atomic.Bool
+	fresh    bool
+	addr     atomic.Value // string, once listening
 }
 
 // Open prepares a server from cfg: data directory, store (migrated),
@@ -62,6 +72,25 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, version string) (*S
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, store: store, fresh: fresh, reg: prometheus.NewRegistry()}
+	fail := func(err error) (*Server, error) {
+		s.Close()
+		return nil, err
+	}
+	// ① collect → bus: inputs publish batches and acknowledge senders once
+	// the bus has persisted them.
+	s.bus, err = bus.Open(ctx, bus.Options{Dir: filepath.Join(cfg.Data, "nats"), URL: cfg.Bus.URL,
+		MaxBytes: cfg.Bus.MaxBytes, Replicas: cfg.Bus.Replicas})
+	if err != nil {
+		return fail(err)
+	}
+	s.inputs = collect.NewInputs(s.bus, s.reg)
+	// ② normalize → store: workers drain the bus into the event store.
+	s.events, err = sqlite.OpenEvents(ctx, filepath.Join(cfg.Data, "events.db"))
+	if err != nil {
+		return fail(err)
+	}
+	s.pipeline = ingest.New(s.bus, s.events, nil, log, s.reg, ingest.Options{})
+	s.Events = events.NewService(s.events)
 	s.Access = access.New(store, access.Options{
 		SessionIdle:     time.Duration(cfg.Session.Idle),
 		SessionAbsolute: time.Duration(cfg.Session.Absolute),
@@ -77,6 +106,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, version string) (*S
 	)
 	s.web = web.NewServer(web.Deps{
 		Access:  s.Access,
+		Events:  s.Events,
+		Inputs:  s.inputs,
 		Logger:  log,
 		Metrics: s.reg,
 		Ready:   s.ready.Load,
@@ -111,6 +142,9 @@ func openStore(ctx context.Context, cfg Config) (backend, error) {
 	}
 }
 
+// Inputs returns the pipeline's inputs, for the demo's sample data.
+func (s *Server) Inputs() *collect.Inputs { return s.inputs }
+
 // Fresh reports whether the data directory was created by this start.
 func (s *Server) Fresh() bool { return s.fresh }
 
@@ -123,8 +157,17 @@ func (s *Server) Addr() string {
 	return a
 }
 
-// Close releases the store.
-func (s *Server) Close() error { return s.store.Close() }
+// Close stops the bus and releases the stores.
+func (s *Server) Close() error {
+	var errs []error
+	if s.bus != nil {
+		errs = append(errs, s.bus.Close())
+	}
+	if s.events != nil {
+		errs = append(errs, s.events.Close())
+	}
+	return errors.Join(append(errs, s.store.Close())...)
+}
 
 // EnsureAdmin creates the first provider administrator, "admin", when the
 // store has no users. The password is adminPassword when given; otherwise
@@ -148,6 +191,9 @@ func (s *Server) EnsureAdmin(ctx context.Context, adminPassword string, w io.Wri
 	if _, err := s.Access.CreateUser(ctx, sys, access.UserInput{Username: &name, Name: &username, Role: &role, Password: &pw}); err != nil {
 		return fmt.Errorf("create the first administrator: %w", err)
 	}
+	// The hash's 19 MiB work area would otherwise stay in an idle server's
+	// resident memory until the next garbage collection returns it.
+	defer debug.FreeOSMemory()
 	if adminPassword != "" {
 		fmt.Fprintln(w, "Created user admin (provider-admin) with the password it was given (TANSA_ADMIN_PASSWORD, or the demo password).")
 		return nil
@@ -193,7 +239,19 @@ func (s *Server) Serve(ctx context.Context, onListen func(addr string)) error {
 
 	bg, stopBG := context.WithCancel(ctx)
 	defer stopBG()
+	for _, l := range s.cfg.Syslog {
+		sl, err := s.listenSyslog(bg, l)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer sl.Close()
+		s.log.Info("syslog listener", "protocol", l.Protocol, "addr", sl.Addr().String(), "tenant", l.Tenant)
+	}
 	go s.expireSessions(bg)
+	pipelineDone := make(chan struct{})
+	go func() { defer close(pipelineDone); s.pipeline.Run(bg) }()
+	defer func() { stopBG(); <-pipelineDone }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -259,4 +317,21 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	for table, n := range counts {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), table)
 	}
+}
+
+// listenSyslog starts one configured syslog listener after checking that
+// its tenant exists, so records never land in a tenant nobody can see.
+func (s *Server) listenSyslog(ctx context.Context, l SyslogListener) (*collect.Syslog, error) {
+	if _, err := s.Access.Tenant(ctx, access.Caller{Principal: access.System("config")}, l.Tenant); err != nil {
+		return nil, fmt.Errorf("syslog %s %s: tenant %q: %w", l.Protocol, l.Listen, l.Tenant, err)
+	}
+	cfg := collect.SyslogConfig{Protocol: l.Protocol, Listen: l.Listen, Tenant: l.Tenant, Hint: l.Format}
+	if l.Protocol == "tls" {
+		cert, err := tls.LoadX509KeyPair(l.TLS.Cert, l.TLS.Key)
+		if err != nil {
+			return nil, fmt.Errorf("syslog tls %s: %w", l.Listen, err)
+		}
+		cfg.TLS = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
+	return s.inputs.ListenSyslog(ctx, cfg, s.log)
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/base64"
 	"net/http"
 	"strings"
 
@@ -38,11 +39,11 @@ func (s *Server) authorize(r *http.Request, rt route) (*http.Request, error) {
 
 func (s *Server) authenticate(r *http.Request, rt route) (access.Principal, error) {
 	if h := r.Header.Get("Authorization"); h != "" && !rt.Page {
-		scheme, secret, ok := strings.Cut(h, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") {
+		secret, ok := tokenFromHeader(h)
+		if !ok {
 			return access.Principal{}, tansa.Errorf(tansa.Unauthorized, "the Authorization header must be \"Bearer <token>\"")
 		}
-		return s.deps.Access.TokenPrincipal(r.Context(), strings.TrimSpace(secret))
+		return s.deps.Access.TokenPrincipal(r.Context(), secret)
 	}
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
@@ -59,4 +60,28 @@ func (s *Server) setSession(w http.ResponseWriter, value string) {
 		c.MaxAge = -1
 	}
 	http.SetCookie(w, c)
+}
+
+// tokenFromHeader reads an API token from an Authorization header in the
+// schemes shippers speak: "Bearer <token>"; Splunk HEC's "Splunk <token>";
+// HTTP Basic with the token as password (Logstash, Vector, NXLog); and
+// Elasticsearch's "ApiKey base64(id:key)" with the token as key (Beats).
+func tokenFromHeader(h string) (string, bool) {
+	scheme, cred, ok := strings.Cut(h, " ")
+	if !ok {
+		return "", false
+	}
+	cred = strings.TrimSpace(cred)
+	switch strings.ToLower(scheme) {
+	case "bearer", "splunk":
+		return cred, cred != ""
+	case "basic", "apikey":
+		b, err := base64.StdEncoding.DecodeString(cred)
+		if err != nil {
+			return "", false
+		}
+		_, secret, ok := strings.Cut(string(b), ":")
+		return secret, ok && secret != ""
+	}
+	return "", false
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tansa-sec/tansa/internal/access"
+	"github.com/tansa-sec/tansa/internal/events"
 	"github.com/tansa-sec/tansa/internal/tansa"
 )
 
@@ -165,8 +166,16 @@ func samplePages(hq, vn tansa.Tenant) map[string]any {
 			Addr: "192.0.2.1", Action: "tenant.update", ObjectType: "tenant", ObjectID: hq.ID},
 			BeforeJSON: `{"name": "a"}`, AfterJSON: `{"name": "b"}`}, {AuditEntry: tansa.AuditEntry{Action: "login.fail"}}},
 			Filter: auditFilter{Action: "user.", Since: "2026-04-01T00:00"}, Pager: pg},
+		"events": eventsPage{Items: []tansa.Event{sampleEvent, {ID: "e2", TenantID: vn.ID, Time: now, Format: "raw", Raw: []byte("?"), ParseError: "col 1: x"}},
+			Filter: eventsFilter{Q: "failed", Fields: map[string]string{"source.ip": "198.51.100.7"}}, Pager: pg, Default: true,
+			Side: []sideField{{Field: "source.ip", Values: []events.FieldCount{{Value: "198.51.100.7", Count: 3}}}}, Export: "q=failed"},
+		"event": eventPage{Event: sampleEvent, Fields: []fieldRow{{Name: "source.ip", Value: "198.51.100.7"}}},
 	}
 }
+
+// sampleEvent is an event for the page-rendering tests.
+var sampleEvent = tansa.Event{ID: "e1", TenantID: "t", Time: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC), Source: "hec", Format: "sshd",
+	Raw: []byte("Failed password for root from 198.51.100.7"), Fields: map[string]any{"source.ip": "198.51.100.7", "message": "Failed password"}}
 
 // TestEveryPageRenders executes every page template in both languages for
 // a provider administrator and a tenant viewer, so a template that breaks

@@ -15,11 +15,16 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
 	"github.com/tansa-sec/tansa/internal/access"
+	"github.com/tansa-sec/tansa/internal/bus"
+	"github.com/tansa-sec/tansa/internal/collect"
+	"github.com/tansa-sec/tansa/internal/events"
+	"github.com/tansa-sec/tansa/internal/normalize"
 	"github.com/tansa-sec/tansa/internal/store/sqlite"
 	"github.com/tansa-sec/tansa/internal/tansa"
 )
@@ -44,7 +49,10 @@ type isoTenant struct {
 	Admin, Viewer, Spare, Login, Analyst, PAdmin tansa.User
 	// Tokens by role, and a spare ingest token to revoke.
 	AdminToken, ViewerToken, IngestToken, AnalystToken, PAdminToken, SpareToken tansa.Token
-	secrets                                                                     map[string]string // token ID → secret
+	// Event is one of the tenant's stored events; its raw text names the
+	// tenant's viewer, so a leak of it is a leak of a marker.
+	Event   tansa.Event
+	secrets map[string]string // token ID → secret
 }
 
 func (x *isoTenant) users() []tansa.User {
@@ -56,7 +64,9 @@ func (x *isoTenant) tokens() []tansa.Token {
 }
 
 // markers returns every string that identifies x's data.
-func (x *isoTenant) markers() []string {
+func (x *isoTenant) markers() []string { return append(x.accessMarkers(), x.Event.ID, isoEventIP(x)) }
+
+func (x *isoTenant) accessMarkers() []string {
 	m := []string{x.Tenant.ID, x.Tenant.Name}
 	for _, c := range x.Tenant.Contacts {
 		m = append(m, c.Name, c.Email)
@@ -91,6 +101,8 @@ type isoFixture struct {
 	sys   access.Caller
 	A, B  *isoTenant
 	Root  tansa.User // a provider administrator of every tenant
+	bus   *bus.Bus
+	evs   *sqlite.Events
 	logMu sync.Mutex
 	logs  strings.Builder
 	seq   int
@@ -125,8 +137,20 @@ func newIsoFixture(t *testing.T, opt access.Options) *isoFixture {
 		opt.MaxFailures = 1000
 	}
 	f := &isoFixture{t: t, ctx: ctx, db: db, svc: access.New(db, opt), sys: access.Caller{Principal: access.System("test"), Addr: "local"}}
+	// The inputs publish to a real embedded bus; the event store holds
+	// events of both tenants, written directly (no pipeline runs here).
+	if f.bus, err = bus.Open(ctx, bus.Options{Dir: filepath.Join(t.TempDir(), "nats")}); err != nil {
+		t.Fatalf("open bus: %v", err)
+	}
+	t.Cleanup(func() { f.bus.Close() })
+	if f.evs, err = sqlite.OpenEvents(ctx, filepath.Join(t.TempDir(), "events.db")); err != nil {
+		t.Fatalf("open event store: %v", err)
+	}
+	t.Cleanup(func() { f.evs.Close() })
+	reg := prometheus.NewRegistry()
 	log := slog.New(slog.NewTextHandler(isoLogWriter{&f.logMu, &f.logs}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	f.web = NewServer(Deps{Access: f.svc, Logger: log, Metrics: prometheus.NewRegistry(), Version: "test"})
+	f.web = NewServer(Deps{Access: f.svc, Events: events.NewService(f.evs), Inputs: collect.NewInputs(f.bus, reg),
+		Logger: log, Metrics: reg, Version: "test"})
 	f.srv = httptest.NewServer(f.web)
 	t.Cleanup(f.srv.Close)
 	t.Cleanup(func() {
@@ -192,7 +216,34 @@ func (f *isoFixture) mkTenant(prefix, name, country string) *isoTenant {
 	x.PAdminToken = f.mkToken(x, prefix+" provider admin token", tansa.RoleProviderAdmin, "", []string{t.ID})
 	x.SpareToken = f.mkToken(x, prefix+" spare token", tansa.RoleIngest, t.ID, nil)
 	f.loginCookie(x.Login.Username) // so that the audit log has a login of x
+	f.mkEvents(x, prefix)
 	return x
+}
+
+// isoEventIP is the address every event of tenant X mentions, so that an
+// observable search for it must find X's events and only X's.
+func isoEventIP(x *isoTenant) string {
+	if strings.HasPrefix(x.Tenant.Name, "Alpha") {
+		return "198.51.100.11"
+	}
+	return "203.0.113.77"
+}
+
+// mkEvents stores three events of x, each naming x's viewer and address.
+func (f *isoFixture) mkEvents(x *isoTenant, prefix string) {
+	f.t.Helper()
+	var recs []events.Record
+	for i := range 3 {
+		ev := &tansa.Event{ID: fmt.Sprintf("%s-event-%d", prefix, i), TenantID: x.Tenant.ID, Time: time.Now().Add(-time.Duration(i) * time.Minute),
+			Received: time.Now(), Source: "matrix", Format: "sshd",
+			Raw:    []byte(fmt.Sprintf("Failed password for %s from %s port 22 ssh2 %s", x.Viewer.Username, isoEventIP(x), prefix)),
+			Fields: map[string]any{"user.name": x.Viewer.Username, "source.ip": isoEventIP(x), "event.action": "login-failed"}}
+		recs = append(recs, events.Record{Event: ev, Observables: normalize.Observables(ev)})
+	}
+	if err := f.evs.Put(f.ctx, recs); err != nil {
+		f.t.Fatalf("store events of %s: %v", prefix, err)
+	}
+	x.Event = *recs[0].Event
 }
 
 // loginCookie opens a session for username through the service.
@@ -375,8 +426,8 @@ func (f *isoFixture) snapshot(x *isoTenant) string {
 // isoRule says how the matrix exercises one route. Requests for tenant X
 // (A for the positive control, B for the wall) are built from it.
 type isoRule struct {
-	// id names which of X's objects fills {id}: "tenant", "user" or
-	// "token". Empty for routes without {id}.
+	// id names which of X's objects fills {id}: "tenant", "user", "token"
+	// or "event". Empty for routes without {id}.
 	id string
 	// queries are appended to the path, one request each; nil means one
 	// request without a query.
@@ -535,6 +586,39 @@ var isolationRules = map[string]isoRule{
 			"?action=user.&tenant=" + x.Tenant.ID}
 	}, total: (*isoFixture).auditTotal, mustShow: isoShowTenantID},
 
+	// Inputs: an ingest token writes into its own tenant, whatever the
+	// body names; everyone else is refused.
+	"POST /services/collector":           isoHEC,
+	"POST /services/collector/event":     isoHEC,
+	"POST /services/collector/event/1.0": isoHEC,
+	"POST /services/collector/raw":       isoHECRaw,
+	"POST /services/collector/raw/1.0":   isoHECRaw,
+	"POST /services/collector/ack":       {body: func(*isoFixture, *isoTenant) string { return `{"acks":[1]}` }},
+	"GET /services/collector/health":     {queries: isoTenantQuery()},
+	"GET /es/{$}":                        {queries: isoTenantQuery()},
+	"HEAD /es/{$}":                       {queries: isoTenantQuery()},
+	"GET /es/_license":                   {queries: isoTenantQuery()},
+	"PUT /es/_index_template/{name}":     {body: func(*isoFixture, *isoTenant) string { return `{"index_patterns":["logs-*"]}` }},
+	"PUT /es/_ilm/policy/{name}":         {body: func(*isoFixture, *isoTenant) string { return `{"policy":{}}` }},
+	"POST /es/_bulk":                     isoBulk,
+	"POST /es/{index}/_bulk":             isoBulk,
+
+	// Events.
+	"GET /api/v1/events": {queries: func(f *isoFixture, x *isoTenant) []string {
+		qs := []string{"?tenant=" + x.Tenant.ID, "?observable=" + isoEventIP(x), "?q=" + url.QueryEscape(x.Viewer.Username),
+			"?f.user.name=" + url.QueryEscape(x.Viewer.Username)}
+		if x == f.B {
+			qs = append(qs, "?q=zq7")
+		}
+		return qs
+	}, total: func(*isoFixture, *isoTenant, string) int { return 3 }, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Event.ID }},
+	"GET /api/v1/events/{id}":      {id: "event", mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Event.ID }},
+	"GET /api/v1/events/histogram": {queries: isoEventQueries},
+	"GET /api/v1/events/top":       {queries: isoTopQuery, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return isoEventIP(x) }},
+	"GET /api/v1/events/export":    {queries: isoExportQuery, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return isoEventIP(x) }},
+	"GET /events":                  {queries: isoEventQueries, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Event.ID }},
+	"GET /events/{id}":             {id: "event", mustShow: func(x *isoTenant, _ *isoPrincipal) string { return isoEventIP(x) }},
+
 	// Console: switcher, language, settings.
 	"POST /switch-tenant": {body: func(f *isoFixture, x *isoTenant) string { return isoForm("tenant", x.Tenant.ID, "next", "/") },
 		refuseB: true, ok: isoIsProvider},
@@ -636,6 +720,8 @@ func isoRuleFor(rt route) (isoRule, bool, string) {
 func (r isoRule) fill(rt route, x *isoTenant) string {
 	p := strings.ReplaceAll(rt.Path, "{$}", "")
 	p = strings.ReplaceAll(p, "{file...}", "tansa.css")
+	p = strings.ReplaceAll(p, "{name}", "tansa")
+	p = strings.ReplaceAll(p, "{index}", "logs")
 	switch r.id {
 	case "tenant":
 		p = strings.ReplaceAll(p, "{id}", x.Tenant.ID)
@@ -643,6 +729,8 @@ func (r isoRule) fill(rt route, x *isoTenant) string {
 		p = strings.ReplaceAll(p, "{id}", x.Spare.ID)
 	case "token":
 		p = strings.ReplaceAll(p, "{id}", x.SpareToken.ID)
+	case "event":
+		p = strings.ReplaceAll(p, "{id}", x.Event.ID)
 	}
 	return p
 }
@@ -674,7 +762,7 @@ func TestIsolationMatrixCoversEveryRoute(t *testing.T) {
 			t.Errorf("route %s has {id} but its rule does not say whose object fills it", key)
 		}
 		if rest := isoParamRE.ReplaceAllStringFunc(rt.Path, func(s string) string {
-			if s == "{id}" || s == "{$}" || s == "{file...}" {
+			if s == "{id}" || s == "{$}" || s == "{file...}" || s == "{name}" || s == "{index}" {
 				return ""
 			}
 			return s
@@ -910,6 +998,15 @@ func TestTenantIsolationMatrix(t *testing.T) {
 			t.Errorf("audit entry in tenant B written during the matrix: %s by %s on %s", e.Action, e.Actor, e.ObjectID)
 		}
 	}
+	// The inputs wrote only into A, whose ingest token sent everything,
+	// even the requests that named B.
+	backlog, err := f.bus.Backlog(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if backlog[B.Tenant.ID] != 0 || backlog[A.Tenant.ID] == 0 {
+		t.Errorf("bus backlog after the matrix: A %d, B %d; want A's ingest in A and nothing in B", backlog[A.Tenant.ID], backlog[B.Tenant.ID])
+	}
 	inB := func(u tansa.User) bool { return u.TenantID == B.Tenant.ID }
 	if n, want := isoCount(f.allUsers(), inB), isoCount(B.users(), inB); n != want {
 		t.Errorf("tenant B has %d users after the matrix, want %d", n, want)
@@ -924,6 +1021,8 @@ func isoIDOf(r isoRule, x *isoTenant) string {
 		return x.Spare.ID
 	case "token":
 		return x.SpareToken.ID
+	case "event":
+		return x.Event.ID
 	}
 	return ""
 }
@@ -949,4 +1048,30 @@ func (f *isoFixture) auditTotal(a *isoTenant, qs string) int {
 		}
 		return true
 	})
+}
+
+// The inputs' rules: bodies that name X (its tenant ID as the index, its
+// name in the text) must still land in the token's own tenant.
+var (
+	isoHEC = isoRule{body: func(f *isoFixture, x *isoTenant) string {
+		return isoJSON(map[string]any{"event": "matrix event for " + x.Tenant.Name, "index": x.Tenant.ID})
+	}}
+	isoHECRaw = isoRule{queries: func(f *isoFixture, x *isoTenant) []string { return []string{"?index=" + x.Tenant.ID} },
+		body: func(f *isoFixture, x *isoTenant) string { return "matrix line for " + x.Tenant.Name + "\n" }}
+	isoBulk = isoRule{body: func(f *isoFixture, x *isoTenant) string {
+		return "{\"index\":{\"_index\":\"" + x.Tenant.ID + "\"}}\n" + isoJSON(map[string]string{"message": "matrix doc for " + x.Tenant.Name}) + "\n"
+	}}
+)
+
+func isoTopQuery(f *isoFixture, x *isoTenant) []string {
+	return []string{"?field=source.ip&tenant=" + x.Tenant.ID, "?field=source.ip&observable=" + isoEventIP(x)}
+}
+
+func isoExportQuery(f *isoFixture, x *isoTenant) []string {
+	return []string{"?format=jsonl&tenant=" + x.Tenant.ID, "?format=csv&observable=" + isoEventIP(x)}
+}
+
+// isoEventQueries searches X's events by tenant and by X's address.
+func isoEventQueries(f *isoFixture, x *isoTenant) []string {
+	return []string{"?tenant=" + x.Tenant.ID, "?observable=" + isoEventIP(x)}
 }

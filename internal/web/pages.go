@@ -70,7 +70,9 @@ func newPages() *pages {
 // templateFuncs are the helpers every template may call. Those that depend
 // on the request (t, when) are methods of the view.
 var templateFuncs = template.FuncMap{
-	"join": strings.Join,
+	"join":    strings.Join,
+	"summary": summary,
+	"pivot":   pivot,
 }
 
 // translate returns the message key in lang, formatted with args. A missing
@@ -194,7 +196,7 @@ func (s *Server) newView(r *http.Request, titleKey string) *view {
 		v.Loc = loc
 	}
 	areas := []struct{ key, href, key2 string }{
-		{"nav.alerts", "", "a"}, {"nav.events", "", "e"}, {"nav.cases", "", "c"}, {"nav.intel", "", "i"},
+		{"nav.alerts", "", "a"}, {"nav.events", "/events", "e"}, {"nav.cases", "", "c"}, {"nav.intel", "", "i"},
 		{"nav.endpoints", "", "n"}, {"nav.playbooks", "", "p"}, {"nav.advisories", "", "v"}, {"nav.reports", "", "r"},
 	}
 	for _, a := range areas {

@@ -23,6 +23,7 @@ type route struct {
 	Auth    authMode
 	Perm    access.Perm
 	Page    bool   // a console page: errors render as pages, auth by cookie only
+	Proto   string // "hec" or "es": errors in that protocol's shape for its shippers
 	Summary string // documentation; must match the OpenAPI document for API routes
 	h       http.Handler
 }
@@ -37,6 +38,16 @@ func authed(method, path, summary string, h http.HandlerFunc) route {
 
 func need(perm access.Perm, method, path, summary string, h http.HandlerFunc) route {
 	return route{Method: method, Path: path, Auth: authPerm, Perm: perm, Summary: summary, h: h}
+}
+
+func hec(r route) route {
+	r.Proto = "hec"
+	return r
+}
+
+func es(r route) route {
+	r.Proto = "es"
+	return r
 }
 
 func page(r route) route {
@@ -78,6 +89,30 @@ func (s *Server) routeTable() []route {
 		need(access.PermTokenRead, "GET", "/api/v1/tokens/{id}", "Get an API token.", s.apiToken),
 		need(access.PermTokenWrite, "DELETE", "/api/v1/tokens/{id}", "Revoke an API token.", s.apiRevokeToken),
 
+		// Inputs: Splunk HEC and the Elasticsearch bulk API, for the shippers
+		// people already run (ingest tokens; data lands in the token's tenant).
+		hec(need(access.PermEventWrite, "POST", "/services/collector", "HEC: send events.", s.hecEvent)),
+		hec(need(access.PermEventWrite, "POST", "/services/collector/event", "HEC: send events.", s.hecEvent)),
+		hec(need(access.PermEventWrite, "POST", "/services/collector/event/1.0", "HEC: send events.", s.hecEvent)),
+		hec(need(access.PermEventWrite, "POST", "/services/collector/raw", "HEC: send raw lines.", s.hecRaw)),
+		hec(need(access.PermEventWrite, "POST", "/services/collector/raw/1.0", "HEC: send raw lines.", s.hecRaw)),
+		hec(need(access.PermEventWrite, "POST", "/services/collector/ack", "HEC: query acknowledgements.", s.deps.Inputs.HECAck)),
+		hec(public("GET", "/services/collector/health", "HEC: health.", s.deps.Inputs.HECHealth)),
+		es(need(access.PermEventWrite, "GET", "/es/{$}", "Elasticsearch API: version.", s.deps.Inputs.ESInfo)),
+		es(need(access.PermEventWrite, "HEAD", "/es/{$}", "Elasticsearch API: ping.", s.deps.Inputs.ESInfo)),
+		es(need(access.PermEventWrite, "GET", "/es/_license", "Elasticsearch API: licence check.", s.deps.Inputs.ESAccept)),
+		es(need(access.PermEventWrite, "PUT", "/es/_index_template/{name}", "Elasticsearch API: accept an index template.", s.deps.Inputs.ESAccept)),
+		es(need(access.PermEventWrite, "PUT", "/es/_ilm/policy/{name}", "Elasticsearch API: accept an ILM policy.", s.deps.Inputs.ESAccept)),
+		es(need(access.PermEventWrite, "POST", "/es/_bulk", "Elasticsearch API: bulk index.", s.esBulk)),
+		es(need(access.PermEventWrite, "POST", "/es/{index}/_bulk", "Elasticsearch API: bulk index into an index.", s.esBulk)),
+
+		// API: events.
+		need(access.PermEventRead, "GET", "/api/v1/events", "Search events.", s.apiEvents),
+		need(access.PermEventRead, "GET", "/api/v1/events/histogram", "Count matching events over time.", s.apiEventsHistogram),
+		need(access.PermEventRead, "GET", "/api/v1/events/top", "The most frequent values of a field among matching events.", s.apiEventsTop),
+		need(access.PermEventRead, "GET", "/api/v1/events/export", "Export matching events as JSON lines or CSV.", s.apiEventsExport),
+		need(access.PermEventRead, "GET", "/api/v1/events/{id}", "Get an event, raw and normalised.", s.apiEvent),
+
 		// API: audit.
 		need(access.PermAuditRead, "GET", "/api/v1/audit", "List audit entries, newest first.", s.apiAudit),
 
@@ -92,6 +127,8 @@ func (s *Server) routeTable() []route {
 		page(need(access.PermSelf, "POST", "/language", "Choose the console's language.", s.pageLanguage)),
 		page(need(access.PermSelf, "GET", "/settings", "Your settings.", s.pageSettings)),
 		page(need(access.PermSelf, "POST", "/settings", "Change your settings or password.", s.pageSettingsPost)),
+		page(need(access.PermEventRead, "GET", "/events", "Events: search, histogram, frequent values.", s.pageEvents)),
+		page(need(access.PermEventRead, "GET", "/events/{id}", "An event, raw and normalised.", s.pageEvent)),
 		page(need(access.PermTenantRead, "GET", "/admin/tenants", "Tenants.", s.pageTenants)),
 		page(need(access.PermTenantWrite, "POST", "/admin/tenants", "Create a tenant.", s.pageCreateTenant)),
 		page(need(access.PermTenantRead, "GET", "/admin/tenants/{id}", "A tenant.", s.pageTenant)),

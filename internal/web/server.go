@@ -19,12 +19,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tansa-sec/tansa/internal/access"
+	"github.com/tansa-sec/tansa/internal/collect"
+	"github.com/tansa-sec/tansa/internal/events"
 )
 
 // Deps is everything the HTTP edge needs. Every field is required unless
 // its comment says otherwise.
 type Deps struct {
 	Access  *access.Service
+	Events  *events.Service
+	Inputs  *collect.Inputs
 	Logger  *slog.Logger
 	Metrics *prometheus.Registry
 	// Ready reports whether the server is ready to serve (healthz).
@@ -105,6 +109,14 @@ func (s *Server) wrap(rt route) http.Handler {
 // fail answers err in the route's kind: JSON for the API and machines, a
 // page or a redirect to the login page for the console.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, rt route, err error) {
+	switch rt.Proto {
+	case "hec":
+		collect.HECError(w, err)
+		return
+	case "es":
+		collect.ESError(w, err)
+		return
+	}
 	if rt.Page {
 		s.pageError(w, r, err)
 		return
