@@ -29,7 +29,14 @@ type regressionInfo struct {
 // TestSigmaHQRegression runs every SigmaHQ rule that carries
 // regression_tests_path over its recorded EVTX and requires at least
 // match_count matches (one when unset).
-func TestSigmaHQRegression(t *testing.T) {
+func TestSigmaHQRegression(t *testing.T) { runRegression(t, "evtx") }
+
+// TestSigmaHQRegressionJSON runs the same cases over the <rule-id>.json
+// renderings of the recorded events (the event XML as JSON), through
+// winevt.ReadJSON, so the JSON normaliser gives rules the same fields.
+func TestSigmaHQRegressionJSON(t *testing.T) { runRegression(t, "json") }
+
+func runRegression(t *testing.T, source string) {
 	base := sharedData(t, "sigma")
 	type tc struct {
 		rulePath string
@@ -83,17 +90,35 @@ func TestSigmaHQRegression(t *testing.T) {
 				}
 				got := 0
 				var dst []*CompiledRule
-				evtxPath := filepath.Join(base, ri.Path)
-				st, err := winevt.ReadEVTXFile(evtxPath, winevt.Options{}, func(e *tansa.Event) error {
+				count := func(e *tansa.Event) error {
 					dst = rs.Match(e, dst[:0])
 					got += len(dst)
 					return nil
-				})
-				if err != nil {
-					t.Fatalf("read %s: %v", evtxPath, err)
+				}
+				path := filepath.Join(base, ri.Path)
+				var st winevt.Stats
+				if source == "json" {
+					path = strings.TrimSuffix(path, ".evtx") + ".json"
+					f, err := os.Open(path)
+					if os.IsNotExist(err) {
+						t.Skipf("no JSON rendering %s", path)
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer f.Close()
+					st, err = winevt.ReadJSON(f, winevt.Options{}, count)
+					if err != nil || st.Failed > 0 {
+						t.Fatalf("read %s: %v %v", path, err, st.Failures)
+					}
+				} else {
+					st, err = winevt.ReadEVTXFile(path, winevt.Options{}, count)
+					if err != nil {
+						t.Fatalf("read %s: %v", path, err)
+					}
 				}
 				if got < want {
-					t.Errorf("%s: %d matches over %d events, want at least %d", ri.Path, got, st.Events, want)
+					t.Errorf("%s: %d matches over %d events, want at least %d", path, got, st.Events, want)
 				}
 			}
 		})
@@ -101,5 +126,5 @@ func TestSigmaHQRegression(t *testing.T) {
 			pass++
 		}
 	}
-	t.Logf("SigmaHQ regression: %s of %d rules pass", strconv.Itoa(pass), len(cases))
+	t.Logf("SigmaHQ regression (%s): %s of %d rules pass", source, strconv.Itoa(pass), len(cases))
 }

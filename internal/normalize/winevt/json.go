@@ -21,6 +21,7 @@ const (
 	LayoutWinlogbeat Layout = "winlogbeat" // Elastic Winlogbeat / ECS: winlog.event_data, winlog.channel, …
 	LayoutNXLog      Layout = "nxlog"      // NXLog im_msvistalog flat JSON: EventID, SourceName, Hostname, EventData fields top-level
 	LayoutSentinel   Layout = "sentinel"   // Azure Sentinel / Log Analytics: EventData as a JSON string or object
+	LayoutEventXML   Layout = "eventxml"   // the event's XML as JSON (evtx_dump, SigmaHQ regression data): Event.System with #attributes
 	LayoutUnknown    Layout = ""
 )
 
@@ -28,6 +29,11 @@ const (
 func DetectLayout(doc map[string]any) Layout {
 	if w, ok := doc["winlog"].(map[string]any); ok && w != nil {
 		return LayoutWinlogbeat
+	}
+	if e, ok := doc["Event"].(map[string]any); ok {
+		if _, ok := e["System"].(map[string]any); ok {
+			return LayoutEventXML
+		}
 	}
 	_, hasID := doc["EventID"]
 	if _, ok := doc["EventData"]; ok && hasID {
@@ -97,6 +103,8 @@ func ParseJSON(line []byte, opts Options) (*tansa.Event, error) {
 		copyField(f, "Execution_ThreadID", "winlog.process.thread.id")
 		copyField(f, "Security_UserID", "winlog.user.identifier")
 		ev.Time = firstTime(f, "@timestamp", "event.created")
+	case LayoutEventXML:
+		ev.Time = eventXMLFields(doc["Event"].(map[string]any), f)
 	case LayoutNXLog, LayoutSentinel:
 		for k, v := range doc {
 			if k == "EventData" || k == "UserData" {
@@ -148,6 +156,75 @@ func ParseJSON(line []byte, opts Options) (*tansa.Event, error) {
 		ev.Time = opts.Received
 	}
 	return ev, nil
+}
+
+// eventXMLFields flattens the JSON rendering of an event's XML: System
+// attributes become Key_Attribute (Provider_Name, Execution_ProcessID, …),
+// element text becomes the element's name, and EventData/UserData members
+// become top-level fields. It returns TimeCreated.
+func eventXMLFields(ev map[string]any, f map[string]any) time.Time {
+	var t time.Time
+	if sys, ok := ev["System"].(map[string]any); ok {
+		for k, v := range sys {
+			m, ok := v.(map[string]any)
+			if !ok {
+				f[k] = jsonScalar(v)
+				continue
+			}
+			if txt, ok := m["#text"]; ok {
+				f[k] = jsonScalar(txt)
+			}
+			attrs, _ := m["#attributes"].(map[string]any)
+			for ak, av := range attrs {
+				f[k+"_"+ak] = jsonScalar(av)
+			}
+			for sk, sv := range m {
+				if sk != "#text" && sk != "#attributes" {
+					f[k+"_"+sk] = jsonScalar(sv)
+				}
+			}
+		}
+		if s, ok := f["TimeCreated_SystemTime"].(string); ok {
+			t, _ = time.Parse(time.RFC3339Nano, s)
+		}
+	}
+	for k, v := range ev {
+		if k == "System" || k == "#attributes" {
+			continue
+		}
+		liftObject(v, f)
+	}
+	return t.UTC()
+}
+
+// ReadJSON decodes a stream of JSON documents (JSON lines, or concatenated
+// and pretty-printed objects as evtx_dump writes them) and calls fn with the
+// event of each, including those that carry ParseError. A syntax error in
+// the stream ends the read, as the next document cannot be found reliably;
+// use ReadJSONLines for line-oriented input that must survive bad lines.
+func ReadJSON(r io.Reader, opts Options, fn func(*tansa.Event) error) (Stats, error) {
+	var st Stats
+	if opts.Received.IsZero() {
+		opts.Received = time.Now().UTC()
+	}
+	dec := json.NewDecoder(r)
+	for {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			if err == io.EOF {
+				return st, nil
+			}
+			return st, fmt.Errorf("read json stream after %d documents: %w", st.Events, err)
+		}
+		ev, err := ParseJSON(raw, opts)
+		if err != nil {
+			st.fail(-1, 1, fmt.Sprintf("document %d: %v", st.Events+1, err))
+		}
+		st.Events++
+		if err := fn(ev); err != nil {
+			return st, err
+		}
+	}
 }
 
 // ReadJSONLines parses every non-empty line of r with ParseJSON and calls fn
@@ -209,6 +286,14 @@ func liftObject(v any, f map[string]any) {
 		return
 	}
 	for k, c := range m {
+		if k == "#attributes" {
+			continue // xmlns and similar XML attributes of the wrapper
+		}
+		if k == "Data" || k == "#text" {
+			// Unnamed <Data> elements or bare text.
+			f["Data"] = jsonScalar(c)
+			continue
+		}
 		if inner, ok := c.(map[string]any); ok {
 			// UserData wraps its fields in one provider-specific element.
 			liftObject(inner, f)

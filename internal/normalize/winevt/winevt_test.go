@@ -194,6 +194,11 @@ func TestParseJSONLayouts(t *testing.T) {
 			"EventID": int64(3), "Channel": "Microsoft-Windows-Sysmon/Operational", "Computer": "ws2", "Provider_Name": "Microsoft-Windows-Sysmon",
 			"Image": `C:\a.exe`, "DestinationIp": "192.0.2.7", "destination.ip": "192.0.2.7", "process.executable": `C:\a.exe`,
 		}, "2024-03-01T10:00:02Z"},
+		{"eventxml.json", LayoutEventXML, map[string]any{
+			"EventID": int64(7045), "EventID_Qualifiers": int64(16384), "Channel": "System", "Computer": "srv1",
+			"Provider_Name": "Service Control Manager", "EventRecordID": int64(77), "Execution_ProcessID": int64(640),
+			"ServiceName": "evil", "ImagePath": `C:\evil.exe`, "service.name": "evil", "event.code": "7045",
+		}, "2024-03-01T10:00:03.25Z"},
 	}
 	for _, tt := range tests {
 		b, err := os.ReadFile(filepath.Join("testdata", tt.file))
@@ -218,6 +223,13 @@ func TestParseJSONLayouts(t *testing.T) {
 		if got := e.Time.UTC().Format(time.RFC3339Nano); got != tt.time {
 			t.Errorf("%s: time %s, want %s", tt.file, got, tt.time)
 		}
+	}
+	// A stream of pretty-printed documents, as evtx_dump writes them.
+	b, _ := os.ReadFile(filepath.Join("testdata", "eventxml.json"))
+	n := 0
+	st, err := ReadJSON(bytes.NewReader(append(append(bytes.Clone(b), '\n'), b...)), Options{}, func(*tansa.Event) error { n++; return nil })
+	if err != nil || n != 2 || st.Failed != 0 {
+		t.Errorf("ReadJSON: %d events, %+v, %v", n, st, err)
 	}
 	e, err := ParseJSON([]byte("not json"), Options{})
 	if err == nil || e.ParseError == "" || string(e.Raw) != "not json" {
@@ -271,7 +283,7 @@ func TestReadOTRF(t *testing.T) {
 }
 
 func FuzzParseJSON(f *testing.F) {
-	for _, n := range []string{"winlogbeat.json", "nxlog.json", "sentinel.json"} {
+	for _, n := range []string{"winlogbeat.json", "nxlog.json", "sentinel.json", "eventxml.json"} {
 		b, err := os.ReadFile(filepath.Join("testdata", n))
 		if err != nil {
 			f.Fatal(err)
