@@ -44,8 +44,9 @@ var (
 	_ FieldWalker = Fields(nil)
 )
 
-// walkValues calls fn for every field value of e, and reports whether e can
-// be walked at all.
+// walkValues calls fn for every field value of e until fn returns false.
+// Events that are neither FieldWalkers nor *tansa.Event have no values to
+// walk.
 func walkValues(e Event, fn func(any) bool) {
 	switch x := e.(type) {
 	case FieldWalker:

@@ -80,6 +80,8 @@ func TestModifiers(t *testing.T) {
 		{"number equals string", "    sel: {EventID: 4688}\n    condition: sel", Fields{"EventID": "4688"}, true},
 		{"number equals int", "    sel: {EventID: 4688}\n    condition: sel", Fields{"EventID": int64(4688)}, true},
 		{"hex pattern on integer", "    sel: {Status: '0xc000006d'}\n    condition: sel", Fields{"Status": int64(0xc000006d)}, true},
+		{"unquoted hex on text", "    sel: {GrantedAccess: 0x1410}\n    condition: sel", Fields{"GrantedAccess": "0x1410"}, true},
+		{"unquoted hex on integer", "    sel: {GrantedAccess: 0x1410}\n    condition: sel", Fields{"GrantedAccess": int64(0x1410)}, true},
 		{"bool", "    sel: {Signed: true}\n    condition: sel", Fields{"Signed": "true"}, true},
 		{"cidr v4", "    sel: {DestinationIp|cidr: 10.0.0.0/8}\n    condition: sel", Fields{"DestinationIp": "10.1.2.3"}, true},
 		{"cidr miss", "    sel: {DestinationIp|cidr: 10.0.0.0/8}\n    condition: sel", Fields{"DestinationIp": "11.1.2.3"}, false},

@@ -460,7 +460,13 @@ func scalarValue(path string, n *yaml.Node) (rvalue, error) {
 		return rvalue{kind: kindBool, text: n.Value, b: b}, nil
 	case "!!int":
 		if i, err := strconv.ParseInt(n.Value, 0, 64); err == nil {
-			return rvalue{kind: kindNumber, text: strconv.FormatInt(i, 10), num: float64(i), isInt: true}, nil
+			text := strconv.FormatInt(i, 10)
+			if len(n.Value) > 2 && n.Value[0] == '0' && (n.Value[1] == 'x' || n.Value[1] == 'X') {
+				// Windows renders hex fields (GrantedAccess: 0x1410) in hex;
+				// keep the written form so text values match it too.
+				text = n.Value
+			}
+			return rvalue{kind: kindNumber, text: text, num: float64(i), isInt: true}, nil
 		}
 		return rvalue{kind: kindString, text: n.Value}, nil
 	case "!!float":
