@@ -111,8 +111,9 @@ func (s *Events) Close() error { return s.db.Close() }
 
 // row is an event ready for the database.
 type row struct {
-	rec  events.Record
-	time int64
+	rec        events.Record
+	id, tenant string // as TEXT columns hold them (cleanText)
+	time       int64
 }
 
 // Put stores events and their observables in one transaction; an event
@@ -131,10 +132,10 @@ func (s *Events) Put(ctx context.Context, recs []events.Record) error {
 	}
 	rows := make([]row, 0, len(recs))
 	for _, r := range recs {
-		rows = append(rows, row{rec: r, time: sqlstore.Micros(r.Event.Time)})
+		rows = append(rows, row{rec: r, id: cleanText(r.Event.ID), tenant: cleanText(r.Event.TenantID), time: sqlstore.Micros(r.Event.Time)})
 	}
-	slices.SortStableFunc(rows, func(a, b row) int { return strings.Compare(a.rec.Event.ID, b.rec.Event.ID) })
-	rows = slices.CompactFunc(rows, func(a, b row) bool { return a.rec.Event.ID == b.rec.Event.ID })
+	slices.SortStableFunc(rows, func(a, b row) int { return strings.Compare(a.id, b.id) })
+	rows = slices.CompactFunc(rows, func(a, b row) bool { return a.id == b.id })
 
 	days := make([]int64, 0, 2)
 	for _, r := range rows {
@@ -173,7 +174,7 @@ func (s *Events) put(ctx context.Context, rows []row) error {
 
 	ids, tenants, times := make([]string, len(rows)), make([]string, len(rows)), make([]int64, len(rows))
 	for i, r := range rows {
-		ids[i], tenants[i], times[i] = cleanText(r.rec.Event.ID), cleanText(r.rec.Event.TenantID), r.time
+		ids[i], tenants[i], times[i] = r.id, r.tenant, r.time
 	}
 	res, err := tx.QueryContext(ctx, `INSERT INTO event_ids (id, tenant_id, time)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
@@ -225,7 +226,11 @@ func (s *Events) put(ctx context.Context, rows []row) error {
 		e.source = append(e.source, cleanText(ev.Source))
 		e.format = append(e.format, cleanText(ev.Format))
 		e.parseError = append(e.parseError, cleanText(ev.ParseError))
-		e.raw = append(e.raw, ev.Raw)
+		raw := ev.Raw
+		if raw == nil {
+			raw = []byte{} // not NULL
+		}
+		e.raw = append(e.raw, raw)
 		e.fields = append(e.fields, fields)
 		e.body = append(e.body, document(ev.Raw))
 		var seen []string
@@ -675,7 +680,7 @@ func (s *Events) Search(ctx context.Context, q events.Query) ([]tansa.Event, int
 		return out, total, nil
 	}
 	rows, err := s.db.QueryContext(ctx, d.Q("SELECT "+eventCols+" FROM events e"+w.String()+" ORDER BY e.time DESC, e.seq DESC LIMIT ? OFFSET ?"),
-		append(w.Args, q.Limit, q.Offset)...)
+		append(w.Args, q.Limit, max(q.Offset, 0))...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("search events: %w", err)
 	}
@@ -771,8 +776,12 @@ func (s *Events) Top(ctx context.Context, q events.Query, field string, n int) (
 	if err != nil {
 		return nil, err
 	}
+	var limit any = n
+	if n < 0 {
+		limit = nil // every value, as SQLite reads a negative LIMIT
+	}
 	rows, err := s.db.QueryContext(ctx, Dialect().Q("SELECT v, COUNT(*) AS c FROM (SELECT e.fields ->> ?::text AS v FROM events e"+
-		w.String()+`) m WHERE v IS NOT NULL GROUP BY v ORDER BY c DESC, v COLLATE "C" LIMIT ?`), append(append([]any{field}, w.Args...), n)...)
+		w.String()+`) m WHERE v IS NOT NULL GROUP BY v ORDER BY c DESC, v COLLATE "C" LIMIT ?::bigint`), append(append([]any{field}, w.Args...), limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("top %s: %w", field, err)
 	}

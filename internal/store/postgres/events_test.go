@@ -57,7 +57,9 @@ func TestEventsHostileInput(t *testing.T) {
 	raw := "nul\x00 bad\xff utf8 " + long
 	r := rec("h1", "A", day0, raw, map[string]any{"message": "x\x00y", "bad": "\xff", "url.full": long})
 	r.Event.Source = "file:\x00"
-	if err := s.Put(ctx, []events.Record{r}); err != nil {
+	empty := rec("h2", "A", day0, "", nil)
+	empty.Event.Raw = nil
+	if err := s.Put(ctx, []events.Record{r, empty}); err != nil {
 		t.Fatalf("Put: %v", err)
 	}
 	got, err := s.Event(ctx, "h1")
@@ -74,12 +76,18 @@ func TestEventsHostileInput(t *testing.T) {
 	if _, n, err := s.Search(ctx, events.Query{Scope: all, Observable: long}); err != nil || n != 1 {
 		t.Errorf("long observable: %d events, %v; want 1", n, err)
 	}
+	if top, err := s.Top(ctx, events.Query{Scope: all}, "bad", -1); err != nil || len(top) != 1 {
+		t.Errorf("top with no limit: %v, %v; want one value", top, err)
+	}
+	if evs, _, err := s.Search(ctx, events.Query{Scope: all, Page: access.Page{Limit: 1, Offset: -1}}); err != nil || len(evs) != 1 {
+		t.Errorf("a negative offset: %d events, %v; want the first", len(evs), err)
+	}
 	for _, text := range []string{`'`, `\`, `a:*`, `!utf8`, `nul <-> bad`, `nul & | ( ) : *`, `''' \' :A`} {
 		if _, _, err := s.Search(ctx, events.Query{Scope: all, Text: text}); err != nil {
 			t.Errorf("text %q: %v", text, err)
 		}
 	}
-	for text, want := range map[string]int{"NUL": 1, "utf8 nul": 1, "evil.example": 1, "example.evil": 0, "evil.exa*": 1, "(": 0, "*": 1} {
+	for text, want := range map[string]int{"NUL": 1, "utf8 nul": 1, "evil.example": 1, "example.evil": 0, "evil.exa*": 1, "(": 0, "*": 2} {
 		if _, n, err := s.Search(ctx, events.Query{Scope: all, Text: text}); err != nil || n != want {
 			t.Errorf("text %q: %d events, %v; want %d", text, n, err, want)
 		}
