@@ -132,7 +132,9 @@ func (in *Inputs) ESBulk(w http.ResponseWriter, r *http.Request, tenant, default
 				if index != "" {
 					src = "bulk:" + index
 				}
-				recs = append(recs, Record{Source: src, Received: now, Raw: doc})
+				// The index names the shipper's data: winlogbeat-* holds
+				// Windows events, which the Windows parser reads.
+				recs = append(recs, Record{Source: src, Hint: index, Received: now, Raw: doc})
 				items = append(items, item{op: map[string]any{"_index": index, "_id": id, "_version": 1, "result": "created",
 					"status": 201, "_seq_no": len(items), "_primary_term": 1,
 					"_shards": map[string]int{"total": 1, "successful": 1, "failed": 0}}})

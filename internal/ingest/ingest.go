@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/tansa-sec/tansa/internal/collect"
 	"github.com/tansa-sec/tansa/internal/events"
 	"github.com/tansa-sec/tansa/internal/normalize"
+	"github.com/tansa-sec/tansa/internal/normalize/winevt"
 	"github.com/tansa-sec/tansa/internal/tansa"
 )
 
@@ -198,7 +200,13 @@ func Events(parser *normalize.Parser, tenant string, data []byte) []*tansa.Event
 	}
 	out := make([]*tansa.Event, 0, len(recs))
 	for i, r := range recs {
-		ev := parser.Parse(r.Raw, r.Hint, r.Received)
+		var ev *tansa.Event
+		if isWindows(r.Hint) {
+			// Parse errors stay on the event (ParseError): kept, not dropped.
+			ev, _ = winevt.ParseJSON(r.Raw, winevt.Options{Received: r.Received})
+		} else {
+			ev = parser.Parse(r.Raw, r.Hint, r.Received)
+		}
 		ev.ID = prefix + strconv.Itoa(i)
 		ev.TenantID = tenant
 		ev.Source = r.Source
@@ -213,4 +221,13 @@ func Events(parser *normalize.Parser, tenant string, data []byte) []*tansa.Event
 		out = append(out, ev)
 	}
 	return out
+}
+
+// isWindows reports whether hint names Windows events in one of the JSON
+// layouts winevt reads: Tansa's own hint, Splunk's Windows sourcetypes, or
+// the Winlogbeat index a bulk request wrote to.
+func isWindows(hint string) bool {
+	h := strings.ToLower(hint)
+	return h == "winevt" || h == "wineventlog" || h == "xmlwineventlog" || strings.HasPrefix(h, "wineventlog:") ||
+		strings.HasPrefix(h, "xmlwineventlog:") || strings.HasPrefix(h, "winlogbeat")
 }

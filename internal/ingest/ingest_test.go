@@ -145,3 +145,25 @@ func TestEventsAreDeterministic(t *testing.T) {
 		t.Fatalf("ids %s %s / %s: the same batch must give the same ids, records in it different ones", a[0].ID, a[1].ID, b[0].ID)
 	}
 }
+
+func TestWindowsJSONGoesThroughTheWindowsParser(t *testing.T) {
+	r := newRig(t)
+	// A Winlogbeat document as the _bulk input receives it.
+	doc := `{"@timestamp":"2026-11-21T10:00:00.000Z","event":{"code":"4625","provider":"Microsoft-Windows-Security-Auditing"},` +
+		`"winlog":{"channel":"Security","event_id":4625,"computer_name":"DC01.corp.example","record_id":77,` +
+		`"event_data":{"TargetUserName":"administrator","IpAddress":"198.51.100.9","LogonType":"3"}},"host":{"name":"DC01"}}`
+	body := "{\"index\":{\"_index\":\"winlogbeat-8.11.0\"}}\n" + doc + "\n"
+	w := httptest.NewRecorder()
+	r.inputs.ESBulk(w, httptest.NewRequest("POST", "/es/_bulk", strings.NewReader(body)), "t1", "")
+	if w.Code != 200 {
+		t.Fatalf("bulk: %d %s", w.Code, w.Body)
+	}
+	evs := r.waitFor(t, "t1", events.Query{}, 1)
+	ev := evs[0]
+	if ev.Format != "winevt" || ev.Fields["TargetUserName"] != "administrator" || ev.ParseError != "" {
+		t.Fatalf("winlogbeat event parsed as %s: %v (%s)", ev.Format, ev.Fields, ev.ParseError)
+	}
+	if got := r.waitFor(t, "t1", events.Query{Observable: "198.51.100.9"}, 1); len(got) != 1 {
+		t.Fatalf("the Windows event's address is not in the observable index")
+	}
+}
