@@ -341,16 +341,20 @@ func (c *Collector) recentFiles(ctx context.Context, r *result.Result, dir, kind
 			return nil
 		}
 		fi, err := d.Info()
-		if err != nil || fi.ModTime().Before(cutoff) {
+		if err != nil {
 			return nil
 		}
-		found = append(found, result.File{Path: c.endpointPath(p), Kind: kind, Size: fi.Size(), Modified: fi.ModTime().UTC()})
+		created := createdTime(fi)
+		if fi.ModTime().Before(cutoff) && created.Before(cutoff) {
+			return nil
+		}
+		found = append(found, result.File{Path: c.endpointPath(p), Kind: kind, Size: fi.Size(), Modified: fi.ModTime().UTC(), Created: created})
 		return nil
 	})
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		c.fileError(r, "files/"+kind, dir, err)
 	}
-	sort.Slice(found, func(i, j int) bool { return found[i].Modified.After(found[j].Modified) })
+	sort.Slice(found, func(i, j int) bool { return newest(found[i]).After(newest(found[j])) })
 	if len(found) > c.maxFiles {
 		r.Errorf("files/"+kind, dir, "kept the newest %d of %d recent files", c.maxFiles, len(found))
 		found = found[:c.maxFiles]
@@ -367,6 +371,14 @@ func (c *Collector) recentFiles(ctx context.Context, r *result.Result, dir, kind
 		}
 	}
 	r.Files = append(r.Files, found...)
+}
+
+// newest returns the later of a file's modification and creation times.
+func newest(f result.File) time.Time {
+	if f.Created.After(f.Modified) {
+		return f.Created
+	}
+	return f.Modified
 }
 
 // endpointPath turns a path under the root back into the endpoint's path.

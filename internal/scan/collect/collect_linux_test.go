@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -164,5 +166,28 @@ func TestUnreadableFilesAreSummarised(t *testing.T) {
 	sum := r.Errors[1]
 	if sum.Collector != "files/temp" || !strings.Contains(sum.Message, "permission denied for 8 files or folders") || !strings.Contains(sum.Message, "and 3 more") {
 		t.Errorf("summary = %+v", sum)
+	}
+}
+
+// TestRecentFilesUseCreationTime checks that a file unpacked with an old
+// modification time is still reported as new, through its change time.
+func TestRecentFilesUseCreationTime(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "tmp"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(root, "tmp", "unpacked.bin")
+	if err := os.WriteFile(p, []byte("\x7fELF"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Date(2009, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := os.Chtimes(p, old, old); err != nil {
+		t.Fatal(err)
+	}
+	c := New(Options{Root: root})
+	var r result.Result
+	c.recentFiles(context.Background(), &r, "/tmp", "temp", 2)
+	if len(r.Files) != 1 || !r.Files[0].Modified.Equal(old) || !r.Files[0].Created.After(old) || !r.Files[0].Executable {
+		t.Errorf("files = %+v, want the unpacked file with its old mtime and a new change time", r.Files)
 	}
 }

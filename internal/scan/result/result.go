@@ -125,7 +125,11 @@ type File struct {
 	Kind     string    `json:"kind"`
 	Size     int64     `json:"size"`
 	Modified time.Time `json:"modified,omitzero"`
-	SHA256   string    `json:"sha256,omitempty"`
+	// Created is when the file appeared on this disk: its creation time on
+	// Windows and macOS, its inode change time on Linux. A file unpacked
+	// from an archive or copied keeps an old Modified but gets a new Created.
+	Created time.Time `json:"created,omitzero"`
+	SHA256  string    `json:"sha256,omitempty"`
 	// Executable reports an ELF, PE or Mach-O header, whatever the name.
 	Executable   bool   `json:"executable,omitempty"`
 	Signed       *bool  `json:"signed,omitempty"`
