@@ -43,6 +43,7 @@ func commands() []command {
 		{"tenant", "create and list tenants (tenant create|list)", cmdTenant},
 		{"user", "create, list and reset users (user create|list|reset-password)", cmdUser},
 		{"token", "create, list and revoke API tokens (token create|list|revoke)", cmdToken},
+		{"ingest", "import log files (EVTX, JSON lines, CSV, syslog) into a running server", cmdIngest},
 		{"version", "print the version", cmdVersion},
 	}
 }

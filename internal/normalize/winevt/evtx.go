@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -33,6 +34,10 @@ type Options struct {
 	TenantID string    // owner of the events
 	Source   string    // e.g. "file:Security.evtx"
 	Received time.Time // when Tansa accepted the input; zero means now
+	// RawJSON makes an EVTX event's Raw the record rendered as JSON (the
+	// event XML's layout, which ParseJSON reads) instead of the binary
+	// record: for sending records to a server, and for full-text search.
+	RawJSON bool
 }
 
 // Failure is one group of records that could not be turned into events.
@@ -206,6 +211,13 @@ func recordEvent(rec *evtx.EventRecord, raw []byte, opts Options) (*tansa.Event,
 	ev, ok := evAny.(*ordereddict.Dict)
 	if !ok {
 		return nil, errNoEvent
+	}
+	if opts.RawJSON {
+		b, err := json.Marshal(root)
+		if err != nil {
+			return nil, fmt.Errorf("render record as JSON: %w", err)
+		}
+		raw = b
 	}
 	fields := make(map[string]any, 48)
 	var t time.Time

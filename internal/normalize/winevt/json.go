@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -173,19 +174,29 @@ func eventXMLFields(ev map[string]any, f map[string]any) time.Time {
 			}
 			if txt, ok := m["#text"]; ok {
 				f[k] = jsonScalar(txt)
+			} else if val, ok := m["Value"]; ok {
+				// The evtx library's own rendering (ReadEVTX with RawJSON)
+				// writes an element's text as Value, not #text.
+				f[k] = jsonScalar(val)
 			}
 			attrs, _ := m["#attributes"].(map[string]any)
 			for ak, av := range attrs {
 				f[k+"_"+ak] = jsonScalar(av)
 			}
 			for sk, sv := range m {
-				if sk != "#text" && sk != "#attributes" {
+				if sk != "#text" && sk != "#attributes" && !(sk == "Value" && m["#text"] == nil) {
 					f[k+"_"+sk] = jsonScalar(sv)
 				}
 			}
 		}
-		if s, ok := f["TimeCreated_SystemTime"].(string); ok {
-			t, _ = time.Parse(time.RFC3339Nano, s)
+		switch st := f["TimeCreated_SystemTime"].(type) {
+		case string:
+			t, _ = time.Parse(time.RFC3339Nano, st)
+		case float64: // epoch seconds, in the evtx library's rendering
+			sec := math.Floor(st)
+			// A float64 holds these to about 100 ns; microseconds, what
+			// the event store keeps, survive the trip.
+			t = time.Unix(int64(sec), int64((st-sec)*1e9)).Round(time.Microsecond)
 		}
 	}
 	for k, v := range ev {

@@ -353,3 +353,35 @@ func BenchmarkReadEVTX(b *testing.B) {
 		b.ReportMetric(float64(size*b.N)/1e6/cpu.Seconds(), "MB/cpu-s")
 	}
 }
+
+// TestRawJSONRoundTrip reads sample records with RawJSON and parses each
+// rendering back with ParseJSON: the same fields must come out, so a
+// record sent to a server as JSON is read there as the file was.
+func TestRawJSONRoundTrip(t *testing.T) {
+	dir := sharedData(t, filepath.Join("evtx", "DeepBlueCLI"))
+	path := filepath.Join(dir, "smb-password-guessing-security.evtx")
+	n := 0
+	_, err := ReadEVTXFile(path, Options{RawJSON: true}, func(ev *tansa.Event) error {
+		n++
+		back, err := ParseJSON(ev.Raw, Options{})
+		if err != nil {
+			return fmt.Errorf("record %d: %v", n, err)
+		}
+		for _, k := range []string{"EventID", "Channel", "Computer", "TargetUserName", "event.code", "host.name"} {
+			if fmt.Sprint(ev.Fields[k]) != fmt.Sprint(back.Fields[k]) {
+				return fmt.Errorf("record %d field %s: file %v, JSON %v", n, k, ev.Fields[k], back.Fields[k])
+			}
+		}
+		// The rendering's float keeps the time to about a microsecond.
+		if d := ev.Time.Sub(back.Time); d > time.Microsecond || d < -time.Microsecond {
+			return fmt.Errorf("record %d time: file %v, JSON %v", n, ev.Time, back.Time)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Fatal("no records read")
+	}
+}
