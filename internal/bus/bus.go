@@ -141,6 +141,12 @@ func embedded(dir string) (*server.Server, error) {
 	return srv, nil
 }
 
+// DeleteStream removes the stream and everything in it. Tests use it to
+// leave an external server as they found it.
+func (b *Bus) DeleteStream(ctx context.Context) error {
+	return b.js.DeleteStream(ctx, b.opt.Stream)
+}
+
 // Close drains the connection and stops the embedded server.
 func (b *Bus) Close() error {
 	if b.nc != nil {

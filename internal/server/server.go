@@ -27,10 +27,17 @@ import (
 	"github.com/tansa-sec/tansa/internal/collect"
 	"github.com/tansa-sec/tansa/internal/events"
 	"github.com/tansa-sec/tansa/internal/ingest"
+	"github.com/tansa-sec/tansa/internal/store/postgres"
 	"github.com/tansa-sec/tansa/internal/store/sqlite"
 	"github.com/tansa-sec/tansa/internal/tansa"
 	"github.com/tansa-sec/tansa/internal/web"
 )
+
+// eventStore is what the server needs of an event store.
+type eventStore interface {
+	events.Store
+	Close() error
+}
 
 // backend is what the server needs of a storage engine.
 type backend interface {
@@ -46,7 +53,7 @@ type Server struct {
 	log      *slog.Logger
 	store    backend
 	bus      *bus.Bus
-	events   *sqlite.Events
+	events   eventStore
 	pipeline *ingest.Pipeline
 	Access   *access.Service
 	Events   *events.Service
@@ -85,8 +92,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, version string) (*S
 	}
 	s.inputs = collect.NewInputs(s.bus, s.reg)
 	// ② normalize → store: workers drain the bus into the event store.
-	s.events, err = sqlite.OpenEvents(ctx, filepath.Join(cfg.Data, "events.db"))
-	if err != nil {
+	if s.events, err = openEvents(ctx, cfg); err != nil {
 		return fail(err)
 	}
 	s.pipeline = ingest.New(s.bus, s.events, nil, log, s.reg, ingest.Options{})
@@ -136,7 +142,7 @@ func OpenStore(ctx context.Context, cfg Config) (*access.Service, func() error, 
 func openStore(ctx context.Context, cfg Config) (backend, error) {
 	switch cfg.Store.Driver {
 	case "postgres":
-		return openPostgres(ctx, cfg.Store.URL)
+		return postgres.Open(ctx, cfg.Store.URL)
 	default:
 		return sqlite.Open(ctx, filepath.Join(cfg.Data, "tansa.db"))
 	}
@@ -144,6 +150,15 @@ func openStore(ctx context.Context, cfg Config) (backend, error) {
 
 // Inputs returns the pipeline's inputs, for the demo's sample data.
 func (s *Server) Inputs() *collect.Inputs { return s.inputs }
+
+// openEvents opens the event store next to the access store: in the data
+// directory for SQLite, in the same database for PostgreSQL.
+func openEvents(ctx context.Context, cfg Config) (eventStore, error) {
+	if cfg.Store.Driver == "postgres" {
+		return postgres.OpenEvents(ctx, cfg.Store.URL)
+	}
+	return sqlite.OpenEvents(ctx, filepath.Join(cfg.Data, "events.db"))
+}
 
 // Fresh reports whether the data directory was created by this start.
 func (s *Server) Fresh() bool { return s.fresh }

@@ -24,6 +24,15 @@ func Run(t *testing.T, base bus.Options, open Open) {
 		n++
 		o := base
 		o.Stream = fmt.Sprintf("T%d_%d", time.Now().UnixNano()%1e9, n)
+		// Small streams, deleted afterwards: a server's JetStream storage
+		// is reserved by each stream's limit.
+		o.MaxBytes = 64 << 20
+		t.Cleanup(func() {
+			if b, err := bus.Open(context.Background(), o); err == nil {
+				b.DeleteStream(context.Background())
+				b.Close()
+			}
+		})
 		return o
 	}
 	ctx := context.Background()
