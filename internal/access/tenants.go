@@ -15,6 +15,8 @@ type TenantInput struct {
 	Language *string          `json:"language"`
 	TimeZone *string          `json:"time_zone"`
 	Contacts *[]tansa.Contact `json:"contacts"`
+	// RetentionDays is how long events are kept: 1 to 3650 days (90).
+	RetentionDays *int `json:"retention_days"`
 }
 
 func (in TenantInput) apply(t *tansa.Tenant) error {
@@ -32,6 +34,12 @@ func (in TenantInput) apply(t *tansa.Tenant) error {
 	}
 	if in.Contacts != nil {
 		t.Contacts = slices.Clone(*in.Contacts)
+	}
+	if in.RetentionDays != nil {
+		t.RetentionDays = *in.RetentionDays
+	}
+	if t.RetentionDays < 1 || t.RetentionDays > 3650 {
+		return tansa.Errorf(tansa.Invalid, "retention_days: %d must be from 1 to 3650", t.RetentionDays)
 	}
 	if err := checkText("name", t.Name, 1, 200); err != nil {
 		return err
@@ -59,7 +67,7 @@ func (s *Service) CreateTenant(ctx context.Context, c Caller, in TenantInput) (t
 	if !c.AllTenants() {
 		return tansa.Tenant{}, tansa.Errorf(tansa.Forbidden, "only a provider administrator with access to all tenants may create tenants")
 	}
-	t := tansa.Tenant{ID: newID(), Language: "en", TimeZone: "UTC", Created: s.now()}
+	t := tansa.Tenant{ID: newID(), Language: "en", TimeZone: "UTC", RetentionDays: 90, Created: s.now()}
 	t.Updated = t.Created
 	if err := in.apply(&t); err != nil {
 		return tansa.Tenant{}, err

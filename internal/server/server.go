@@ -59,6 +59,7 @@ type Server struct {
 	Events   *events.Service
 	web      *web.Server
 	reg      *prometheus.Registry
+	expired  *prometheus.CounterVec // events removed by retention, by tenant
 	ready    atomic.Bool
 	fresh    bool
 	addr     atomic.Value // string, once listening
@@ -103,7 +104,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, version string) (*S
 		MaxFailures:     cfg.Login.MaxFailures,
 		Lockout:         time.Duration(cfg.Login.Lockout),
 	})
+	s.expired = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tansa_events_expired_total", Help: "Events removed by each tenant's retention.",
+	}, []string{"tenant"})
 	s.reg.MustRegister(
+		s.expired,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		newStoreCollector(store, log),
@@ -264,6 +269,7 @@ func (s *Server) Serve(ctx context.Context, onListen func(addr string)) error {
 		s.log.Info("syslog listener", "protocol", l.Protocol, "addr", sl.Addr().String(), "tenant", l.Tenant)
 	}
 	go s.expireSessions(bg)
+	go s.retentionLoop(bg)
 	pipelineDone := make(chan struct{})
 	go func() { defer close(pipelineDone); s.pipeline.Run(bg) }()
 	defer func() { stopBG(); <-pipelineDone }()
@@ -304,6 +310,52 @@ func (s *Server) expireSessions(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+	}
+}
+
+// retentionLoop enforces every tenant's event retention an hour apart,
+// first a minute after start so that start-up stays quick.
+func (s *Server) retentionLoop(ctx context.Context) {
+	t := time.NewTimer(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := s.enforceRetention(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			s.log.Warn("retention", "err", err)
+		}
+		t.Reset(time.Hour)
+	}
+}
+
+// enforceRetention deletes, for each tenant, the events older than its
+// retention at now.
+func (s *Server) enforceRetention(ctx context.Context, now time.Time) error {
+	sys := access.Caller{Principal: access.System("retention")}
+	for p := (access.Page{Limit: 500}); ; p.Offset += p.Limit {
+		ts, total, err := s.Access.Tenants(ctx, sys, access.TenantQuery{Page: p})
+		if err != nil {
+			return err
+		}
+		for _, t := range ts {
+			if t.RetentionDays < 1 {
+				continue // never stored by the service, which requires 1 or more
+			}
+			n, err := s.events.DeleteBefore(ctx, t.ID, now.AddDate(0, 0, -t.RetentionDays))
+			if err != nil {
+				return fmt.Errorf("tenant %s: %w", t.ID, err)
+			}
+			if n > 0 {
+				s.expired.WithLabelValues(t.ID).Add(float64(n))
+				s.log.Info("retention", "tenant", t.ID, "days", t.RetentionDays, "deleted", n)
+			}
+		}
+		if p.Offset+p.Limit >= total {
+			return nil
 		}
 	}
 }

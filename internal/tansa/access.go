@@ -39,8 +39,10 @@ type Tenant struct {
 	Language string    `json:"language"` // "ja" or "en"
 	TimeZone string    `json:"time_zone"`
 	Contacts []Contact `json:"contacts"`
-	Created  time.Time `json:"created"`
-	Updated  time.Time `json:"updated"`
+	// RetentionDays is how long the tenant's events are kept.
+	RetentionDays int       `json:"retention_days"`
+	Created       time.Time `json:"created"`
+	Updated       time.Time `json:"updated"`
 }
 
 // Contact is a person to reach at a tenant.

@@ -301,15 +301,27 @@ func (s *Server) changeOwnPassword(w http.ResponseWriter, r *http.Request) {
 // tenantForm is a tenant's form as entered.
 type tenantForm struct {
 	Name, Country, Language, TimeZone string
+	Retention                         string // days, as typed
 }
 
 func (f tenantForm) input() access.TenantInput {
-	return access.TenantInput{Name: ptr(f.Name), Country: ptr(strings.ToUpper(f.Country)), Language: ptr(f.Language), TimeZone: ptr(f.TimeZone)}
+	in := access.TenantInput{Name: ptr(f.Name), Country: ptr(strings.ToUpper(f.Country)), Language: ptr(f.Language), TimeZone: ptr(f.TimeZone)}
+	if f.Retention != "" {
+		// A value that is not a number becomes -1, which the service
+		// refuses with its own message naming the field.
+		days, err := strconv.Atoi(f.Retention)
+		if err != nil {
+			days = -1
+		}
+		in.RetentionDays = &days
+	}
+	return in
 }
 
 func tenantFormOf(r *http.Request) tenantForm {
 	return tenantForm{Name: r.PostFormValue("name"), Country: strings.TrimSpace(r.PostFormValue("country")),
-		Language: r.PostFormValue("language"), TimeZone: strings.TrimSpace(r.PostFormValue("time_zone"))}
+		Language: r.PostFormValue("language"), TimeZone: strings.TrimSpace(r.PostFormValue("time_zone")),
+		Retention: strings.TrimSpace(r.PostFormValue("retention_days"))}
 }
 
 type tenantsPage struct {
@@ -418,7 +430,7 @@ func (s *Server) pageTenant(w http.ResponseWriter, r *http.Request) {
 	}
 	v := s.newView(r, "tenant.title")
 	v.Title = t.Name
-	v.Data = tenantPage{Tenant: t, Form: tenantForm{Name: t.Name, Country: t.Country, Language: t.Language, TimeZone: t.TimeZone},
+	v.Data = tenantPage{Tenant: t, Form: tenantForm{Name: t.Name, Country: t.Country, Language: t.Language, TimeZone: t.TimeZone, Retention: strconv.Itoa(t.RetentionDays)},
 		Contacts: withBlankContacts(t.Contacts), TimeZones: timeZones()}
 	s.render(w, r, http.StatusOK, "tenant", v)
 }

@@ -36,13 +36,13 @@ func jsonText(v any) string {
 
 // ---- tenants
 
-const tenantCols = "id, name, country, language, time_zone, contacts, created, updated"
+const tenantCols = "id, name, country, language, time_zone, contacts, retention_days, created, updated"
 
 func scanTenant(row interface{ Scan(...any) error }) (tansa.Tenant, error) {
 	var t tansa.Tenant
 	var contacts string
 	var created, updated int64
-	if err := row.Scan(&t.ID, &t.Name, &t.Country, &t.Language, &t.TimeZone, &contacts, &created, &updated); err != nil {
+	if err := row.Scan(&t.ID, &t.Name, &t.Country, &t.Language, &t.TimeZone, &contacts, &t.RetentionDays, &created, &updated); err != nil {
 		return t, err
 	}
 	if err := json.Unmarshal([]byte(contacts), &t.Contacts); err != nil {
@@ -58,8 +58,8 @@ func scanTenant(row interface{ Scan(...any) error }) (tansa.Tenant, error) {
 // CreateTenant stores a new tenant and its audit entry.
 func (db *DB) CreateTenant(ctx context.Context, t tansa.Tenant, a tansa.AuditEntry) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		_, err := db.exec(ctx, tx, "INSERT INTO tenants ("+tenantCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-			t.ID, t.Name, t.Country, t.Language, t.TimeZone, jsonText(t.Contacts), Micros(t.Created), Micros(t.Updated))
+		_, err := db.exec(ctx, tx, "INSERT INTO tenants ("+tenantCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			t.ID, t.Name, t.Country, t.Language, t.TimeZone, jsonText(t.Contacts), t.RetentionDays, Micros(t.Created), Micros(t.Updated))
 		if err != nil {
 			return db.conflict(err, "a tenant named %q exists already", t.Name)
 		}
@@ -70,8 +70,8 @@ func (db *DB) CreateTenant(ctx context.Context, t tansa.Tenant, a tansa.AuditEnt
 // UpdateTenant replaces tenant t.ID and stores the audit entry.
 func (db *DB) UpdateTenant(ctx context.Context, t tansa.Tenant, a tansa.AuditEntry) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		res, err := db.exec(ctx, tx, "UPDATE tenants SET name = ?, country = ?, language = ?, time_zone = ?, contacts = ?, updated = ? WHERE id = ?",
-			t.Name, t.Country, t.Language, t.TimeZone, jsonText(t.Contacts), Micros(t.Updated), t.ID)
+		res, err := db.exec(ctx, tx, "UPDATE tenants SET name = ?, country = ?, language = ?, time_zone = ?, contacts = ?, retention_days = ?, updated = ? WHERE id = ?",
+			t.Name, t.Country, t.Language, t.TimeZone, jsonText(t.Contacts), t.RetentionDays, Micros(t.Updated), t.ID)
 		if err != nil {
 			return db.conflict(err, "a tenant named %q exists already", t.Name)
 		}
