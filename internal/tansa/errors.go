@@ -20,9 +20,10 @@ const (
 	TooMany           // rate limit or lock-out
 	Unavailable       // overloaded or shutting down; retry later
 	TooLarge          // the input exceeds a size limit
+	MethodNotAllowed  // the resource exists but does not take this method
 )
 
-var kindNames = [...]string{"internal", "invalid", "not_found", "conflict", "unauthorized", "forbidden", "too_many_requests", "unavailable", "too_large"}
+var kindNames = [...]string{"internal", "invalid", "not_found", "conflict", "unauthorized", "forbidden", "too_many_requests", "unavailable", "too_large", "method_not_allowed"}
 
 // String returns the kind's wire name, used as the API's error code.
 func (k Kind) String() string {

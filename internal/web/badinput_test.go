@@ -104,7 +104,7 @@ func TestBadInput(t *testing.T) {
 		{"negative offset", root, "GET", "/api/v1/tokens?offset=-1", "", "", 400, "invalid", "offset"},
 		{"bad audit time", root, "GET", "/api/v1/audit?since=yesterday", "", "", 400, "invalid", "RFC 3339"},
 		{"no such API route", root, "GET", "/api/v1/nothing-here", "", "", 404, "not_found", "no such"},
-		{"method the route does not take", root, "PUT", "/api/v1/tenants", `{"name":"x"}`, "", 404, "not_found", "no such"},
+		{"method the route does not take", root, "PUT", "/api/v1/tenants", `{"name":"x"}`, "", 405, "method_not_allowed", "use GET, HEAD or POST"},
 		{"no such tenant", root, "GET", "/api/v1/tenants/nope", "", "", 404, "not_found", "not found"},
 		{"missing auth", anon, "GET", "/api/v1/tenants", "", "", 401, "unauthorized", "Bearer"},
 		{"missing auth on a write", anon, "POST", "/api/v1/tenants", `{"name":"x"}`, "", 401, "unauthorized", ""},

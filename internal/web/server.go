@@ -9,10 +9,12 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +23,7 @@ import (
 	"github.com/tansa-sec/tansa/internal/access"
 	"github.com/tansa-sec/tansa/internal/collect"
 	"github.com/tansa-sec/tansa/internal/events"
+	"github.com/tansa-sec/tansa/internal/tansa"
 )
 
 // Deps is everything the HTTP edge needs. Every field is required unless
@@ -221,5 +224,29 @@ func (s *Server) handleMetrics() http.Handler {
 
 func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
 	page := !isAPIPath(r.URL.Path)
+	// A path some route takes with another method is answered 405 with
+	// the methods it does take, rather than 404.
+	var methods []string
+	for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != "/" {
+			methods = append(methods, m)
+		}
+	}
+	if len(methods) > 0 {
+		w.Header().Set("Allow", strings.Join(methods, ", "))
+		s.fail(w, r, route{Page: page}, &tansa.Error{Kind: tansa.MethodNotAllowed,
+			Message: fmt.Sprintf("%s is not accepted here; use %s", r.Method, orList(methods))})
+		return
+	}
 	s.fail(w, r, route{Page: page}, errNoRoute)
+}
+
+// orList joins "GET", "HEAD", "POST" as "GET, HEAD or POST".
+func orList(xs []string) string {
+	if len(xs) < 2 {
+		return strings.Join(xs, "")
+	}
+	return strings.Join(xs[:len(xs)-1], ", ") + " or " + xs[len(xs)-1]
 }
