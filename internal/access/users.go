@@ -244,6 +244,18 @@ func (s *Service) setPassword(ctx context.Context, c Caller, u tansa.User, passw
 	return err
 }
 
+// Self returns the calling user's own record, whatever their role: every
+// person may see their own name, e-mail and preferences.
+func (s *Service) Self(ctx context.Context, c Caller) (tansa.User, error) {
+	if err := require(c, PermSelf); err != nil {
+		return tansa.User{}, err
+	}
+	if c.Kind != "user" {
+		return tansa.User{}, tansa.Errorf(tansa.Invalid, "only a logged-in user has a profile")
+	}
+	return s.store.User(ctx, c.ID)
+}
+
 // PrefsInput is what every user may change about themselves.
 type PrefsInput struct {
 	Name     *string `json:"name"`

@@ -213,16 +213,9 @@ type settingsPage struct {
 	PasswordError string
 }
 
-// self reads the calling user's own record when the caller's role may read
-// users. The tenant chosen in the switcher is ignored: it narrows lists,
-// and a provider user belongs to no tenant.
+// self reads the calling user's own record, which every role may see.
 func (s *Server) self(r *http.Request) (tansa.User, bool) {
-	c := caller(r)
-	c.Current = ""
-	if !c.Can(access.PermUserRead) {
-		return tansa.User{}, false
-	}
-	u, err := s.deps.Access.User(r.Context(), c, c.ID)
+	u, err := s.deps.Access.Self(r.Context(), caller(r))
 	return u, err == nil
 }
 

@@ -398,10 +398,10 @@ func TestConsoleSwitchTenant(t *testing.T) {
 
 func TestConsoleLanguageAndSettings(t *testing.T) {
 	e := newConsoleEnv(t)
-	viewer := e.login("vn-viewer") // may not read users: settings must work without
+	viewer := e.login("vn-viewer") // may not read users, yet sees their own profile
 
 	viewer.post("/language", url.Values{"language": {"ja"}, "next": {"/settings?flash=flash.settings_saved"}}).redirectTo(t, "/settings")
-	viewer.get("/settings").want(t, http.StatusOK, `lang="ja"`, "個人設定", "（変更しない）")
+	viewer.get("/settings").want(t, http.StatusOK, `lang="ja"`, "個人設定", `value="Mai VN-Viewer"`, `value="vn-viewer@sakura-trading.example"`)
 	viewer.post("/language", url.Values{"language": {"xx"}, "next": {"/"}}).want(t, http.StatusBadRequest, "language:")
 	viewer.post("/language", url.Values{"language": {"en"}, "next": {"//evil.example"}}).redirectTo(t, "/")
 
