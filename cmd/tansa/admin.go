@@ -120,21 +120,11 @@ func tenantList(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer closeFn()
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tCOUNTRY\tLANGUAGE\tTIME ZONE")
-	for p := (access.Page{Limit: 500}); ; p.Offset += p.Limit {
-		ts, total, err := svc.Tenants(ctx, c, access.TenantQuery{Page: p})
-		if err != nil {
-			return err
-		}
-		for _, t := range ts {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Country, t.Language, t.TimeZone)
-		}
-		if p.Offset+p.Limit >= total {
-			break
-		}
-	}
-	return tw.Flush()
+	return table(e, "ID\tNAME\tCOUNTRY\tLANGUAGE\tTIME ZONE\tRETENTION", func(p access.Page) ([]tansa.Tenant, int, error) {
+		return svc.Tenants(ctx, c, access.TenantQuery{Page: p})
+	}, func(t tansa.Tenant) string {
+		return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%dd", t.ID, t.Name, t.Country, t.Language, t.TimeZone, t.RetentionDays)
+	})
 }
 
 func cmdUser(ctx context.Context, e *env, args []string) error {
@@ -206,25 +196,15 @@ func userList(ctx context.Context, e *env, args []string) error {
 	if *tenant != "" {
 		scope.Tenants = []string{*tenant}
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tUSERNAME\tROLE\tTENANT\tDISABLED\tLAST LOGIN")
-	for p := (access.Page{Limit: 500}); ; p.Offset += p.Limit {
-		us, total, err := svc.Users(ctx, c, access.UserQuery{Scope: scope, Page: p})
-		if err != nil {
-			return err
+	return table(e, "ID\tUSERNAME\tROLE\tTENANT\tDISABLED\tLAST LOGIN", func(p access.Page) ([]tansa.User, int, error) {
+		return svc.Users(ctx, c, access.UserQuery{Scope: scope, Page: p})
+	}, func(u tansa.User) string {
+		last := "-"
+		if !u.LastLogin.IsZero() {
+			last = u.LastLogin.Format("2006-01-02 15:04Z07:00")
 		}
-		for _, u := range us {
-			last := "-"
-			if !u.LastLogin.IsZero() {
-				last = u.LastLogin.Format("2006-01-02 15:04Z07:00")
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%s\n", u.ID, u.Username, u.Role, u.TenantID, u.Disabled, last)
-		}
-		if p.Offset+p.Limit >= total {
-			break
-		}
-	}
-	return tw.Flush()
+		return fmt.Sprintf("%s\t%s\t%s\t%s\t%v\t%s", u.ID, u.Username, u.Role, u.TenantID, u.Disabled, last)
+	})
 }
 
 func userResetPassword(ctx context.Context, e *env, args []string) error {
@@ -314,25 +294,15 @@ func tokenList(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer closeFn()
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tROLE\tTENANT\tPREFIX\tSTATE")
-	for p := (access.Page{Limit: 500}); ; p.Offset += p.Limit {
-		ts, total, err := svc.Tokens(ctx, c, access.TokenQuery{Page: p})
-		if err != nil {
-			return err
+	return table(e, "ID\tNAME\tROLE\tTENANT\tPREFIX\tSTATE", func(p access.Page) ([]tansa.Token, int, error) {
+		return svc.Tokens(ctx, c, access.TokenQuery{Page: p})
+	}, func(t tansa.Token) string {
+		state := "active"
+		if !t.Revoked.IsZero() {
+			state = "revoked"
 		}
-		for _, t := range ts {
-			state := "active"
-			if !t.Revoked.IsZero() {
-				state = "revoked"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s…\t%s\n", t.ID, t.Name, t.Role, t.TenantID, t.Prefix, state)
-		}
-		if p.Offset+p.Limit >= total {
-			break
-		}
-	}
-	return tw.Flush()
+		return fmt.Sprintf("%s\t%s\t%s\t%s\t%s…\t%s", t.ID, t.Name, t.Role, t.TenantID, t.Prefix, state)
+	})
 }
 
 func tokenRevoke(ctx context.Context, e *env, args []string) error {
@@ -350,4 +320,23 @@ func tokenRevoke(ctx context.Context, e *env, args []string) error {
 	defer closeFn()
 	_, err = svc.RevokeToken(ctx, c, *id)
 	return err
+}
+
+// table prints every item a paged list returns, one formatted row each,
+// under header, in aligned columns.
+func table[T any](e *env, header string, list func(access.Page) ([]T, int, error), row func(T) string) error {
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	for p := (access.Page{Limit: 500}); ; p.Offset += p.Limit {
+		items, total, err := list(p)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			fmt.Fprintln(tw, row(it))
+		}
+		if p.Offset+p.Limit >= total {
+			return tw.Flush()
+		}
+	}
 }
