@@ -11,16 +11,16 @@ type Kind int
 // The error kinds. Internal is the zero value so that an unclassified error
 // is never shown to a user as anything but an internal failure.
 const (
-	Internal     Kind = iota
-	Invalid           // the input is malformed or breaks a rule; the message says what and where
-	NotFound          // the object does not exist or is outside the caller's tenants
-	Conflict          // the object already exists or changed underneath the caller
-	Unauthorized      // no valid credentials
-	Forbidden         // valid credentials, insufficient rights
-	TooMany           // rate limit or lock-out
-	Unavailable       // overloaded or shutting down; retry later
-	TooLarge          // the input exceeds a size limit
-	MethodNotAllowed  // the resource exists but does not take this method
+	Internal         Kind = iota
+	Invalid               // the input is malformed or breaks a rule; the message says what and where
+	NotFound              // the object does not exist or is outside the caller's tenants
+	Conflict              // the object already exists or changed underneath the caller
+	Unauthorized          // no valid credentials
+	Forbidden             // valid credentials, insufficient rights
+	TooMany               // rate limit or lock-out
+	Unavailable           // overloaded or shutting down; retry later
+	TooLarge              // the input exceeds a size limit
+	MethodNotAllowed      // the resource exists but does not take this method
 )
 
 var kindNames = [...]string{"internal", "invalid", "not_found", "conflict", "unauthorized", "forbidden", "too_many_requests", "unavailable", "too_large", "method_not_allowed"}

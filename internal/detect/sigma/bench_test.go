@@ -3,6 +3,7 @@ package sigma
 import (
 	"bytes"
 	"fmt"
+	"github.com/tansa-sec/tansa/internal/shareddata"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -18,7 +19,7 @@ import (
 func loadWindowsRules(b *testing.B) *Ruleset {
 	var win []*Rule
 	for _, d := range ruleDirs {
-		rules, errs := ParseDir(sharedData(b, d))
+		rules, errs := ParseDir(shareddata.Path(b, d))
 		if len(errs) > 0 {
 			b.Fatalf("parse: %v", errs[0])
 		}
@@ -38,7 +39,7 @@ func loadWindowsRules(b *testing.B) *Ruleset {
 func loadSampleEVTX(b *testing.B) ([][]byte, int) {
 	var data [][]byte
 	size := 0
-	filepath.WalkDir(sharedData(b, "evtx"), func(p string, d os.DirEntry, err error) error {
+	filepath.WalkDir(shareddata.Path(b, "evtx"), func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(strings.ToLower(p), ".evtx") {
 			return nil
 		}

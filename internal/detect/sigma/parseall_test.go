@@ -1,6 +1,7 @@
 package sigma
 
 import (
+	"github.com/tansa-sec/tansa/internal/shareddata"
 	"testing"
 )
 
@@ -11,7 +12,7 @@ func TestParseAllSigmaHQRules(t *testing.T) {
 	total, failed := 0, 0
 	var all []*Rule
 	for _, d := range ruleDirs {
-		dir := sharedData(t, d)
+		dir := shareddata.Path(t, d)
 		rules, errs := ParseDir(dir)
 		total += len(rules) + len(errs)
 		failed += len(errs)

@@ -1,6 +1,7 @@
 package sigma
 
 import (
+	"github.com/tansa-sec/tansa/internal/shareddata"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -37,14 +38,14 @@ func TestSigmaHQRegression(t *testing.T) { runRegression(t, "evtx") }
 func TestSigmaHQRegressionJSON(t *testing.T) { runRegression(t, "json") }
 
 func runRegression(t *testing.T, source string) {
-	base := sharedData(t, "sigma")
+	base := shareddata.Path(t, "sigma")
 	type tc struct {
 		rulePath string
 		info     string
 	}
 	var cases []tc
 	for _, d := range ruleDirs {
-		dir := sharedData(t, d)
+		dir := shareddata.Path(t, d)
 		filepath.WalkDir(dir, func(p string, de os.DirEntry, err error) error {
 			if err != nil || de.IsDir() || !strings.HasSuffix(p, ".yml") {
 				return nil

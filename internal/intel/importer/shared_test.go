@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/tansa-sec/tansa/internal/shareddata"
 	"os"
 	"path/filepath"
 	"sort"
@@ -16,21 +17,6 @@ import (
 )
 
 var update = flag.Bool("update", false, "rewrite golden files from the current output")
-
-// sharedData returns $TANSA_SHARED_DATA/rel, skipping when the variable is
-// unset and failing when it names a missing path.
-func sharedData(t testing.TB, rel string) string {
-	t.Helper()
-	root := os.Getenv("TANSA_SHARED_DATA")
-	if root == "" {
-		t.Skip("TANSA_SHARED_DATA is not set; skipping the test on shared intelligence samples")
-	}
-	p := filepath.Join(root, rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("TANSA_SHARED_DATA is set but %s is missing: %v", p, err)
-	}
-	return p
-}
 
 var fixedNow = time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
 
@@ -113,7 +99,7 @@ func jsonFiles(t *testing.T, dir string) []string {
 // detected as STIX and import with no whole-object rejection; the only
 // rejected item is a value the example itself gets wrong.
 func TestSharedSTIXExamples(t *testing.T) {
-	dir := sharedData(t, "stix/examples")
+	dir := shareddata.Path(t, "stix/examples")
 	files := jsonFiles(t, dir)
 	if len(files) < 8 {
 		t.Fatalf("found %d STIX examples, want at least 8", len(files))
@@ -140,7 +126,7 @@ func TestSharedSTIXExamples(t *testing.T) {
 }
 
 func TestSharedMISPSTIX(t *testing.T) {
-	dir := sharedData(t, "stix/misp-stix-tests")
+	dir := shareddata.Path(t, "stix/misp-stix-tests")
 	var out strings.Builder
 	for _, f := range jsonFiles(t, dir) {
 		res, set := importFile(t, f, Options{})
@@ -161,7 +147,7 @@ func TestSharedLists(t *testing.T) {
 	var out strings.Builder
 	for _, rel := range []string{"iocs/threatfox_ips.txt", "iocs/ipsum.txt", "iocs/signature-base/hash-iocs.txt",
 		"iocs/signature-base/c2-iocs.txt", "iocs/signature-base/filename-iocs.txt"} {
-		res, set := importFile(t, sharedData(t, rel), Options{})
+		res, set := importFile(t, shareddata.Path(t, rel), Options{})
 		if res.Format != FormatText {
 			t.Errorf("%s detected as %s", rel, res.Format)
 		}

@@ -3,30 +3,15 @@ package stixpattern
 import (
 	"bufio"
 	"errors"
+	"github.com/tansa-sec/tansa/internal/shareddata"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
 
-// sharedData returns $TANSA_SHARED_DATA/rel, skipping when the variable is
-// unset and failing when it names a missing path.
-func sharedData(t testing.TB, rel string) string {
-	t.Helper()
-	root := os.Getenv("TANSA_SHARED_DATA")
-	if root == "" {
-		t.Skip("TANSA_SHARED_DATA is not set; skipping the test on shared STIX samples")
-	}
-	p := filepath.Join(root, rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("TANSA_SHARED_DATA is set but %s is missing: %v", p, err)
-	}
-	return p
-}
-
 func TestSpecExamples(t *testing.T) {
-	f, err := os.Open(sharedData(t, "stix/pattern-spec-examples.txt"))
+	f, err := os.Open(shareddata.Path(t, "stix/pattern-spec-examples.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,9 +12,9 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"github.com/tansa-sec/tansa/internal/shareddata"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,15 +25,7 @@ import (
 // Path returns the path of rel (slash-separated) under $TANSA_SHARED_DATA.
 func Path(tb testing.TB, rel string) string {
 	tb.Helper()
-	root := os.Getenv("TANSA_SHARED_DATA")
-	if root == "" {
-		tb.Skip("TANSA_SHARED_DATA is not set; set it to the shared data directory to run the sample-log tests")
-	}
-	p := filepath.Join(root, filepath.FromSlash(rel))
-	if _, err := os.Stat(p); err != nil {
-		tb.Fatalf("TANSA_SHARED_DATA is set but the sample is missing: %v", err)
-	}
-	return p
+	return shareddata.Path(tb, rel)
 }
 
 // WazuhLogs returns the raw log lines of a Wazuh ruleset test file

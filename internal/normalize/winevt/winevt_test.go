@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"github.com/tansa-sec/tansa/internal/shareddata"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,19 +15,6 @@ import (
 
 	"github.com/tansa-sec/tansa/internal/tansa"
 )
-
-func sharedData(t testing.TB, rel string) string {
-	t.Helper()
-	root := os.Getenv("TANSA_SHARED_DATA")
-	if root == "" {
-		t.Skip("TANSA_SHARED_DATA is not set; this test needs the shared EVTX and log samples")
-	}
-	p := filepath.Join(root, rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("shared data %s: %v", p, err)
-	}
-	return p
-}
 
 func evtxFiles(t testing.TB, dir string) []string {
 	var files []string
@@ -54,7 +42,7 @@ func checkTypes(t *testing.T, e *tansa.Event) {
 // TestReadAllSampleEVTX decodes every shared sample file: no file may fail,
 // no record may be lost, and every value must have an allowed type.
 func TestReadAllSampleEVTX(t *testing.T) {
-	files := evtxFiles(t, sharedData(t, "evtx"))
+	files := evtxFiles(t, shareddata.Path(t, "evtx"))
 	total := 0
 	// compare_evtxexport.sh sets this to collect per-file counts.
 	var counts *os.File
@@ -109,7 +97,7 @@ func TestGoldenEVTX(t *testing.T) {
 		{"evtx/DeepBlueCLI/new-user-security.evtx", "security4720.golden"},
 	}
 	for _, c := range cases {
-		path := sharedData(t, c.file)
+		path := shareddata.Path(t, c.file)
 		var got string
 		_, err := ReadEVTXFile(path, Options{}, func(e *tansa.Event) error {
 			if got == "" {
@@ -137,7 +125,7 @@ func TestGoldenEVTX(t *testing.T) {
 // TestCorruptEVTX damages chunks of a real file in memory: reading must
 // not panic, must report failures, and must keep the undamaged chunks.
 func TestCorruptEVTX(t *testing.T) {
-	files := evtxFiles(t, sharedData(t, "evtx"))
+	files := evtxFiles(t, shareddata.Path(t, "evtx"))
 	var src []byte
 	for _, f := range files {
 		if fi, err := os.Stat(f); err == nil && fi.Size() > 4*chunkSize {
@@ -240,7 +228,7 @@ func TestParseJSONLayouts(t *testing.T) {
 // TestReadOTRF parses every shared OTRF JSON-lines sample; Windows layouts
 // must parse without error.
 func TestReadOTRF(t *testing.T) {
-	dir := sharedData(t, "logs/otrf")
+	dir := shareddata.Path(t, "logs/otrf")
 	counts := map[Layout]int{}
 	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".json.gz") {
@@ -326,7 +314,7 @@ func FuzzReadEVTX(f *testing.F) {
 }
 
 func BenchmarkReadEVTX(b *testing.B) {
-	files := evtxFiles(b, sharedData(b, "evtx"))
+	files := evtxFiles(b, shareddata.Path(b, "evtx"))
 	var data [][]byte
 	size := 0
 	for _, f := range files {
@@ -358,7 +346,7 @@ func BenchmarkReadEVTX(b *testing.B) {
 // rendering back with ParseJSON: the same fields must come out, so a
 // record sent to a server as JSON is read there as the file was.
 func TestRawJSONRoundTrip(t *testing.T) {
-	dir := sharedData(t, filepath.Join("evtx", "DeepBlueCLI"))
+	dir := shareddata.Path(t, filepath.Join("evtx", "DeepBlueCLI"))
 	path := filepath.Join(dir, "smb-password-guessing-security.evtx")
 	n := 0
 	_, err := ReadEVTXFile(path, Options{RawJSON: true}, func(ev *tansa.Event) error {
