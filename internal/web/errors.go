@@ -33,6 +33,8 @@ func statusOf(k tansa.Kind) int {
 		return http.StatusServiceUnavailable
 	case tansa.TooLarge:
 		return http.StatusRequestEntityTooLarge
+	case tansa.MethodNotAllowed:
+		return http.StatusMethodNotAllowed
 	}
 	return http.StatusInternalServerError
 }
