@@ -432,22 +432,36 @@ func ParseProcStatusUID(data []byte) (string, bool) {
 	return "", false
 }
 
-// ParseProcMaps returns the distinct file paths mapped in /proc/PID/maps,
-// in first-seen order, without pseudo-mappings such as [heap].
+// ParseProcMaps returns the distinct files mapped executable in
+// /proc/PID/maps — the program and its libraries — in first-seen order.
+// Files mapped only for data (SQLite's -shm files, shared-memory segments,
+// fonts, caches) are left out: they are not code, and counting them as
+// loaded libraries would flag every database as an injection.
 func ParseProcMaps(data []byte) []string {
-	seen := map[string]bool{}
-	var out []string
+	exec := map[string]bool{}
+	var order []string
 	for _, l := range lines(data) {
 		f := strings.Fields(l)
 		if len(f) < 6 {
 			continue
 		}
 		p := strings.Join(f[5:], " ")
-		if !strings.HasPrefix(p, "/") || seen[p] {
+		if !strings.HasPrefix(p, "/") {
 			continue
 		}
-		seen[p] = true
-		out = append(out, p)
+		if _, ok := exec[p]; !ok {
+			order = append(order, p)
+			exec[p] = false
+		}
+		if strings.Contains(f[1], "x") {
+			exec[p] = true
+		}
+	}
+	var out []string
+	for _, p := range order {
+		if exec[p] {
+			out = append(out, p)
+		}
 	}
 	return out
 }

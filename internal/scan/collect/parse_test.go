@@ -77,6 +77,9 @@ func TestParseProcNet(t *testing.T) {
 
 func TestParseProcMaps(t *testing.T) {
 	data := []byte(`55d0c0a00000-55d0c0a02000 r--p 00000000 08:01 1234 /usr/bin/cat
+55d0c0a02000-55d0c0a06000 r-xp 00002000 08:01 1234 /usr/bin/cat
+7f0000010000-7f0000018000 rw-s 00000000 08:01 77 /tmp/data/events.db-shm
+7f0000020000-7f0000028000 rw-s 00000000 00:19 78 /dev/shm/PostgreSQL.183837736
 7f0000000000-7f0000001000 r-xp 00000000 08:01 99 /tmp/inject me.so
 7f0000002000-7f0000003000 rw-p 00000000 00:00 0 [heap]
 7f0000004000-7f0000005000 r-xp 00000000 08:01 99 /tmp/inject me.so
