@@ -76,7 +76,9 @@ func run() error {
 	totalAcked := 0
 	for c := 1; c <= *cycles; c++ {
 		since := time.Now().Add(-time.Second).UTC().Format(time.RFC3339)
-		acked, sent := srv.load(token, c, *senders, *batch, time.Duration(300+rand.IntN(1200))*time.Millisecond)
+		// The kill comes after a random number of events, while requests
+		// are in flight: mid-stream, and within what one export returns.
+		acked, sent := srv.load(token, c, *senders, *batch, 5000+rand.IntN(55000))
 		if err := srv.start(); err != nil {
 			return fmt.Errorf("cycle %d: restart: %w", c, err)
 		}
@@ -169,16 +171,18 @@ func (s *server) stop() {
 	}
 }
 
-// load sends events of cycle c until kill, then kills the server with
-// SIGKILL while requests are in flight. It returns the acknowledged
-// sequence numbers and how many were sent.
-func (s *server) load(token string, c, senders, batch int, kill time.Duration) (map[int]bool, int) {
+// load sends events of cycle c and, once killAt events are on their way,
+// kills the server with SIGKILL while requests are in flight. It returns
+// the acknowledged sequence numbers and how many were sent.
+func (s *server) load(token string, c, senders, batch, killAt int) (map[int]bool, int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var mu sync.Mutex
 	acked := map[int]bool{}
 	sent := 0
 	var wg sync.WaitGroup
 	client := &http.Client{Timeout: 10 * time.Second}
+	kill := make(chan struct{})
+	var killOnce sync.Once
 	for w := range senders {
 		wg.Add(1)
 		go func() {
@@ -193,6 +197,9 @@ func (s *server) load(token string, c, senders, batch int, kill time.Duration) (
 				req.Header.Set("Authorization", "Splunk "+token)
 				mu.Lock()
 				sent += batch
+				if sent >= killAt {
+					killOnce.Do(func() { close(kill) })
+				}
 				mu.Unlock()
 				resp, err := client.Do(req)
 				if err != nil {
@@ -210,7 +217,10 @@ func (s *server) load(token string, c, senders, batch int, kill time.Duration) (
 			}
 		}()
 	}
-	time.Sleep(kill)
+	select {
+	case <-kill:
+	case <-time.After(time.Minute): // a server that stopped answering is killed too
+	}
 	s.cmd.Process.Kill() // SIGKILL: no shutdown, no flush
 	s.cmd.Wait()
 	cancel()
