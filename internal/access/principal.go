@@ -20,6 +20,8 @@ const (
 	PermAuditRead   Perm = "audit.read"
 	PermEventWrite  Perm = "event.write"
 	PermEventRead   Perm = "event.read"
+	PermIntelRead   Perm = "intel.read"
+	PermIntelWrite  Perm = "intel.write"
 	// PermSelf is what every logged-in person has: their own profile and
 	// preferences.
 	PermSelf Perm = "self"
@@ -27,11 +29,11 @@ const (
 
 var rolePerms = map[tansa.Role][]Perm{
 	tansa.RoleProviderAdmin: {PermSelf, PermTenantRead, PermTenantWrite, PermUserRead, PermUserWrite,
-		PermTokenRead, PermTokenWrite, PermAuditRead, PermEventRead},
-	tansa.RoleProviderAnalyst: {PermSelf, PermTenantRead, PermEventRead},
+		PermTokenRead, PermTokenWrite, PermAuditRead, PermEventRead, PermIntelRead, PermIntelWrite},
+	tansa.RoleProviderAnalyst: {PermSelf, PermTenantRead, PermEventRead, PermIntelRead, PermIntelWrite},
 	tansa.RoleTenantAdmin: {PermSelf, PermTenantRead, PermUserRead, PermUserWrite, PermTokenRead,
-		PermTokenWrite, PermAuditRead, PermEventRead},
-	tansa.RoleTenantViewer: {PermSelf, PermTenantRead, PermEventRead},
+		PermTokenWrite, PermAuditRead, PermEventRead, PermIntelRead, PermIntelWrite},
+	tansa.RoleTenantViewer: {PermSelf, PermTenantRead, PermEventRead, PermIntelRead},
 	tansa.RoleIngest:       {PermEventWrite},
 }
 
