@@ -1,0 +1,274 @@
+// Command syslogload sends N realistic log lines to a receiver as fast as
+// it takes them and measures the wall time until all of them are durably
+// stored. The lines are a mix of FortiGate key=value traffic logs, CEF and
+// sshd messages behind an RFC 3164 header, every one with its own values;
+// one line in 1 000 mentions 203.0.113.5, the address the lookup benchmark
+// searches for.
+//
+// Over TCP syslog (newline-framed, -conns connections):
+//
+//	syslogload -addr 127.0.0.1:5514 -n 300000 -conns 4 -metrics http://127.0.0.1:18100/metrics
+//	syslogload -addr 127.0.0.1:5515 -n 300000 -conns 4 -file /tmp/rsyslog-out.log
+//
+// Over Splunk HEC (/services/collector/raw, -batch lines per request,
+// -conns concurrent senders):
+//
+//	syslogload -hec http://127.0.0.1:18100 -token T -n 300000 -conns 4 -batch 500 -metrics …
+//
+// With -metrics it waits until the sum of tansa_events_stored_total has
+// grown by N; with -file until the file has grown by N lines. The clock
+// starts before the first byte is sent.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "syslogload:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	addr := flag.String("addr", "", "TCP syslog receiver host:port")
+	hec := flag.String("hec", "", "HEC base URL (instead of -addr)")
+	token := flag.String("token", "", "HEC ingest token")
+	n := flag.Int("n", 100000, "lines to send")
+	conns := flag.Int("conns", 4, "TCP connections or concurrent HEC senders")
+	batch := flag.Int("batch", 500, "lines per HEC request")
+	offset := flag.Int("offset", 0, "number of the first line (distinct values across runs)")
+	metrics := flag.String("metrics", "", "wait until tansa_events_stored_total at this URL grows by N")
+	file := flag.String("file", "", "wait until this file grows by N lines")
+	timeout := flag.Duration("timeout", 10*time.Minute, "give up after")
+	flag.BoolVar(&fwOnly, "fw", false, "FortiGate traffic lines only (the storage benchmark's typical firewall event)")
+	flag.Parse()
+	if (*addr == "") == (*hec == "") {
+		return errors.New("give -addr or -hec")
+	}
+
+	var base int
+	var err error
+	switch {
+	case *metrics != "":
+		base, err = stored(*metrics)
+	case *file != "":
+		base, err = lines(*file)
+	}
+	if err != nil {
+		return err
+	}
+
+	start := time.Now()
+	errc := make(chan error, *conns)
+	var wg sync.WaitGroup
+	for c := range *conns {
+		lo, hi := c**n / *conns, (c+1)**n / *conns
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if *hec != "" {
+				errc <- sendHEC(*hec, *token, *offset+lo, *offset+hi, *batch)
+			} else {
+				errc <- sendTCP(*addr, *offset+lo, *offset+hi)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		if err != nil {
+			return err
+		}
+	}
+	sent := time.Since(start)
+	fmt.Printf("sent %d lines over %d connections in %.2f s (%.0f lines/s)\n", *n, *conns, sent.Seconds(), float64(*n)/sent.Seconds())
+	if *metrics == "" && *file == "" {
+		return nil
+	}
+	deadline := start.Add(*timeout)
+	got := 0
+	for time.Now().Before(deadline) {
+		if *metrics != "" {
+			got, err = stored(*metrics)
+		} else {
+			got, err = lines(*file)
+		}
+		if err != nil {
+			return err
+		}
+		if got-base >= *n {
+			d := time.Since(start)
+			fmt.Printf("stored %d in %.2f s: %.0f events/s\n", got-base, d.Seconds(), float64(*n)/d.Seconds())
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("timeout: %d of %d stored after %s", got-base, *n, *timeout)
+}
+
+// fwOnly makes every line a FortiGate traffic log.
+var fwOnly bool
+
+// line appends line k of the stream, without its newline.
+func line(b []byte, k int, now time.Time) []byte {
+	at := now.Add(-time.Duration(k%86400) * time.Second)
+	host := "fw-" + strconv.Itoa(k%8)
+	src := fmt.Sprintf("10.%d.%d.%d", k%4, k/7%256, k%251)
+	dst := fmt.Sprintf("198.51.%d.%d", k/13%256, k%97)
+	if k%1000 == 0 {
+		dst = "203.0.113.5"
+	}
+	ts := at.Format(time.Stamp)
+	kind := k % 10
+	if fwOnly {
+		kind = 0
+	}
+	switch kind {
+	case 0, 1, 2, 3, 4, 5: // FortiGate traffic
+		actions := [...]string{"accept", "deny", "close", "timeout"}
+		users := [...]string{"alice", "bob", "carol", "dave", "erin"}
+		return fmt.Appendf(b, `<189>%s %s date=%s time=%s devname="%s" devid="FG100F%07d" logid="0000000013" type="traffic" subtype="forward" level="notice" vd="root" srcip=%s srcport=%d srcintf="port1" dstip=%s dstport=%d dstintf="wan1" sessionid=%d proto=6 action="%s" policyid=%d service="HTTPS" duration=%d sentbyte=%d rcvdbyte=%d user="%s"`,
+			ts, host, at.Format("2006-01-02"), at.Format("15:04:05"), host, k%8, src, 1024+k%60000, dst, []int{443, 80, 53, 22, 3389}[k%5],
+			k, actions[k%4], k%40, k%300, k*37%100000, k*91%1000000, users[k%5])
+	case 6, 7: // CEF from an IPS
+		return fmt.Appendf(b, `<134>%s ips-%d CEF:0|Palo Alto Networks|PAN-OS|10.2|threat|Vulnerability exploit attempt %d|7|rt=%d src=%s spt=%d dst=%s dpt=443 proto=TCP act=reset-both suser=corp\\user%d cs1Label=Rule cs1=rule-%d fileHash=%040x`,
+			ts, k%4, k%5000, at.UnixMilli(), src, 1024+k%60000, dst, k%997, k%40, uint64(k)*2654435761)
+	default: // sshd
+		if k%2 == 0 {
+			return fmt.Appendf(b, `<38>%s srv-%d sshd[%d]: Failed password for invalid user admin%d from %s port %d ssh2`,
+				ts, k%50, 1000+k%30000, k%777, dst, 1024+k%60000)
+		}
+		return fmt.Appendf(b, `<38>%s srv-%d sshd[%d]: Accepted publickey for deploy%d from %s port %d ssh2: ED25519 SHA256:%x`,
+			ts, k%50, 1000+k%30000, k%333, src, 1024+k%60000, uint64(k)*11400714819323198485)
+	}
+}
+
+func sendTCP(addr string, lo, hi int) error {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(c, 256<<10)
+	now := time.Now()
+	var b []byte
+	for k := lo; k < hi; k++ {
+		b = append(line(b[:0], k, now), '\n')
+		if _, err := w.Write(b); err != nil {
+			c.Close()
+			return err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		c.Close()
+		return err
+	}
+	// Close the write side and wait for the receiver to close, so every
+	// byte has been read before the connection goes.
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.CloseWrite()
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		io.Copy(io.Discard, c)
+	}
+	return c.Close()
+}
+
+func sendHEC(url, token string, lo, hi, batch int) error {
+	client := &http.Client{Timeout: time.Minute}
+	now := time.Now()
+	var body []byte
+	for k := lo; k < hi; k += batch {
+		body = body[:0]
+		for j := k; j < min(k+batch, hi); j++ {
+			body = append(line(body, j, now), '\n')
+		}
+		for {
+			req, _ := http.NewRequest("POST", url+"/services/collector/raw", bytes.NewReader(body))
+			req.Header.Set("Authorization", "Splunk "+token)
+			resp, err := client.Do(req)
+			if err != nil {
+				return err
+			}
+			msg, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+			if resp.StatusCode != http.StatusServiceUnavailable && resp.StatusCode != http.StatusTooManyRequests {
+				return fmt.Errorf("hec: %d %s", resp.StatusCode, msg)
+			}
+			time.Sleep(50 * time.Millisecond) // back-pressure: retry the batch
+		}
+	}
+	return nil
+}
+
+// stored sums tansa_events_stored_total over its tenants.
+func stored(url string) (int, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	sum := 0.0
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		l := sc.Text()
+		if !strings.HasPrefix(l, "tansa_events_stored_total") {
+			continue
+		}
+		v, err := strconv.ParseFloat(l[strings.LastIndexByte(l, ' ')+1:], 64)
+		if err != nil {
+			return 0, fmt.Errorf("metrics line %q: %w", l, err)
+		}
+		sum += v
+	}
+	return int(sum), sc.Err()
+}
+
+// lines counts the newlines in path; a missing file has none. It reads
+// only what was appended since its last call, so polling a growing file
+// costs the receiver little CPU.
+func lines(path string) (int, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	} else if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	if _, err := f.Seek(fileOff, io.SeekStart); err != nil {
+		return fileLines, err
+	}
+	buf := make([]byte, 1<<20)
+	for {
+		m, err := f.Read(buf)
+		fileOff += int64(m)
+		fileLines += bytes.Count(buf[:m], []byte{'\n'})
+		if err == io.EOF {
+			return fileLines, nil
+		} else if err != nil {
+			return fileLines, err
+		}
+	}
+}
+
+// fileOff and fileLines are what lines has read so far.
+var (
+	fileOff   int64
+	fileLines int
+)
