@@ -27,6 +27,7 @@ import (
 	"github.com/tansa-sec/tansa/internal/collect"
 	"github.com/tansa-sec/tansa/internal/events"
 	"github.com/tansa-sec/tansa/internal/ingest"
+	intelsvc "github.com/tansa-sec/tansa/internal/intel/service"
 	"github.com/tansa-sec/tansa/internal/store/postgres"
 	"github.com/tansa-sec/tansa/internal/store/sqlite"
 	"github.com/tansa-sec/tansa/internal/tansa"
@@ -42,6 +43,7 @@ type eventStore interface {
 // backend is what the server needs of a storage engine.
 type backend interface {
 	access.Store
+	intelsvc.Store
 	Counts(ctx context.Context) (map[string]int64, error)
 	Close() error
 }
@@ -57,6 +59,7 @@ type Server struct {
 	pipeline *ingest.Pipeline
 	Access   *access.Service
 	Events   *events.Service
+	Intel    *intelsvc.Service
 	web      *web.Server
 	reg      *prometheus.Registry
 	expired  *prometheus.CounterVec // events removed by retention, by tenant
@@ -104,6 +107,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, version string) (*S
 		MaxFailures:     cfg.Login.MaxFailures,
 		Lockout:         time.Duration(cfg.Login.Lockout),
 	})
+	// Threat intelligence: indicators in the same store as the tenants
+	// they belong to.
+	if s.Intel, err = intelsvc.New(store, s.Access, intelsvc.Options{}); err != nil {
+		return fail(err)
+	}
 	s.expired = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tansa_events_expired_total", Help: "Events removed by each tenant's retention.",
 	}, []string{"tenant"})
@@ -118,6 +126,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, version string) (*S
 	s.web = web.NewServer(web.Deps{
 		Access:  s.Access,
 		Events:  s.Events,
+		Intel:   s.Intel,
 		Inputs:  s.inputs,
 		Logger:  log,
 		Metrics: s.reg,

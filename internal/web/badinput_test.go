@@ -122,6 +122,19 @@ func TestBadInput(t *testing.T) {
 		{"restricted admin granting tenant B", aPAdmin, "POST", "/api/v1/tokens", `{"name":"b","role":"provider-analyst","tenants":["` + f.B.Tenant.ID + `"]}`, "", 400, "invalid", "does not exist"},
 		{"restricted admin widening a user", aPAdmin, "PATCH", "/api/v1/users/" + f.A.Spare.ID, `{"role":"provider-admin","tenant_id":""}`, "", 403, "forbidden", "only some tenants"},
 		{"granting a provider role", aAdmin, "POST", "/api/v1/tokens", `{"name":"t","role":"provider-admin"}`, "", 403, "forbidden", "provider-admin"},
+		{"intel: unknown import format", aAdmin, "POST", "/api/v1/intel/import?format=yaml", "45.77.1.1\n", "text/plain", 400, "invalid", "unknown import format"},
+		{"intel: empty import", aAdmin, "POST", "/api/v1/intel/import", "", "text/plain", 400, "invalid", "empty input"},
+		{"intel: binary import", aAdmin, "POST", "/api/v1/intel/import", "\x00\x01\x02", "application/octet-stream", 400, "invalid", "binary input"},
+		{"intel: truncated STIX bundle", aAdmin, "POST", "/api/v1/intel/import?format=stix", `{"type":"bundle","objects":[`, "", 400, "invalid", "at byte"},
+		{"intel: JSON that is no feed", aAdmin, "POST", "/api/v1/intel/import", `{"hello":"world"}`, "", 400, "invalid", "neither a STIX bundle nor a MISP document"},
+		{"intel: import by a viewer", ps[2], "POST", "/api/v1/intel/import", "45.77.1.1\n", "text/plain", 403, "forbidden", "intel.write"},
+		{"intel: global import by a restricted provider admin", aPAdmin, "POST", "/api/v1/intel/import", "45.77.1.1\n", "text/plain", 403, "forbidden", "global intelligence"},
+		{"intel: import into tenant B", aAdmin, "POST", "/api/v1/intel/import?tenant=" + f.B.Tenant.ID, "45.77.1.1\n", "text/plain", 404, "not_found", "not found"},
+		{"intel: unknown indicator type", aAdmin, "GET", "/api/v1/intel/indicators?type=blob", "", "", 400, "invalid", "unknown indicator type"},
+		{"intel: no such indicator", aAdmin, "GET", "/api/v1/intel/indicators/nope", "", "", 404, "not_found", "not found"},
+		{"intel: unknown EDL kind", aAdmin, "GET", "/api/v1/intel/feeds/edl/hash", "", "", 400, "invalid", "ip, domain or url"},
+		{"intel: feed of tenant B", aAdmin, "GET", "/api/v1/intel/feeds/rpz?tenant=" + f.B.Tenant.ID, "", "", 404, "not_found", "not found"},
+		{"intel: feed for an ingest token", ps[4], "GET", "/api/v1/intel/feeds/edl/ip", "", "", 403, "forbidden", "intel.read"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -24,6 +24,8 @@ import (
 	"github.com/tansa-sec/tansa/internal/bus"
 	"github.com/tansa-sec/tansa/internal/collect"
 	"github.com/tansa-sec/tansa/internal/events"
+	"github.com/tansa-sec/tansa/internal/intel/importer"
+	intelsvc "github.com/tansa-sec/tansa/internal/intel/service"
 	"github.com/tansa-sec/tansa/internal/normalize"
 	"github.com/tansa-sec/tansa/internal/store/sqlite"
 	"github.com/tansa-sec/tansa/internal/tansa"
@@ -51,8 +53,12 @@ type isoTenant struct {
 	AdminToken, ViewerToken, IngestToken, AnalystToken, PAdminToken, SpareToken tansa.Token
 	// Event is one of the tenant's stored events; its raw text names the
 	// tenant's viewer, so a leak of it is a leak of a marker.
-	Event   tansa.Event
-	secrets map[string]string // token ID → secret
+	Event tansa.Event
+	// IntelIP and IntelDomain are the tenant's own indicators (isoIntel);
+	// Indicator is the stored IP.
+	IntelIP, IntelDomain string
+	Indicator            intelsvc.Record
+	secrets              map[string]string // token ID → secret
 }
 
 func (x *isoTenant) users() []tansa.User {
@@ -64,7 +70,9 @@ func (x *isoTenant) tokens() []tansa.Token {
 }
 
 // markers returns every string that identifies x's data.
-func (x *isoTenant) markers() []string { return append(x.accessMarkers(), x.Event.ID, isoEventIP(x)) }
+func (x *isoTenant) markers() []string {
+	return append(x.accessMarkers(), x.Event.ID, isoEventIP(x), x.IntelIP, x.IntelDomain, x.Indicator.ID)
+}
 
 func (x *isoTenant) accessMarkers() []string {
 	m := []string{x.Tenant.ID, x.Tenant.Name}
@@ -103,6 +111,7 @@ type isoFixture struct {
 	Root  tansa.User // a provider administrator of every tenant
 	bus   *bus.Bus
 	evs   *sqlite.Events
+	intel *intelsvc.Service
 	logMu sync.Mutex
 	logs  strings.Builder
 	seq   int
@@ -149,7 +158,10 @@ func newIsoFixture(t *testing.T, opt access.Options) *isoFixture {
 	t.Cleanup(func() { f.evs.Close() })
 	reg := prometheus.NewRegistry()
 	log := slog.New(slog.NewTextHandler(isoLogWriter{&f.logMu, &f.logs}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	f.web = NewServer(Deps{Access: f.svc, Events: events.NewService(f.evs), Inputs: collect.NewInputs(f.bus, reg),
+	if f.intel, err = intelsvc.New(db, f.svc, intelsvc.Options{}); err != nil {
+		t.Fatalf("intel service: %v", err)
+	}
+	f.web = NewServer(Deps{Access: f.svc, Events: events.NewService(f.evs), Intel: f.intel, Inputs: collect.NewInputs(f.bus, reg),
 		Logger: log, Metrics: reg, Version: "test"})
 	f.srv = httptest.NewServer(f.web)
 	t.Cleanup(f.srv.Close)
@@ -162,6 +174,10 @@ func newIsoFixture(t *testing.T, opt access.Options) *isoFixture {
 	})
 
 	f.Root = f.mkUser("root", "Root Admin", tansa.RoleProviderAdmin, "", nil)
+	// Global intelligence every tenant sees, one value of it allowlisted.
+	if _, err := f.intel.Import(ctx, f.sys, []byte(isoGlobalIP+"\n8.8.8.8\n"), intelsvc.ImportInput{Format: importer.FormatText, Source: "global feed"}); err != nil {
+		t.Fatalf("import global intel: %v", err)
+	}
 	f.A = f.mkTenant("alpha", "Alpha Holdings", "JP")
 	f.B = f.mkTenant("bravo-zq7", "Bravo zq7 Subsidiary", "VN")
 	return f
@@ -217,7 +233,34 @@ func (f *isoFixture) mkTenant(prefix, name, country string) *isoTenant {
 	x.SpareToken = f.mkToken(x, prefix+" spare token", tansa.RoleIngest, t.ID, nil)
 	f.loginCookie(x.Login.Username) // so that the audit log has a login of x
 	f.mkEvents(x, prefix)
+	f.mkIntel(x, prefix)
 	return x
+}
+
+// isoGlobalIP is a global indicator, on every tenant's block list.
+const isoGlobalIP = "45.155.205.99"
+
+// isoGlobalCount is how many global indicators the fixture imports.
+const isoGlobalCount = 2
+
+// mkIntel imports x's own indicators, an IP and a domain, and an import
+// log entry with them.
+func (f *isoFixture) mkIntel(x *isoTenant, prefix string) {
+	f.t.Helper()
+	x.IntelIP, x.IntelDomain = "45.77.61.11", "alpha-c2.top"
+	if prefix != "alpha" {
+		x.IntelIP, x.IntelDomain = "185.220.101.77", prefix+"-c2.xyz"
+	}
+	_, err := f.intel.Import(f.ctx, f.sys, []byte(x.IntelIP+"\n"+x.IntelDomain+"\n"),
+		intelsvc.ImportInput{Format: importer.FormatText, TenantID: x.Tenant.ID, Source: prefix + " feed"})
+	if err != nil {
+		f.t.Fatalf("import intel of %s: %v", prefix, err)
+	}
+	recs, _, err := f.intel.Indicators(f.ctx, f.sys, intelsvc.Query{Scope: access.Scope{Tenants: []string{x.Tenant.ID}}, Text: x.IntelIP, Page: access.Page{Limit: 1}})
+	if err != nil || len(recs) != 1 {
+		f.t.Fatalf("find intel of %s: %d, %v", prefix, len(recs), err)
+	}
+	x.Indicator = recs[0]
 }
 
 // isoEventIP is the address every event of tenant X mentions, so that an
@@ -426,8 +469,8 @@ func (f *isoFixture) snapshot(x *isoTenant) string {
 // isoRule says how the matrix exercises one route. Requests for tenant X
 // (A for the positive control, B for the wall) are built from it.
 type isoRule struct {
-	// id names which of X's objects fills {id}: "tenant", "user", "token"
-	// or "event". Empty for routes without {id}.
+	// id names which of X's objects fills {id}: "tenant", "user", "token",
+	// "event" or "indicator". Empty for routes without {id}.
 	id string
 	// queries are appended to the path, one request each; nil means one
 	// request without a query.
@@ -580,6 +623,36 @@ var isolationRules = map[string]isoRule{
 	"GET /api/v1/tokens/{id}":    {id: "token", mustShow: isoShowTenantID},
 	"DELETE /api/v1/tokens/{id}": {id: "token", mustShow: isoShowTenantID},
 
+	// Threat intelligence: A's own indicators and the global ones, never B's.
+	"POST /api/v1/intel/import": {queries: func(f *isoFixture, x *isoTenant) []string {
+		return []string{"?format=text&source=matrix&tenant=" + x.Tenant.ID}
+	}, body: func(f *isoFixture, x *isoTenant) string { return x.IntelIP + "\n" },
+		refuseB: true, mustShow: func(*isoTenant, *isoPrincipal) string { return `"updated":1` }},
+	"GET /api/v1/intel/indicators": {queries: func(f *isoFixture, x *isoTenant) []string {
+		qs := []string{"?tenant=" + x.Tenant.ID, "?q=" + x.IntelIP, "?type=domain&q=" + x.IntelDomain}
+		if x == f.B {
+			qs = append(qs, "?q=zq7")
+		}
+		return qs
+	}, total: func(f *isoFixture, a *isoTenant, qs string) int {
+		if strings.Contains(qs, "q=") {
+			return 1
+		}
+		return 2 + isoGlobalCount
+	}, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Tenant.ID }},
+	"GET /api/v1/intel/indicators/{id}": {id: "indicator", mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.IntelIP }},
+	"GET /api/v1/intel/imports": {queries: isoTenantQuery(), total: func(f *isoFixture, a *isoTenant, _ string) int {
+		_, n, err := f.intel.Imports(f.ctx, f.sys, intelsvc.ImportQuery{Scope: access.Scope{Tenants: []string{a.Tenant.ID}}})
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		return n
+	}, mustShow: isoShowTenantID},
+	"GET /api/v1/intel/feeds/edl/{kind}": {queries: isoTenantQuery(), refuseB: true,
+		mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.IntelIP + "\n" }},
+	"GET /api/v1/intel/feeds/rpz": {queries: isoTenantQuery(), refuseB: true,
+		mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.IntelDomain + " CNAME ." }},
+
 	// Audit.
 	"GET /api/v1/audit": {queries: func(f *isoFixture, x *isoTenant) []string {
 		return []string{"?tenant=" + x.Tenant.ID, "?object=" + x.Viewer.ID, "?actor=" + url.QueryEscape("user:"+x.Login.Username),
@@ -722,6 +795,7 @@ func (r isoRule) fill(rt route, x *isoTenant) string {
 	p = strings.ReplaceAll(p, "{file...}", "tansa.css")
 	p = strings.ReplaceAll(p, "{name}", "tansa")
 	p = strings.ReplaceAll(p, "{index}", "logs")
+	p = strings.ReplaceAll(p, "{kind}", "ip")
 	switch r.id {
 	case "tenant":
 		p = strings.ReplaceAll(p, "{id}", x.Tenant.ID)
@@ -731,6 +805,8 @@ func (r isoRule) fill(rt route, x *isoTenant) string {
 		p = strings.ReplaceAll(p, "{id}", x.SpareToken.ID)
 	case "event":
 		p = strings.ReplaceAll(p, "{id}", x.Event.ID)
+	case "indicator":
+		p = strings.ReplaceAll(p, "{id}", x.Indicator.ID)
 	}
 	return p
 }
@@ -762,7 +838,7 @@ func TestIsolationMatrixCoversEveryRoute(t *testing.T) {
 			t.Errorf("route %s has {id} but its rule does not say whose object fills it", key)
 		}
 		if rest := isoParamRE.ReplaceAllStringFunc(rt.Path, func(s string) string {
-			if s == "{id}" || s == "{$}" || s == "{file...}" || s == "{name}" || s == "{index}" {
+			if s == "{id}" || s == "{$}" || s == "{file...}" || s == "{name}" || s == "{index}" || s == "{kind}" {
 				return ""
 			}
 			return s
@@ -1023,6 +1099,8 @@ func isoIDOf(r isoRule, x *isoTenant) string {
 		return x.SpareToken.ID
 	case "event":
 		return x.Event.ID
+	case "indicator":
+		return x.Indicator.ID
 	}
 	return ""
 }

@@ -113,6 +113,15 @@ func (s *Server) routeTable() []route {
 		need(access.PermEventRead, "GET", "/api/v1/events/export", "Export matching events as JSON lines or CSV.", s.apiEventsExport),
 		need(access.PermEventRead, "GET", "/api/v1/events/{id}", "Get an event, raw and normalised.", s.apiEvent),
 
+		// API: threat intelligence; the feeds are for firewalls, proxies
+		// and resolvers, which pull them with an API token.
+		need(access.PermIntelWrite, "POST", "/api/v1/intel/import", "Import a feed document (STIX, MISP, CSV or a plain list) as indicators.", s.apiIntelImport),
+		need(access.PermIntelRead, "GET", "/api/v1/intel/indicators", "Search indicators.", s.apiIntelIndicators),
+		need(access.PermIntelRead, "GET", "/api/v1/intel/indicators/{id}", "Get an indicator with its sightings.", s.apiIntelIndicator),
+		need(access.PermIntelRead, "GET", "/api/v1/intel/imports", "The import log, newest first.", s.apiIntelImports),
+		need(access.PermIntelRead, "GET", "/api/v1/intel/feeds/edl/{kind}", "A block list as an External Dynamic List: one IP, domain or URL per line.", s.apiIntelEDL),
+		need(access.PermIntelRead, "GET", "/api/v1/intel/feeds/rpz", "A block list as a DNS response policy zone.", s.apiIntelRPZ),
+
 		// API: audit.
 		need(access.PermAuditRead, "GET", "/api/v1/audit", "List audit entries, newest first.", s.apiAudit),
 

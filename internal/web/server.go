@@ -23,6 +23,7 @@ import (
 	"github.com/tansa-sec/tansa/internal/access"
 	"github.com/tansa-sec/tansa/internal/collect"
 	"github.com/tansa-sec/tansa/internal/events"
+	intelsvc "github.com/tansa-sec/tansa/internal/intel/service"
 	"github.com/tansa-sec/tansa/internal/tansa"
 )
 
@@ -31,6 +32,7 @@ import (
 type Deps struct {
 	Access  *access.Service
 	Events  *events.Service
+	Intel   *intelsvc.Service
 	Inputs  *collect.Inputs
 	Logger  *slog.Logger
 	Metrics *prometheus.Registry
