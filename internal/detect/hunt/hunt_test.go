@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -325,5 +326,77 @@ func TestOptions(t *testing.T) {
 		if _, err := Run(context.Background(), o, io.Discard, io.Discard); err == nil {
 			t.Errorf("%+v: no error", o)
 		}
+	}
+}
+
+// TestChainedCorrelation needs no shared data: failed logons and a
+// success for one account, split over two NXLog files read by two
+// workers, raise "two failures" (referenced only, so silent) and then the
+// temporal "failures, then a success" chained on it, whose line lists
+// the events of both. The rule folder named twice loads once.
+func TestChainedCorrelation(t *testing.T) {
+	dir, rules := t.TempDir(), t.TempDir()
+	write := func(dir, name, s string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(rules, "chain.yml", `title: Failed
+id: aaaaaaaa-0000-4000-8000-000000000001
+name: failed
+level: low
+logsource: {product: windows, service: security}
+detection: {s: {EventID: 4625}, condition: s}
+---
+title: Success
+id: aaaaaaaa-0000-4000-8000-000000000002
+name: success
+level: informational
+logsource: {product: windows, service: security}
+detection: {s: {EventID: 4624}, condition: s}
+---
+title: Two Failures
+id: aaaaaaaa-0000-4000-8000-000000000003
+name: two_failures
+level: medium
+correlation:
+    type: event_count
+    rules: failed
+    group-by: [TargetUserName]
+    timespan: 10m
+    condition: {gte: 2}
+---
+title: Failures Then Success
+id: aaaaaaaa-0000-4000-8000-000000000004
+level: critical
+correlation:
+    type: temporal_ordered
+    rules: [two_failures, success]
+    group-by: [TargetUserName]
+    timespan: 10m
+`)
+	line := func(rec int, min string, id int, user string) string {
+		return `{"EventTime":"2026-11-20T10:` + min + `:00Z","EventID":` + strconv.Itoa(id) + `,"Channel":"Security","Hostname":"dc1","RecordNumber":` +
+			strconv.Itoa(rec) + `,"TargetUserName":"` + user + `"}` + "\n"
+	}
+	// Each file alone is in order; together they interleave.
+	write(dir, "a.jsonl", line(1, "00", 4625, "bob")+line(3, "02", 4625, "eve")+line(5, "04", 4624, "bob"))
+	write(dir, "b.jsonl", line(2, "01", 4625, "bob")+line(4, "03", 4624, "eve"))
+
+	out, stderr, sum := hunt(t, Options{Rules: []string{rules, rules}, Paths: []string{dir}, MinLevel: "medium", Workers: 2})
+	ms := readJSONL(t, out)
+	if sum.Rules != 2 || sum.Correlations != 2 || len(ms) != 1 {
+		t.Fatalf("rules %d+%d, %d lines:\n%s\n%s", sum.Rules, sum.Correlations, len(ms), out, stderr)
+	}
+	c := ms[0].Correlation
+	if ms[0].RuleID != "aaaaaaaa-0000-4000-8000-000000000004" || c == nil || c.GroupBy["TargetUserName"] != "bob" {
+		t.Fatalf("line %s", out)
+	}
+	var got []string
+	for _, e := range c.Events {
+		got = append(got, filepath.Base(e.File)+":"+e.RecordID)
+	}
+	if want := "a.jsonl:1 b.jsonl:2 a.jsonl:5"; strings.Join(got, " ") != want || ms[0].Computer != "dc1" {
+		t.Errorf("contributing events %v, want %s; computer %q", got, want, ms[0].Computer)
 	}
 }

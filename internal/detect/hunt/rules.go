@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -73,6 +74,11 @@ type ruleSet struct {
 // on w, and compiles the rest. It fails only when no rule at all is left.
 func loadRules(paths []string, w io.Writer) (*ruleSet, error) {
 	var all []*sigma.Rule
+	type ruleKey struct {
+		path string
+		line int
+	}
+	loaded := map[ruleKey]bool{}
 	rs := &ruleSet{referenced: map[*sigma.Rule]bool{}, fields: map[*sigma.Rule][]string{}, byRef: map[string]*sigma.Rule{}}
 	for _, p := range paths {
 		fi, err := os.Stat(p)
@@ -99,7 +105,14 @@ func loadRules(paths []string, w io.Writer) (*ruleSet, error) {
 				fmt.Fprintf(w, "rule %v\n", err)
 			}
 		}
-		all = append(all, rules...)
+		for _, r := range rules {
+			// Overlapping --rules paths name a file twice; it loads once.
+			k := ruleKey{abs(r.Path), r.Line}
+			if !loaded[k] {
+				loaded[k] = true
+				all = append(all, r)
+			}
+		}
 	}
 	var win, cloud []*sigma.Rule
 	for _, r := range all {
@@ -172,6 +185,14 @@ func loadRules(paths []string, w io.Writer) (*ruleSet, error) {
 		return nil, fmt.Errorf("no rule could be loaded from %s", strings.Join(paths, ", "))
 	}
 	return rs, nil
+}
+
+// abs returns the absolute form of path, or path when it has none.
+func abs(path string) string {
+	if a, err := filepath.Abs(path); err == nil {
+		return a
+	}
+	return path
 }
 
 // detectionFields returns the sorted, distinct field names that a
