@@ -29,14 +29,18 @@ records. Other files in directories are skipped. Files are read in parallel.
 Detection rules match single events; correlation rules (event_count,
 value_count, temporal, …) run over the matched events in time order, and
 their lines name the group-by values and the contributing events' record
-IDs. Rule files that do not parse are reported with file and line, and the
-other rules still run.
+IDs; a detection rule that only feeds correlations prints no lines of its
+own. Rules for other products than windows, azure and m365 (linux, aws, …)
+are counted and left out. Rule files that do not parse are reported with
+file and line, and the other rules still run.
 
 Output: one line per match with rule_id, rule_title, level, tags,
 timestamp, computer, channel, event_id, record_id, file and the event's
 values of the fields the rule names (matched_fields), sorted by time. A
 summary (files, events, matches per level, top rules, speed) ends on
 stderr; a progress bar shows events per second when stderr is a terminal.
+The timeline is written once every file is read; memory grows with the
+number of matches, not of events.
 
 Examples:
   tansa hunt --rules sigma/rules/windows C:\Logs\Security.evtx
