@@ -1,0 +1,71 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestIntelImportHelp(t *testing.T) {
+	for _, args := range [][]string{{"intel", "import", "--help"}, {"intel", "--help"}} {
+		out, errOut, err := runCmd(t, testEnv(nil), args...)
+		if err != nil || !strings.Contains(out, "Usage:") {
+			t.Errorf("tansa %s: %v; stdout %q, stderr %q", strings.Join(args, " "), err, out, errOut)
+		}
+	}
+	if _, errOut, err := runCmd(t, testEnv(nil), "intel", "import", "some.txt"); exitCode(err) != 2 || !strings.Contains(errOut, "--server") {
+		t.Errorf("intel import without --server: %v, stderr %q; want a usage error", err, errOut)
+	}
+}
+
+func TestIntelImportEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	getenv := testEnv(map[string]string{"TANSA_ADMIN_PASSWORD": adminPassword})
+	srv := startServe(t, dir, getenv)
+	out, errOut, err := runCmd(t, getenv, "tenant", "create", "--data", dir, "--name", "Intel Trading")
+	if err != nil {
+		t.Fatalf("tenant create: %v\n%s", err, errOut)
+	}
+	tenant := strings.TrimSpace(out)
+	out, errOut, err = runCmd(t, getenv, "token", "create", "--data", dir, "--role", "tenant-admin", "--tenant", tenant, "--name", "intel importer")
+	if err != nil {
+		t.Fatalf("token create: %v\n%s", err, errOut)
+	}
+	secret := strings.TrimSpace(out)
+
+	files := t.TempDir()
+	list := filepath.Join(files, "c2.txt")
+	stix := filepath.Join(files, "broken.json")
+	if err := os.WriteFile(list, []byte("# C2 servers\n45.77.12.1\n45.77.12.2\nevil-c2[.]top\nnot an indicator at all\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(stix, []byte(`{"type":"bundle","objects":[`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := testEnv(map[string]string{"TANSA_TOKEN": secret})
+	out, errOut, err = runCmd(t, env, "intel", "import", "--server", srv.base, list, stix, filepath.Join(files, "missing.txt"))
+	if err == nil || !strings.Contains(err.Error(), "2 of 3 files failed") {
+		t.Errorf("intel import = %v, want 2 of 3 files failed\nstderr %s", err, errOut)
+	}
+	for _, want := range []string{list + "\ttext\t", "\t3 added\t0 updated", "\t1 rejected", "  rejected ", stix + "\terror: server refused the file: 400", "missing.txt\terror:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+
+	out, errOut, err = runCmd(t, env, "intel", "import", "--server", srv.base, "--format", "text", "--tenant", tenant, list)
+	if err != nil || !strings.Contains(out, "\t0 added\t3 updated") {
+		t.Errorf("second import: %v; stdout %q; stderr %q; want 0 added, 3 updated", err, out, errOut)
+	}
+	c := newClient(t, srv.base)
+	c.auth = "Bearer " + secret
+	var l struct{ Total int }
+	c.getJSON("/api/v1/intel/indicators?limit=0", &l)
+	if l.Total != 3 {
+		t.Errorf("the tenant has %d indicators, want 3", l.Total)
+	}
+	if code, body := c.do("GET", "/api/v1/intel/feeds/edl/domain", "", ""); code != 200 || body != "evil-c2.top\n*.evil-c2.top\n" {
+		t.Errorf("domain EDL: %d %q", code, body)
+	}
+}
