@@ -60,8 +60,11 @@ func (s *Service) Import(ctx context.Context, c access.Caller, data []byte, in I
 			return Import{}, tansa.AuditEntry{}, err
 		}
 		res = r
+		logged := *r
+		logged.Rejected = r.Rejected[:min(len(r.Rejected), LogDetails)]
+		logged.Skipped = r.Skipped[:min(len(r.Skipped), LogDetails)]
 		rec := Import{ID: uuid.Must(uuid.NewV7()).String(), TenantID: tenant, Time: now, Actor: c.Kind + ":" + c.Name,
-			Source: source, Result: *r}
+			Source: source, Result: logged}
 		a := tansa.AuditEntry{Time: now, TenantID: tenant, Actor: rec.Actor, Addr: c.Addr, Action: "intel.import",
 			ObjectType: "intel-import", ObjectID: rec.ID,
 			After: marshal(map[string]any{"source": source, "format": r.Format, "items": r.Items, "added": r.Added,

@@ -40,8 +40,15 @@ type Import struct {
 	Time     time.Time
 	Actor    string // who imported, as in the audit log ("user:alice")
 	Source   string // the file name or feed the caller named
-	Result   importer.Result
+	// Result is what the import answered, with at most LogDetails
+	// rejections and skips listed (their counts are complete).
+	Result importer.Result
 }
+
+// LogDetails is how many rejected and skipped items the import log keeps
+// per import, so that a garbage upload cannot make the log heavy to list;
+// the import's own answer lists up to importer.Options.MaxRejects.
+const LogDetails = 100
 
 // Query selects indicators, most recently updated first.
 type Query struct {

@@ -100,15 +100,26 @@ func TestImportAuditedAndLogged(t *testing.T) {
 		t.Errorf("import log %+v, %v; want the import the audit entry names", ims, err)
 	}
 
+	// The log keeps the counts of a garbage upload but only the first
+	// LogDetails rejections.
+	garbage := strings.Repeat("not an indicator\n", 3*service.LogDetails)
+	if res := f.imp(t, admin, garbage, service.ImportInput{Format: importer.FormatText}); res.RejectedCount != 3*service.LogDetails || len(res.Rejected) != 3*service.LogDetails {
+		t.Fatalf("garbage: rejected %d, listed %d; want %d of each", res.RejectedCount, len(res.Rejected), 3*service.LogDetails)
+	}
+	ims, _, _ = f.intel.Imports(f.ctx, admin, service.ImportQuery{Page: access.Page{Limit: 1}})
+	if g := ims[0].Result; g.RejectedCount != 3*service.LogDetails || len(g.Rejected) != service.LogDetails {
+		t.Errorf("logged garbage import: rejected %d, listed %d; want %d and %d", g.RejectedCount, len(g.Rejected), 3*service.LogDetails, service.LogDetails)
+	}
+
 	// An import whose envelope is broken changes nothing and logs nothing.
 	if _, err := f.intel.Import(f.ctx, admin, []byte(`{"type":"bundle","objects":[`), service.ImportInput{Format: importer.FormatSTIX}); tansa.KindOf(err) != tansa.Invalid {
 		t.Errorf("broken bundle: %v, want kind Invalid", err)
 	}
-	if _, n, _ := f.access.Audit(f.ctx, f.sys, access.AuditQuery{Action: "intel.import"}); n != 1 {
-		t.Errorf("audit has %d intel.import entries after a failed import, want 1", n)
+	if _, n, _ := f.access.Audit(f.ctx, f.sys, access.AuditQuery{Action: "intel.import"}); n != 2 {
+		t.Errorf("audit has %d intel.import entries after a failed import, want 2", n)
 	}
-	if _, n, _ := f.intel.Imports(f.ctx, admin, service.ImportQuery{}); n != 1 {
-		t.Errorf("import log has %d entries after a failed import, want 1", n)
+	if _, n, _ := f.intel.Imports(f.ctx, admin, service.ImportQuery{}); n != 2 {
+		t.Errorf("import log has %d entries after a failed import, want 2", n)
 	}
 }
 
