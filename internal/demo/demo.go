@@ -14,6 +14,7 @@ import (
 
 	"github.com/tansa-sec/tansa/internal/access"
 	"github.com/tansa-sec/tansa/internal/collect"
+	intelsvc "github.com/tansa-sec/tansa/internal/intel/service"
 	"github.com/tansa-sec/tansa/internal/tansa"
 )
 
@@ -26,6 +27,8 @@ type Env struct {
 	Access *access.Service
 	// Inputs publishes demo records through the pipeline; nil skips events.
 	Inputs *collect.Inputs
+	// Intel stores demo threat intelligence; nil skips it.
+	Intel *intelsvc.Service
 	// HQ and Subsidiary are the demo tenants, set by the first step.
 	HQ, Subsidiary tansa.Tenant
 }
@@ -42,6 +45,7 @@ func Steps() []Step {
 		{"tenants", seedTenants},
 		{"users", seedUsers},
 		{"events", seedEvents},
+		{"intel", seedIntel},
 	}
 }
 
