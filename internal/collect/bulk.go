@@ -1,7 +1,6 @@
 package collect
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -85,12 +84,13 @@ func (in *Inputs) ESBulk(w http.ResponseWriter, r *http.Request, tenant, default
 		errors bool
 		line   int
 	)
-	sc := bufio.NewScanner(bytes.NewReader(body))
-	sc.Buffer(make([]byte, 64<<10), maxRecord)
+	rest := body
 	next := func() ([]byte, bool) {
-		for sc.Scan() {
+		for len(rest) > 0 {
+			var b []byte
+			b, rest = cutLine(rest)
 			line++
-			if b := bytes.TrimSpace(sc.Bytes()); len(b) > 0 {
+			if b = bytes.TrimSpace(b); len(b) > 0 {
 				return b, true
 			}
 		}
@@ -150,10 +150,6 @@ func (in *Inputs) ESBulk(w http.ResponseWriter, r *http.Request, tenant, default
 				return
 			}
 		}
-	}
-	if err := sc.Err(); err != nil {
-		ESError(w, tansa.Errorf(tansa.Invalid, "line %d: %v", line+1, err))
-		return
 	}
 	if len(recs) > 0 {
 		if err := in.Publish(r.Context(), "bulk", tenant, key, recs); err != nil {

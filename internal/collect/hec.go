@@ -1,7 +1,6 @@
 package collect
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
@@ -106,6 +105,19 @@ func hecTime(raw json.RawMessage) (time.Time, bool) {
 	return time.Unix(sec, int64((f-float64(sec))*1e9)).UTC(), true
 }
 
+// cutLine splits b after its first line. The line, without its line
+// ending, is a slice of b, so it stays valid as long as b does — records
+// keep their bytes without copying, unlike a bufio.Scanner's tokens, which
+// the next line overwrites.
+func cutLine(b []byte) (line, rest []byte) {
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		line, rest = b[:i], b[i+1:]
+	} else {
+		line = b
+	}
+	return bytes.TrimRight(line, "\r"), rest
+}
+
 // ackCounter issues HEC acknowledgement IDs. Every ID it issues stands
 // for data already persisted, so every ID a sender asks about is true.
 type ackCounter struct{ n atomic.Int64 }
@@ -187,18 +199,17 @@ func (in *Inputs) HECRaw(w http.ResponseWriter, r *http.Request, tenant string) 
 		src = "hec-raw:" + s
 	}
 	var recs []Record
-	sc := bufio.NewScanner(bytes.NewReader(body))
-	sc.Buffer(make([]byte, 64<<10), maxRecord)
-	for sc.Scan() {
-		line := bytes.TrimRight(sc.Bytes(), "\r")
+	for rest := body; len(rest) > 0; {
+		var line []byte
+		line, rest = cutLine(rest)
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
+		if len(line) > maxRecord {
+			writeHEC(w, http.StatusBadRequest, hecReply{Text: "Invalid data format", Code: 6})
+			return
+		}
 		recs = append(recs, Record{Source: src, Hint: q.Get("sourcetype"), Host: q.Get("host"), Received: now, Raw: line})
-	}
-	if err := sc.Err(); err != nil {
-		writeHEC(w, http.StatusBadRequest, hecReply{Text: "Invalid data format", Code: 6})
-		return
 	}
 	if len(recs) == 0 {
 		writeHEC(w, http.StatusBadRequest, hecReply{Text: "No data", Code: 5})

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -239,4 +240,38 @@ func FuzzESBulk(f *testing.F) {
 			t.Fatalf("status %d for %q", w.Code, body)
 		}
 	})
+}
+
+// TestLargeBodiesKeepEveryLine sends bodies far larger than any read
+// buffer: every record must keep its own bytes, not a later line's.
+func TestLargeBodiesKeepEveryLine(t *testing.T) {
+	var raw, bulk strings.Builder
+	for i := range 5000 {
+		fmt.Fprintf(&raw, "<13>Nov 22 00:00:00 host app: line %05d %s\r\n", i, strings.Repeat("x", 60))
+		fmt.Fprintf(&bulk, "{\"index\":{}}\n{\"n\":%d,\"pad\":%q}\n", i, strings.Repeat("y", 60))
+	}
+	rec := &recorder{}
+	in := newInputs(rec)
+	w := httptest.NewRecorder()
+	in.HECRaw(w, httptest.NewRequest("POST", "/services/collector/raw", strings.NewReader(raw.String())), "t")
+	if w.Code != 200 {
+		t.Fatalf("raw: %d %s", w.Code, w.Body)
+	}
+	w = httptest.NewRecorder()
+	in.ESBulk(w, httptest.NewRequest("POST", "/es/_bulk", strings.NewReader(bulk.String())), "t", "")
+	if w.Code != 200 {
+		t.Fatalf("bulk: %d %s", w.Code, w.Body)
+	}
+	got := rec.records()
+	if len(got) != 10000 {
+		t.Fatalf("published %d records, want 10000", len(got))
+	}
+	for i := range 5000 {
+		if want := fmt.Sprintf("<13>Nov 22 00:00:00 host app: line %05d %s", i, strings.Repeat("x", 60)); string(got[i].Raw) != want {
+			t.Fatalf("raw record %d = %q, want %q", i, got[i].Raw, want)
+		}
+		if want := fmt.Sprintf("{\"n\":%d,\"pad\":%q}", i, strings.Repeat("y", 60)); string(got[5000+i].Raw) != want {
+			t.Fatalf("bulk record %d = %q, want %q", i, got[5000+i].Raw, want)
+		}
+	}
 }
