@@ -133,12 +133,13 @@ Every demo user's password is printed below; do not expose a demo to a network.`
 	})
 }
 
-// loadConfig reads the configuration file at path; an empty path gives the
-// defaults.
+// loadConfig reads the configuration file at path; an empty path gives
+// the zero configuration, whose defaults Validate fills in once the flags
+// are applied (so that demo's own default data directory wins).
 func loadConfig(path string) (server.Config, error) {
 	var cfg server.Config
 	if path == "" {
-		return cfg, cfg.Validate()
+		return cfg, nil
 	}
 	file, err := os.Open(path)
 	if err != nil {
