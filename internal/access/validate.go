@@ -3,6 +3,7 @@ package access
 import (
 	"net/mail"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -82,7 +83,7 @@ func checkContacts(cs []tansa.Contact) error {
 		return tansa.Errorf(tansa.Invalid, "contacts: at most 20 (got %d)", len(cs))
 	}
 	for i, c := range cs {
-		f := func(name string) string { return "contacts[" + itoa(i) + "]." + name }
+		f := func(name string) string { return "contacts[" + strconv.Itoa(i) + "]." + name }
 		if err := checkText(f("name"), c.Name, 1, 200); err != nil {
 			return err
 		}
@@ -97,14 +98,6 @@ func checkContacts(cs []tansa.Contact) error {
 		}
 	}
 	return nil
-}
-
-func itoa(i int) string {
-	const digits = "0123456789"
-	if i < 10 {
-		return digits[i : i+1]
-	}
-	return itoa(i/10) + digits[i%10:i%10+1]
 }
 
 func checkPassword(p string) error {

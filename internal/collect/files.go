@@ -167,7 +167,6 @@ func ReadFile(path string, kind FileKind, skip int, fn func(FileRecord) error) (
 func readCSV(r io.Reader, emit func(FileRecord) error, problems *[]string) error {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = false
 	header, err := cr.Read()
 	if err != nil {
 		return fmt.Errorf("csv header: %w", err)

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,7 +26,6 @@ import (
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/tansa-sec/tansa/internal/events"
-	"github.com/tansa-sec/tansa/internal/normalize"
 	"github.com/tansa-sec/tansa/internal/store/sqlstore"
 	"github.com/tansa-sec/tansa/internal/tansa"
 )
@@ -550,17 +548,6 @@ func tsQuery(text string) (query string, match bool) {
 	return strings.Join(parts, " & "), true
 }
 
-var fieldNameRE = regexp.MustCompile(`^[A-Za-z0-9_.@\-]{1,128}$`)
-
-// checkField refuses names that are not field names, as SQLite's store
-// does (they could not be in the store anyway).
-func checkField(field string) error {
-	if !fieldNameRE.MatchString(field) {
-		return tansa.Errorf(tansa.Invalid, "field %q: names are letters, digits and . _ @ -", field)
-	}
-	return nil
-}
-
 // where builds the conditions of q on the events table (alias e), with ?
 // placeholders for Dialect().Q.
 func where(q events.Query) (*sqlstore.Where, error) {
@@ -583,7 +570,7 @@ func where(q events.Query) (*sqlstore.Where, error) {
 	if q.Observable != "" {
 		o := &sqlstore.Where{}
 		o.Scope("o.tenant_id", q.Scope)
-		o.Add("o.value = ?::text", observableKey(normalizeObservable(q.Observable)))
+		o.Add("o.value = ?::text", observableKey(events.ObservableValue(q.Observable)))
 		if !q.Since.IsZero() {
 			o.Add("o.time >= ?", sqlstore.Micros(q.Since))
 		}
@@ -594,7 +581,7 @@ func where(q events.Query) (*sqlstore.Where, error) {
 		w.Add("(e.tenant_id, e.time, e.seq) IN (SELECT o.tenant_id, o.time, o.seq FROM observables o"+o.String()+")", o.Args...)
 	}
 	for field, value := range q.Fields {
-		if err := checkField(field); err != nil {
+		if err := events.CheckField(field); err != nil {
 			return nil, err
 		}
 		// ->> gives numbers as their JSON text, as SQLite's CAST of
@@ -605,15 +592,6 @@ func where(q events.Query) (*sqlstore.Where, error) {
 		w.Add("e.parse_error <> ''")
 	}
 	return w, nil
-}
-
-// normalizeObservable puts a searched value in the index's normal form.
-func normalizeObservable(v string) string {
-	ev := tansa.Event{Format: "raw", Raw: []byte(v), Fields: map[string]any{"message": v}}
-	if obs := normalize.Observables(&ev); len(obs) == 1 {
-		return obs[0].Value
-	}
-	return strings.TrimSpace(v)
 }
 
 const eventCols = "e.id, e.tenant_id, e.time, e.received, e.source, e.format, e.parse_error, e.raw, e.fields"
@@ -769,7 +747,7 @@ func (s *Events) Histogram(ctx context.Context, q events.Query, buckets int) ([]
 // Top returns the n most frequent values of field among matching events,
 // ties in byte order of the value as in SQLite.
 func (s *Events) Top(ctx context.Context, q events.Query, field string, n int) ([]events.FieldCount, error) {
-	if err := checkField(field); err != nil {
+	if err := events.CheckField(field); err != nil {
 		return nil, err
 	}
 	w, err := where(q)

@@ -6,14 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/pressly/goose/v3"
 
 	"github.com/tansa-sec/tansa/internal/events"
-	"github.com/tansa-sec/tansa/internal/normalize"
 	"github.com/tansa-sec/tansa/internal/store/sqlstore"
 	"github.com/tansa-sec/tansa/internal/tansa"
 )
@@ -105,13 +103,11 @@ func (s *Events) Put(ctx context.Context, recs []events.Record) error {
 	return nil
 }
 
-var fieldNameRE = regexp.MustCompile(`^[A-Za-z0-9_.@\-]{1,128}$`)
-
 // jsonPath returns the JSON path of field, refusing names that are not
 // field names (they could not be in the store anyway).
 func jsonPath(field string) (string, error) {
-	if !fieldNameRE.MatchString(field) {
-		return "", tansa.Errorf(tansa.Invalid, "field %q: names are letters, digits and . _ @ -", field)
+	if err := events.CheckField(field); err != nil {
+		return "", err
 	}
 	return `$."` + field + `"`, nil
 }
@@ -154,7 +150,7 @@ func where(q events.Query) (*sqlstore.Where, error) {
 	if q.Observable != "" {
 		o := &sqlstore.Where{}
 		o.Scope("o.tenant_id", q.Scope)
-		o.Add("o.value = ?", normalizeObservable(q.Observable))
+		o.Add("o.value = ?", events.ObservableValue(q.Observable))
 		if !q.Since.IsZero() {
 			o.Add("o.time >= ?", sqlstore.Micros(q.Since))
 		}
@@ -174,15 +170,6 @@ func where(q events.Query) (*sqlstore.Where, error) {
 		w.Add("e.parse_error != ''")
 	}
 	return w, nil
-}
-
-// normalizeObservable puts a searched value in the index's normal form.
-func normalizeObservable(v string) string {
-	ev := tansa.Event{Format: "raw", Raw: []byte(v), Fields: map[string]any{"message": v}}
-	if obs := normalize.Observables(&ev); len(obs) == 1 {
-		return obs[0].Value
-	}
-	return strings.TrimSpace(v)
 }
 
 const eventCols = "e.id, e.tenant_id, e.time, e.received, e.source, e.format, e.parse_error, e.raw, e.fields"
