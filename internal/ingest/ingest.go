@@ -96,22 +96,24 @@ func New(src Source, store Store, detect Detector, log *slog.Logger, reg prometh
 
 // Run runs the workers until ctx ends.
 func (p *Pipeline) Run(ctx context.Context) {
-	work := make(chan string)
 	var wg sync.WaitGroup
 	for range p.opt.Workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			parser := normalize.NewParser(time.UTC)
-			for tenant := range work {
-				if err := p.drain(ctx, parser, tenant); err != nil && ctx.Err() == nil {
-					p.log.Error("ingest", "tenant", tenant, "err", err)
-					time.Sleep(time.Second) // the batch stays on the bus and comes back
-				}
-			}
+			p.work(ctx)
 		}()
 	}
-	defer func() { close(work); wg.Wait() }()
+	wg.Wait()
+}
+
+// work is one worker. Each round it reads the backlog and gives every
+// tenant with one a single fetch, so a noisy tenant waits its turn like the
+// others (map order differs per round and per worker, so workers spread
+// over tenants). A round that fetched nothing sleeps: the backlog also
+// counts batches another worker is storing, which this one cannot take.
+func (p *Pipeline) work(ctx context.Context) {
+	parser := normalize.NewParser(time.UTC)
 	for ctx.Err() == nil {
 		bl, err := p.src.Backlog(ctx)
 		if err != nil {
@@ -121,22 +123,20 @@ func (p *Pipeline) Run(ctx context.Context) {
 			sleep(ctx, time.Second)
 			continue
 		}
-		busy := false
-		// One round gives every tenant with a backlog one fetch, so a noisy
-		// tenant waits its turn like the others.
+		fetched := false
 		for tenant, n := range bl {
 			p.backlog.WithLabelValues(tenant).Set(float64(n))
-			if n == 0 {
+			if n == 0 || ctx.Err() != nil {
 				continue
 			}
-			busy = true
-			select {
-			case work <- tenant:
-			case <-ctx.Done():
-				return
+			got, err := p.drain(ctx, parser, tenant)
+			if err != nil && ctx.Err() == nil {
+				p.log.Error("ingest", "tenant", tenant, "err", err)
+				sleep(ctx, time.Second) // the batch stays on the bus and comes back
 			}
+			fetched = fetched || got > 0
 		}
-		if !busy {
+		if !fetched {
 			sleep(ctx, p.opt.Idle)
 		}
 	}
@@ -151,11 +151,12 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// drain takes one fetch of tenant's batches through the pipeline.
-func (p *Pipeline) drain(ctx context.Context, parser *normalize.Parser, tenant string) error {
+// drain takes one fetch of tenant's batches through the pipeline and
+// returns how many bus messages it took.
+func (p *Pipeline) drain(ctx context.Context, parser *normalize.Parser, tenant string) (int, error) {
 	msgs, err := p.src.Fetch(ctx, tenant, p.opt.Messages, 10*time.Millisecond)
 	if err != nil || len(msgs) == 0 {
-		return err
+		return 0, err
 	}
 	start := time.Now()
 	var recs []events.Record
@@ -169,20 +170,20 @@ func (p *Pipeline) drain(ctx context.Context, parser *normalize.Parser, tenant s
 		}
 	}
 	if err := p.store.Put(ctx, recs); err != nil {
-		return err
+		return 0, err
 	}
 	if p.detect != nil {
 		p.detect.Detect(ctx, tenant, recs)
 	}
 	for _, m := range msgs {
 		if err := m.Ack(); err != nil {
-			return err // stored already; the redelivery is skipped by ID
+			return 0, err // stored already; the redelivery is skipped by ID
 		}
 	}
 	p.events.WithLabelValues(tenant).Add(float64(len(recs)))
 	p.parseErrors.WithLabelValues(tenant).Add(float64(parseErrors))
 	p.latency.Observe(time.Since(start).Seconds())
-	return nil
+	return len(msgs), nil
 }
 
 // Events decodes one bus message of tenant into events. A damaged batch
