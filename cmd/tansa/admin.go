@@ -23,25 +23,30 @@ func (f *storeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.data, "data", "", "the server's data `directory` (default ./tansa-data, or the configuration's)")
 }
 
-// open opens the access service on the server's store. It works while the
-// server runs: both write through the database's own locking.
-func (f *storeFlags) open(ctx context.Context) (*access.Service, access.Caller, func() error, error) {
+// open parses args and opens the access service on the server's store. It
+// works while the server runs: both write through the database's own
+// locking. done reports that the command ends here, with err: after --help
+// (nil), a usage error, or a store that would not open.
+func (f *storeFlags) open(ctx context.Context, e *env, fs *flag.FlagSet, args []string) (svc *access.Service, c access.Caller, closeFn func() error, done bool, err error) {
+	if done, err := parse(e, fs, args); done {
+		return nil, access.Caller{}, nil, true, err
+	}
 	cfg, err := loadConfig(f.config)
 	if err != nil {
-		return nil, access.Caller{}, nil, err
+		return nil, access.Caller{}, nil, true, err
 	}
 	if f.data != "" {
 		cfg.Data = f.data
 	}
-	svc, closeFn, err := server.OpenStore(ctx, cfg)
+	svc, closeFn, err = server.OpenStore(ctx, cfg)
 	if err != nil {
-		return nil, access.Caller{}, nil, err
+		return nil, access.Caller{}, nil, true, err
 	}
 	name := "cli"
 	if u, err := user.Current(); err == nil {
 		name = "cli:" + u.Username
 	}
-	return svc, access.Caller{Principal: access.System(name), Addr: "local"}, closeFn, nil
+	return svc, access.Caller{Principal: access.System(name), Addr: "local"}, closeFn, false, nil
 }
 
 // subcommand dispatches "tansa NAME VERB …".
@@ -92,11 +97,8 @@ func tenantCreate(ctx context.Context, e *env, args []string) error {
 	country := fs.String("country", "", "ISO 3166 two-letter `code`, e.g. JP")
 	lang := fs.String("language", "en", "`language` of its reports and mails: ja or en")
 	tz := fs.String("time-zone", "UTC", "IANA time `zone`, e.g. Asia/Tokyo")
-	if done, err := parse(e, fs, args); done {
-		return err
-	}
-	svc, c, closeFn, err := sf.open(ctx)
-	if err != nil {
+	svc, c, closeFn, done, err := sf.open(ctx, e, fs, args)
+	if done {
 		return err
 	}
 	defer closeFn()
@@ -112,11 +114,8 @@ func tenantList(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "tenant list", "[--data DIR]", "List tenants.")
 	var sf storeFlags
 	sf.register(fs)
-	if done, err := parse(e, fs, args); done {
-		return err
-	}
-	svc, c, closeFn, err := sf.open(ctx)
-	if err != nil {
+	svc, c, closeFn, done, err := sf.open(ctx, e, fs, args)
+	if done {
 		return err
 	}
 	defer closeFn()
@@ -149,11 +148,8 @@ Without --password a random password is made and printed.`)
 	email := fs.String("email", "", "e-mail `address`")
 	lang := fs.String("language", "", "console `language`: ja or en (default: the browser's)")
 	password := fs.String("password", "", "`password` (default: random, printed)")
-	if done, err := parse(e, fs, args); done {
-		return err
-	}
-	svc, c, closeFn, err := sf.open(ctx)
-	if err != nil {
+	svc, c, closeFn, done, err := sf.open(ctx, e, fs, args)
+	if done {
 		return err
 	}
 	defer closeFn()
@@ -184,11 +180,8 @@ func userList(ctx context.Context, e *env, args []string) error {
 	var sf storeFlags
 	sf.register(fs)
 	tenant := fs.String("tenant", "", "only the users of tenant `ID`")
-	if done, err := parse(e, fs, args); done {
-		return err
-	}
-	svc, c, closeFn, err := sf.open(ctx)
-	if err != nil {
+	svc, c, closeFn, done, err := sf.open(ctx, e, fs, args)
+	if done {
 		return err
 	}
 	defer closeFn()
@@ -215,11 +208,8 @@ Set a user's password, unlock the account and end its sessions. Without
 	sf.register(fs)
 	username := fs.String("username", "", "login `name` (required)")
 	password := fs.String("password", "", "new `password` (default: random, printed)")
-	if done, err := parse(e, fs, args); done {
-		return err
-	}
-	svc, c, closeFn, err := sf.open(ctx)
-	if err != nil {
+	svc, c, closeFn, done, err := sf.open(ctx, e, fs, args)
+	if done {
 		return err
 	}
 	defer closeFn()
@@ -262,11 +252,8 @@ shippers and scanners; needs --tenant).`)
 	tenant := fs.String("tenant", "", "tenant `ID` for tenant and ingest roles")
 	name := fs.String("name", "", "a `name` saying what uses the token (default: the role)")
 	expires := fs.String("expires", "", "lifetime such as 720h (default: until revoked)")
-	if done, err := parse(e, fs, args); done {
-		return err
-	}
-	svc, c, closeFn, err := sf.open(ctx)
-	if err != nil {
+	svc, c, closeFn, done, err := sf.open(ctx, e, fs, args)
+	if done {
 		return err
 	}
 	defer closeFn()
@@ -286,11 +273,8 @@ func tokenList(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "token list", "[--data DIR]", "List API tokens, newest first (secrets are never shown again).")
 	var sf storeFlags
 	sf.register(fs)
-	if done, err := parse(e, fs, args); done {
-		return err
-	}
-	svc, c, closeFn, err := sf.open(ctx)
-	if err != nil {
+	svc, c, closeFn, done, err := sf.open(ctx, e, fs, args)
+	if done {
 		return err
 	}
 	defer closeFn()
@@ -310,11 +294,8 @@ func tokenRevoke(ctx context.Context, e *env, args []string) error {
 	var sf storeFlags
 	sf.register(fs)
 	id := fs.String("id", "", "the token's `ID` (from token list)")
-	if done, err := parse(e, fs, args); done {
-		return err
-	}
-	svc, c, closeFn, err := sf.open(ctx)
-	if err != nil {
+	svc, c, closeFn, done, err := sf.open(ctx, e, fs, args)
+	if done {
 		return err
 	}
 	defer closeFn()
