@@ -43,6 +43,17 @@ type Detector interface {
 	Detect(ctx context.Context, tenant string, recs []events.Record)
 }
 
+// Detectors runs several detection stages (Sigma rules, indicator
+// matching) over the same batch, in order.
+type Detectors []Detector
+
+// Detect implements Detector.
+func (ds Detectors) Detect(ctx context.Context, tenant string, recs []events.Record) {
+	for _, d := range ds {
+		d.Detect(ctx, tenant, recs)
+	}
+}
+
 // Options tunes the workers. Zero fields take the defaults in parentheses.
 type Options struct {
 	Workers  int           // parallel workers (2)
