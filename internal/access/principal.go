@@ -22,6 +22,10 @@ const (
 	PermEventRead   Perm = "event.read"
 	PermIntelRead   Perm = "intel.read"
 	PermIntelWrite  Perm = "intel.write"
+	// Cases (internal/cases): reading cases, their tasks, evidence and the
+	// tracker; changing them, their templates and SLA targets.
+	PermCaseRead  Perm = "case.read"
+	PermCaseWrite Perm = "case.write"
 	// PermSelf is what every logged-in person has: their own profile and
 	// preferences.
 	PermSelf Perm = "self"
@@ -29,11 +33,13 @@ const (
 
 var rolePerms = map[tansa.Role][]Perm{
 	tansa.RoleProviderAdmin: {PermSelf, PermTenantRead, PermTenantWrite, PermUserRead, PermUserWrite,
-		PermTokenRead, PermTokenWrite, PermAuditRead, PermEventRead, PermIntelRead, PermIntelWrite},
-	tansa.RoleProviderAnalyst: {PermSelf, PermTenantRead, PermEventRead, PermIntelRead, PermIntelWrite},
+		PermTokenRead, PermTokenWrite, PermAuditRead, PermEventRead, PermIntelRead, PermIntelWrite,
+		PermCaseRead, PermCaseWrite},
+	tansa.RoleProviderAnalyst: {PermSelf, PermTenantRead, PermEventRead, PermIntelRead, PermIntelWrite,
+		PermCaseRead, PermCaseWrite},
 	tansa.RoleTenantAdmin: {PermSelf, PermTenantRead, PermUserRead, PermUserWrite, PermTokenRead,
-		PermTokenWrite, PermAuditRead, PermEventRead, PermIntelRead, PermIntelWrite},
-	tansa.RoleTenantViewer: {PermSelf, PermTenantRead, PermEventRead, PermIntelRead},
+		PermTokenWrite, PermAuditRead, PermEventRead, PermIntelRead, PermIntelWrite, PermCaseRead, PermCaseWrite},
+	tansa.RoleTenantViewer: {PermSelf, PermTenantRead, PermEventRead, PermIntelRead, PermCaseRead},
 	tansa.RoleIngest:       {PermEventWrite},
 }
 
