@@ -132,7 +132,9 @@ func sees(c access.Caller, tenant string) bool {
 	return tenant != "" && c.CanAccess(tenant) && (c.Current == "" || c.Current == tenant)
 }
 
-func notFound(what, id string) error { return tansa.Errorf(tansa.NotFound, "%s %q not found", what, id) }
+func notFound(what, id string) error {
+	return tansa.Errorf(tansa.NotFound, "%s %q not found", what, id)
+}
 
 // reach resolves the one tenant a request names for c, or the tenant c
 // works in when it names none. A caller that works across tenants must
