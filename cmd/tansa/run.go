@@ -45,6 +45,7 @@ func commands() []command {
 		{"token", "create, list and revoke API tokens (token create|list|revoke)", cmdToken},
 		{"ingest", "import log files (EVTX, JSON lines, CSV, syslog) into a running server", cmdIngest},
 		{"intel", "import threat intelligence (STIX, MISP, CSV, lists) into a running server (intel import)", cmdIntel},
+		{"rules", "test Sigma rule sets against their regression cases (rules test)", cmdRules},
 		{"hunt", "run Sigma rules over EVTX and JSON log files offline; a timeline of matches", cmdHunt},
 		{"scan", "sweep this endpoint: processes, network, persistence, software, files; findings with reasons", cmdScan},
 		{"version", "print the version", cmdVersion},
