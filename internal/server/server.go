@@ -25,8 +25,10 @@ import (
 	"github.com/tansa-sec/tansa/internal/access"
 	"github.com/tansa-sec/tansa/internal/bus"
 	"github.com/tansa-sec/tansa/internal/collect"
+	"github.com/tansa-sec/tansa/internal/detect/ioc"
 	"github.com/tansa-sec/tansa/internal/events"
 	"github.com/tansa-sec/tansa/internal/ingest"
+	"github.com/tansa-sec/tansa/internal/intel/retro"
 	intelsvc "github.com/tansa-sec/tansa/internal/intel/service"
 	"github.com/tansa-sec/tansa/internal/store/postgres"
 	"github.com/tansa-sec/tansa/internal/store/sqlite"
@@ -37,6 +39,7 @@ import (
 // eventStore is what the server needs of an event store.
 type eventStore interface {
 	events.Store
+	retro.Index
 	Close() error
 }
 
@@ -44,6 +47,11 @@ type eventStore interface {
 type backend interface {
 	access.Store
 	intelsvc.Store
+	// Threat intelligence at work: live matching, retro-hunts.
+	ioc.Source
+	retro.Store
+	retro.Tenants
+	UpdatedIndicators(ctx context.Context, tenant string, at time.Time) ([]string, error)
 	Counts(ctx context.Context) (map[string]int64, error)
 	Close() error
 }
@@ -60,12 +68,16 @@ type Server struct {
 	Access   *access.Service
 	Events   *events.Service
 	Intel    *intelsvc.Service
-	web      *web.Server
-	reg      *prometheus.Registry
-	expired  *prometheus.CounterVec // events removed by retention, by tenant
-	ready    atomic.Bool
-	fresh    bool
-	addr     atomic.Value // string, once listening
+	// Threat intelligence at work (issue #5): live matching of ingested
+	// events, retro-hunts over stored ones.
+	IOC     *ioc.Detector
+	Hunts   *retro.Service
+	web     *web.Server
+	reg     *prometheus.Registry
+	expired *prometheus.CounterVec // events removed by retention, by tenant
+	ready   atomic.Bool
+	fresh   bool
+	addr    atomic.Value // string, once listening
 }
 
 // Open prepares a server from cfg: data directory, store (migrated),
@@ -99,7 +111,6 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, version string) (*S
 	if s.events, err = openEvents(ctx, cfg); err != nil {
 		return fail(err)
 	}
-	s.pipeline = ingest.New(s.bus, s.events, nil, log, s.reg, ingest.Options{})
 	s.Events = events.NewService(s.events)
 	s.Access = access.New(store, access.Options{
 		SessionIdle:     time.Duration(cfg.Session.Idle),
@@ -109,9 +120,18 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, version string) (*S
 	})
 	// Threat intelligence: indicators in the same store as the tenants
 	// they belong to.
-	if s.Intel, err = intelsvc.New(store, s.Access, intelsvc.Options{}); err != nil {
+	// Imports tell live matching to reload and start retro-hunts.
+	notice := &importListener{store: store, log: log}
+	if s.Intel, err = intelsvc.New(store, s.Access, intelsvc.Options{Listener: notice}); err != nil {
 		return fail(err)
 	}
+	// ③ detection: indicator matching runs over every stored batch; its
+	// alerts and the hunts' go to the alert queue.
+	var alerts ioc.Alerts // nil until internal/alert lands: hits are recorded as sightings only
+	s.IOC = ioc.New(store, alerts, ioc.Options{Allowlist: s.Intel.Options().Allowlist, Logger: log})
+	s.Hunts = retro.New(store, store, s.Intel, s.events, alerts, store, retro.Options{Logger: log})
+	notice.ioc, notice.hunts = s.IOC, s.Hunts
+	s.pipeline = ingest.New(s.bus, s.events, ingest.Detectors{s.IOC}, log, s.reg, ingest.Options{})
 	s.expired = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tansa_events_expired_total", Help: "Events removed by each tenant's retention.",
 	}, []string{"tenant"})
@@ -127,6 +147,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, version string) (*S
 		Access:  s.Access,
 		Events:  s.Events,
 		Intel:   s.Intel,
+		Hunts:   s.Hunts,
 		Inputs:  s.inputs,
 		Logger:  log,
 		Metrics: s.reg,
@@ -278,6 +299,8 @@ func (s *Server) Serve(ctx context.Context, onListen func(addr string)) error {
 		s.log.Info("syslog listener", "protocol", l.Protocol, "addr", sl.Addr().String(), "tenant", l.Tenant)
 	}
 	go s.expireSessions(bg)
+	go s.IOC.Run(bg)
+	go s.Hunts.Run(bg)
 	go s.retentionLoop(bg)
 	pipelineDone := make(chan struct{})
 	go func() { defer close(pipelineDone); s.pipeline.Run(bg) }()
@@ -410,4 +433,32 @@ func (s *Server) listenSyslog(ctx context.Context, l SyslogListener) (*collect.S
 		cfg.TLS = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	}
 	return s.inputs.ListenSyslog(ctx, cfg, s.log)
+}
+
+// importListener hears of committed intel imports: live matching reloads
+// its snapshot, and the imported indicators are retro-hunted.
+type importListener struct {
+	store interface {
+		UpdatedIndicators(ctx context.Context, tenant string, at time.Time) ([]string, error)
+	}
+	ioc   *ioc.Detector
+	hunts *retro.Service
+	log   *slog.Logger
+}
+
+// Imported implements intelsvc.Listener.
+func (l *importListener) Imported(ctx context.Context, n intelsvc.ImportNotice) {
+	l.ioc.Changed()
+	ids, err := l.store.UpdatedIndicators(ctx, n.TenantID, n.At)
+	if err != nil {
+		l.log.Warn("retro-hunt: imported indicators", "import", n.ImportID, "err", err)
+		return
+	}
+	origin, ref := retro.OriginImport, n.ImportID
+	if n.Feed != "" {
+		origin, ref = retro.OriginFeed, n.Feed
+	}
+	if _, err := l.hunts.Enqueue(ctx, n.TenantID, origin, ref, n.Actor, ids); err != nil {
+		l.log.Warn("retro-hunt: enqueue", "import", n.ImportID, "err", err)
+	}
 }

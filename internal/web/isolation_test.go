@@ -25,6 +25,7 @@ import (
 	"github.com/tansa-sec/tansa/internal/collect"
 	"github.com/tansa-sec/tansa/internal/events"
 	"github.com/tansa-sec/tansa/internal/intel/importer"
+	"github.com/tansa-sec/tansa/internal/intel/retro"
 	intelsvc "github.com/tansa-sec/tansa/internal/intel/service"
 	"github.com/tansa-sec/tansa/internal/normalize"
 	"github.com/tansa-sec/tansa/internal/store/sqlite"
@@ -58,7 +59,10 @@ type isoTenant struct {
 	// Indicator is the stored IP.
 	IntelIP, IntelDomain string
 	Indicator            intelsvc.Record
-	secrets              map[string]string // token ID → secret
+	// Hunt is a finished retro-hunt of Indicator whose one result is Event
+	// (threat intelligence at work, issue #5).
+	Hunt    retro.Job
+	secrets map[string]string // token ID → secret
 }
 
 func (x *isoTenant) users() []tansa.User {
@@ -71,7 +75,7 @@ func (x *isoTenant) tokens() []tansa.Token {
 
 // markers returns every string that identifies x's data.
 func (x *isoTenant) markers() []string {
-	return append(x.accessMarkers(), x.Event.ID, isoEventIP(x), x.IntelIP, x.IntelDomain, x.Indicator.ID)
+	return append(x.accessMarkers(), x.Event.ID, isoEventIP(x), x.IntelIP, x.IntelDomain, x.Indicator.ID, x.Hunt.ID)
 }
 
 func (x *isoTenant) accessMarkers() []string {
@@ -112,6 +116,7 @@ type isoFixture struct {
 	bus   *bus.Bus
 	evs   *sqlite.Events
 	intel *intelsvc.Service
+	hunts *retro.Service
 	logMu sync.Mutex
 	logs  strings.Builder
 	seq   int
@@ -161,7 +166,8 @@ func newIsoFixture(t *testing.T, opt access.Options) *isoFixture {
 	if f.intel, err = intelsvc.New(db, f.svc, intelsvc.Options{}); err != nil {
 		t.Fatalf("intel service: %v", err)
 	}
-	f.web = NewServer(Deps{Access: f.svc, Events: events.NewService(f.evs), Intel: f.intel, Inputs: collect.NewInputs(f.bus, reg),
+	f.hunts = retro.New(db, db, f.intel, f.evs, nil, db, retro.Options{})
+	f.web = NewServer(Deps{Access: f.svc, Events: events.NewService(f.evs), Intel: f.intel, Hunts: f.hunts, Inputs: collect.NewInputs(f.bus, reg),
 		Logger: log, Metrics: reg, Version: "test"})
 	f.srv = httptest.NewServer(f.web)
 	t.Cleanup(f.srv.Close)
@@ -261,6 +267,29 @@ func (f *isoFixture) mkIntel(x *isoTenant, prefix string) {
 		f.t.Fatalf("find intel of %s: %d, %v", prefix, len(recs), err)
 	}
 	x.Indicator = recs[0]
+	// A retro-hunt of the indicator, finished, with x's first event as its
+	// result.
+	jobs, err := f.hunts.HuntIndicator(f.ctx, f.sys, x.Indicator.ID, "")
+	if err != nil || len(jobs) != 1 {
+		f.t.Fatalf("hunt intel of %s: %v, %v", prefix, jobs, err)
+	}
+	for f.hunts.RunOne(f.ctx) {
+	}
+	if err := f.db.AddHits(f.ctx, []retro.Hit{{HuntID: jobs[0].ID, IndicatorID: x.Indicator.ID, Value: x.IntelIP, Source: "events",
+		Ref: x.Event.ID, Time: x.Event.Time}}); err != nil {
+		f.t.Fatalf("hunt hit of %s: %v", prefix, err)
+	}
+	x.Hunt = jobs[0]
+}
+
+// huntTotal is how many hunts of tenant a the API query qs lists.
+func (f *isoFixture) huntTotal(a *isoTenant, qs string) int {
+	v, _ := url.ParseQuery(strings.TrimPrefix(qs, "?"))
+	_, n, err := f.hunts.Hunts(f.ctx, f.sys, a.Tenant.ID, retro.Query{IndicatorID: v.Get("indicator")})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return n
 }
 
 // isoEventIP is the address every event of tenant X mentions, so that an
@@ -652,6 +681,18 @@ var isolationRules = map[string]isoRule{
 		mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.IntelIP + "\n" }},
 	"GET /api/v1/intel/feeds/rpz": {queries: isoTenantQuery(), refuseB: true,
 		mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.IntelDomain + " CNAME ." }},
+	// Threat intelligence at work (issue #5): retro-hunts of A's tenant
+	// only; a hunt, its results and the settings of B look like none.
+	"GET /api/v1/intel/hunts": {queries: func(f *isoFixture, x *isoTenant) []string {
+		return []string{"?tenant=" + x.Tenant.ID, "?indicator=" + x.Indicator.ID}
+	}, total: (*isoFixture).huntTotal, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Hunt.ID }},
+	"GET /api/v1/intel/hunts/{id}": {id: "hunt", mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Event.ID }},
+	"POST /api/v1/intel/indicators/{id}/hunt": {id: "indicator", body: func(*isoFixture, *isoTenant) string { return "{}" },
+		mustShow: isoShowTenantID},
+	"GET /api/v1/intel/indicators/{id}/hits": {id: "indicator", mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Event.ID }},
+	"GET /api/v1/intel/settings":             {queries: isoTenantQuery(), refuseB: true, mustShow: isoShowTenantID},
+	"PUT /api/v1/intel/settings": {queries: isoTenantQuery(), body: func(*isoFixture, *isoTenant) string { return `{"retro_hunt_days":30}` },
+		refuseB: true, mustShow: isoShowTenantID},
 
 	// Audit.
 	"GET /api/v1/audit": {queries: func(f *isoFixture, x *isoTenant) []string {
@@ -807,6 +848,8 @@ func (r isoRule) fill(rt route, x *isoTenant) string {
 		p = strings.ReplaceAll(p, "{id}", x.Event.ID)
 	case "indicator":
 		p = strings.ReplaceAll(p, "{id}", x.Indicator.ID)
+	case "hunt":
+		p = strings.ReplaceAll(p, "{id}", x.Hunt.ID)
 	}
 	return p
 }
@@ -1101,6 +1144,8 @@ func isoIDOf(r isoRule, x *isoTenant) string {
 		return x.Event.ID
 	case "indicator":
 		return x.Indicator.ID
+	case "hunt":
+		return x.Hunt.ID
 	}
 	return ""
 }

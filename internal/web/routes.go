@@ -121,6 +121,14 @@ func (s *Server) routeTable() []route {
 		need(access.PermIntelRead, "GET", "/api/v1/intel/imports", "The import log, newest first.", s.apiIntelImports),
 		need(access.PermIntelRead, "GET", "/api/v1/intel/feeds/edl/{kind}", "A block list as an External Dynamic List: one IP, domain or URL per line.", s.apiIntelEDL),
 		need(access.PermIntelRead, "GET", "/api/v1/intel/feeds/rpz", "A block list as a DNS response policy zone.", s.apiIntelRPZ),
+		// Threat intelligence at work (issue #5): retro-hunts and their
+		// look-back window.
+		need(access.PermIntelRead, "GET", "/api/v1/intel/hunts", "List retro-hunts, newest first.", s.apiIntelHunts),
+		need(access.PermIntelRead, "GET", "/api/v1/intel/hunts/{id}", "Get a retro-hunt with its progress and a page of its results.", s.apiIntelHunt),
+		need(access.PermIntelWrite, "POST", "/api/v1/intel/indicators/{id}/hunt", "Hunt this indicator now in the stored events.", s.apiIntelHuntIndicator),
+		need(access.PermIntelRead, "GET", "/api/v1/intel/indicators/{id}/hits", "The stored events and sweep results retro-hunts found for an indicator.", s.apiIntelIndicatorHits),
+		need(access.PermIntelRead, "GET", "/api/v1/intel/settings", "A tenant's intelligence settings: the retro-hunt look-back window.", s.apiIntelSettings),
+		need(access.PermIntelWrite, "PUT", "/api/v1/intel/settings", "Change a tenant's retro-hunt look-back window.", s.apiIntelUpdateSettings),
 
 		// API: audit.
 		need(access.PermAuditRead, "GET", "/api/v1/audit", "List audit entries, newest first.", s.apiAudit),

@@ -23,6 +23,7 @@ import (
 	"github.com/tansa-sec/tansa/internal/access"
 	"github.com/tansa-sec/tansa/internal/collect"
 	"github.com/tansa-sec/tansa/internal/events"
+	"github.com/tansa-sec/tansa/internal/intel/retro"
 	intelsvc "github.com/tansa-sec/tansa/internal/intel/service"
 	"github.com/tansa-sec/tansa/internal/tansa"
 )
@@ -30,9 +31,11 @@ import (
 // Deps is everything the HTTP edge needs. Every field is required unless
 // its comment says otherwise.
 type Deps struct {
-	Access  *access.Service
-	Events  *events.Service
-	Intel   *intelsvc.Service
+	Access *access.Service
+	Events *events.Service
+	Intel  *intelsvc.Service
+	// Hunts runs and shows retro-hunts (issue #5).
+	Hunts   *retro.Service
 	Inputs  *collect.Inputs
 	Logger  *slog.Logger
 	Metrics *prometheus.Registry

@@ -23,6 +23,7 @@ type ImportInput struct {
 	// import.
 	TenantID string
 	Source   string // provenance: the file name or feed ("threatfox_ips.txt")
+	Feed     string // the ID of the configured feed being pulled, if any
 }
 
 // Import reads one feed document and upserts its indicators, all in one
@@ -54,6 +55,7 @@ func (s *Service) Import(ctx context.Context, c access.Caller, data []byte, in I
 	now := s.now()
 	opts := importer.Options{Format: in.Format, TenantID: tenant, Source: source, Allowlist: s.opt.Allowlist, Now: now}
 	var res *importer.Result
+	var logID string
 	err = s.store.ImportIndicators(ctx, now, func(w Writer) (Import, tansa.AuditEntry, error) {
 		r, err := importer.Import(ctx, data, opts, w)
 		if err != nil {
@@ -65,6 +67,7 @@ func (s *Service) Import(ctx context.Context, c access.Caller, data []byte, in I
 		logged.Skipped = r.Skipped[:min(len(r.Skipped), LogDetails)]
 		rec := Import{ID: uuid.Must(uuid.NewV7()).String(), TenantID: tenant, Time: now, Actor: c.Kind + ":" + c.Name,
 			Source: source, Result: logged}
+		logID = rec.ID
 		a := tansa.AuditEntry{Time: now, TenantID: tenant, Actor: rec.Actor, Addr: c.Addr, Action: "intel.import",
 			ObjectType: "intel-import", ObjectID: rec.ID,
 			After: marshal(map[string]any{"source": source, "format": r.Format, "items": r.Items, "added": r.Added,
@@ -73,6 +76,10 @@ func (s *Service) Import(ctx context.Context, c access.Caller, data []byte, in I
 	})
 	if err != nil {
 		return nil, err
+	}
+	if l := s.opt.Listener; l != nil && res.Added+res.Updated > 0 {
+		l.Imported(ctx, ImportNotice{ImportID: logID, TenantID: tenant, At: now, Actor: c.Kind + ":" + c.Name, Source: source,
+			Feed: in.Feed, Added: res.Added, Updated: res.Updated})
 	}
 	return res, nil
 }

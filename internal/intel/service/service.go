@@ -113,6 +113,28 @@ type Options struct {
 	// RPZZone is the origin of the RPZ feed (rpz.tansa.local).
 	RPZZone string
 	Now     func() time.Time // (time.Now)
+	// Listener, when set, is told of every committed import that added or
+	// changed indicators: live matching reloads, a retro-hunt starts.
+	Listener Listener
+}
+
+// ImportNotice describes a committed import to a Listener. Every
+// indicator the import added or changed was stamped updated at At.
+type ImportNotice struct {
+	ImportID string
+	TenantID string // "" for global intelligence
+	At       time.Time
+	Actor    string
+	Source   string
+	Feed     string // the feed whose pull imported, if any
+	Added    int
+	Updated  int
+}
+
+// Listener hears of committed imports. It is called synchronously after
+// the commit and should hand long work to a queue.
+type Listener interface {
+	Imported(ctx context.Context, n ImportNotice)
 }
 
 // Service enforces permissions, tenant scope and TLP over a Store, and
@@ -186,4 +208,11 @@ func (s *Service) reach(ctx context.Context, c access.Caller, asked string) (str
 		return "", err
 	}
 	return t.ID, nil
+}
+
+// NewSighting is a sighting to add to a stored indicator: live matching
+// and retro-hunts record where and when an indicator was seen.
+type NewSighting struct {
+	IndicatorID string // the store's ID (Record.ID)
+	Sighting    intel.Sighting
 }

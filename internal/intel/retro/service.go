@@ -1,0 +1,527 @@
+package retro
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/tansa-sec/tansa/internal/access"
+	"github.com/tansa-sec/tansa/internal/intel"
+	"github.com/tansa-sec/tansa/internal/intel/service"
+	"github.com/tansa-sec/tansa/internal/tansa"
+)
+
+// Options tunes the service. Zero fields take the defaults in parentheses.
+type Options struct {
+	// Sweeps finds mentions in stored endpoint sweep results; nil until
+	// the sweep store exists, and then hunts search events alone.
+	Sweeps Index
+	// Batch is how many values one index lookup asks for (500).
+	Batch int
+	// MaxPerValue bounds the mentions taken per value (1000): a value
+	// seen a million times is one alert either way.
+	MaxPerValue int
+	Now         func() time.Time // (time.Now)
+	Logger      *slog.Logger     // (discard)
+}
+
+// Service starts, runs and shows retro-hunts. It is safe for concurrent
+// use.
+type Service struct {
+	store   Store
+	inds    Indicators
+	finder  Finder
+	events  Index
+	alerts  Alerts
+	tenants Tenants
+	opt     Options
+	wake    chan struct{}
+}
+
+// New returns the service. events is the event store's observable index.
+func New(store Store, inds Indicators, finder Finder, events Index, alerts Alerts, tenants Tenants, opt Options) *Service {
+	if opt.Batch <= 0 {
+		opt.Batch = 500
+	}
+	if opt.MaxPerValue <= 0 {
+		opt.MaxPerValue = 1000
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{store: store, inds: inds, finder: finder, events: events, alerts: alerts, tenants: tenants, opt: opt,
+		wake: make(chan struct{}, 1)}
+}
+
+func (s *Service) now() time.Time { return s.opt.Now().UTC().Truncate(time.Microsecond) }
+
+// Enqueue starts hunts for indicators that arrived: for a tenant's own
+// indicators one hunt over that tenant, for global ones (tenant "") one
+// hunt per tenant. It returns the jobs it queued.
+func (s *Service) Enqueue(ctx context.Context, tenant string, origin Origin, ref, actor string, ids []string) ([]Job, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	targets := []string{tenant}
+	if tenant == "" {
+		var err error
+		if targets, err = s.tenants.TenantIDs(ctx); err != nil {
+			return nil, fmt.Errorf("list tenants: %w", err)
+		}
+	}
+	now := s.now()
+	var jobs []Job
+	for _, t := range targets {
+		days, err := s.days(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, Job{ID: uuid.Must(uuid.NewV7()).String(), TenantID: t, Origin: origin, Ref: ref, Actor: actor,
+			Indicators: slices.Clone(ids), Days: days, Status: StatusQueued, Total: len(ids), Created: now})
+	}
+	if err := s.store.CreateHunts(ctx, jobs); err != nil {
+		return nil, err
+	}
+	s.signal()
+	return jobs, nil
+}
+
+func (s *Service) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Service) days(ctx context.Context, tenant string) (int, error) {
+	d, err := s.store.RetroDays(ctx, tenant)
+	if err != nil {
+		return 0, err
+	}
+	if d <= 0 {
+		d = DefaultDays
+	}
+	return d, nil
+}
+
+// Run works through queued hunts until ctx ends, one at a time: a hunt is
+// one long read of the index, and two at once would only share the disk.
+func (s *Service) Run(ctx context.Context) {
+	if n, err := s.store.RequeueRunning(ctx); err != nil {
+		s.opt.Logger.Warn("retro-hunt: requeue", "err", err)
+	} else if n > 0 {
+		s.opt.Logger.Info("retro-hunt: resumed hunts left running", "count", n)
+	}
+	for {
+		for s.RunOne(ctx) {
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+		case <-time.After(10 * time.Second):
+		}
+	}
+}
+
+// RunOne runs the oldest queued hunt and reports whether there was one.
+func (s *Service) RunOne(ctx context.Context) bool {
+	j, ok, err := s.store.ClaimHunt(ctx, s.now())
+	if err != nil {
+		if ctx.Err() == nil {
+			s.opt.Logger.Warn("retro-hunt: claim", "err", err)
+		}
+		return false
+	}
+	if !ok {
+		return false
+	}
+	if err := s.run(ctx, &j); err != nil {
+		if ctx.Err() != nil {
+			return false // left running; requeued at the next start
+		}
+		j.Status, j.Error = StatusFailed, err.Error()
+		s.opt.Logger.Warn("retro-hunt failed", "hunt", j.ID, "tenant", j.TenantID, "err", err)
+	} else {
+		j.Status = StatusDone
+	}
+	j.Finished = s.now()
+	if err := s.store.UpdateHunt(context.WithoutCancel(ctx), j); err != nil {
+		s.opt.Logger.Warn("retro-hunt: store result", "hunt", j.ID, "err", err)
+	}
+	return true
+}
+
+// target is one hunted indicator with the keys it is looked up by.
+type target struct {
+	rec    service.Record
+	prefix netip.Prefix // for CIDRs
+}
+
+// found is what a hunt found of one indicator.
+type found struct {
+	t        *target
+	source   string
+	mentions []Mention
+}
+
+// run hunts j's indicators in batches, storing progress after each.
+func (s *Service) run(ctx context.Context, j *Job) error {
+	since := s.now().AddDate(0, 0, -j.Days)
+	j.Done, j.Hits = 0, 0
+	chunk := max(s.opt.Batch, 1)
+	for start := 0; start < len(j.Indicators); start += chunk {
+		ids := j.Indicators[start:min(start+chunk, len(j.Indicators))]
+		recs, err := s.inds.IndicatorsByID(ctx, ids)
+		if err != nil {
+			return fmt.Errorf("load indicators: %w", err)
+		}
+		var targets []*target
+		for _, r := range recs {
+			if !r.Indicator.Matchable(j.TenantID) || !huntable(r.Indicator.Type) {
+				continue
+			}
+			t := &target{rec: r}
+			if r.Indicator.Type == intel.TypeCIDR {
+				p, err := netip.ParsePrefix(r.Indicator.Value)
+				if err != nil || p.Bits() < 8 && p.Addr().Is4() || p.Bits() < 16 && p.Addr().Is6() {
+					continue // too wide to hunt by index: it would read the whole store
+				}
+				t.prefix = p.Masked()
+			}
+			targets = append(targets, t)
+		}
+		var founds []found
+		for _, src := range []struct {
+			name string
+			idx  Index
+		}{{"events", s.events}, {"sweeps", s.opt.Sweeps}} {
+			if src.idx == nil {
+				continue
+			}
+			f, err := s.lookup(ctx, src.idx, src.name, j.TenantID, since, targets)
+			if err != nil {
+				return fmt.Errorf("search %s: %w", src.name, err)
+			}
+			founds = append(founds, f...)
+		}
+		if err := s.record(ctx, j, founds); err != nil {
+			return err
+		}
+		j.Done += len(ids)
+		if err := s.store.UpdateHunt(ctx, *j); err != nil {
+			return fmt.Errorf("store progress: %w", err)
+		}
+	}
+	return nil
+}
+
+// lookup asks one index for the targets' values and groups the answers by
+// target.
+func (s *Service) lookup(ctx context.Context, idx Index, source, tenant string, since time.Time, targets []*target) ([]found, error) {
+	byValue := map[string][]*target{}
+	var cidrs []*target
+	l := Lookup{Since: since, Max: s.opt.MaxPerValue}
+	seenPrefix := map[string]bool{}
+	for _, t := range targets {
+		if t.prefix.IsValid() {
+			cidrs = append(cidrs, t)
+			if p := stringPrefix(t.prefix); !seenPrefix[p] {
+				seenPrefix[p] = true
+				l.Prefixes = append(l.Prefixes, p)
+			}
+			continue
+		}
+		for _, v := range lookupValues(&t.rec.Indicator) {
+			if byValue[v] == nil {
+				l.Values = append(l.Values, v)
+			}
+			byValue[v] = append(byValue[v], t)
+		}
+	}
+	if len(l.Values) == 0 && len(l.Prefixes) == 0 {
+		return nil, nil
+	}
+	ms, err := idx.Mentions(ctx, tenant, l)
+	if err != nil {
+		return nil, err
+	}
+	got := map[*target][]Mention{}
+	var order []*target
+	add := func(t *target, m Mention) {
+		if got[t] == nil {
+			order = append(order, t)
+		}
+		got[t] = append(got[t], m)
+	}
+	for _, m := range ms {
+		for _, t := range byValue[m.Value] {
+			add(t, m)
+		}
+		if len(cidrs) > 0 {
+			if a, err := netip.ParseAddr(m.Value); err == nil {
+				for _, t := range cidrs {
+					if t.prefix.Contains(a.Unmap()) {
+						add(t, m)
+					}
+				}
+			}
+		}
+	}
+	out := make([]found, 0, len(order))
+	for _, t := range order {
+		out = append(out, found{t: t, source: source, mentions: got[t]})
+	}
+	return out, nil
+}
+
+// lookupValues returns the observable-index values ind is looked up by:
+// its normalised value, and for a URL also the form the event normaliser
+// stores (scheme and host lower case, the rest as written).
+func lookupValues(ind *intel.Indicator) []string {
+	v := []string{ind.Value}
+	if ind.Type == intel.TypeURL {
+		if raw := strings.TrimSuffix(ind.Value, "/"); raw != ind.Value {
+			v = append(v, raw)
+		}
+	}
+	return v
+}
+
+// stringPrefix returns the textual prefix every address in p starts with,
+// whole octets (IPv4) or groups (IPv6) only, so an index on the text finds
+// p's addresses by a range scan: 10.1.2.0/23 → "10.1.".
+func stringPrefix(p netip.Prefix) string {
+	a := p.Addr()
+	if a.Is4() {
+		b := a.As4()
+		var parts []string
+		for i := 0; i < p.Bits()/8; i++ {
+			parts = append(parts, fmt.Sprint(b[i]))
+		}
+		return strings.Join(parts, ".") + "."
+	}
+	// IPv6 text is compressed, so only a prefix of whole, non-zero leading
+	// groups is a textual prefix; below that the hunt reads a wider range.
+	b := a.As16()
+	var parts []string
+	for i := 0; i < p.Bits()/16; i++ {
+		g := uint16(b[2*i])<<8 | uint16(b[2*i+1])
+		if g == 0 {
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%x", g))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return strings.Join(parts, ":") + ":"
+}
+
+// record stores the hits of one batch, adds one sighting per indicator and
+// source, and raises one alert per indicator.
+func (s *Service) record(ctx context.Context, j *Job, founds []found) error {
+	if len(founds) == 0 {
+		return nil
+	}
+	var hits []Hit
+	var sightings []service.NewSighting
+	var alerts []tansa.Alert
+	room := MaxStoredHits - min(j.Hits, MaxStoredHits)
+	for _, f := range founds {
+		ms := f.mentions
+		slices.SortFunc(ms, func(a, b Mention) int { return b.Time.Compare(a.Time) })
+		j.Hits += len(ms)
+		for _, m := range ms {
+			if len(hits) >= room {
+				break
+			}
+			hits = append(hits, Hit{HuntID: j.ID, IndicatorID: f.t.rec.ID, Value: m.Value, Source: f.source, Ref: m.Ref, Time: m.Time})
+		}
+		first, last := ms[len(ms)-1], ms[0]
+		sightings = append(sightings, service.NewSighting{IndicatorID: f.t.rec.ID, Sighting: intel.Sighting{
+			TenantID: j.TenantID, Where: "retro-hunt " + f.source, When: last.Time, Count: len(ms), Ref: last.Ref}})
+		h := intel.Hit{Kind: tansa.AlertRetro, TenantID: j.TenantID, RecordID: f.t.rec.ID, Indicator: &f.t.rec.Indicator,
+			Observed: last.Value, Field: f.source, First: first.Time, Last: last.Time, Count: len(ms), Ref: "hunt:" + j.ID}
+		if f.source == "events" {
+			for _, m := range ms[:min(len(ms), intel.MaxAlertEvents)] {
+				h.EventIDs = append(h.EventIDs, m.Ref)
+			}
+		}
+		alerts = append(alerts, h.Alert())
+	}
+	if err := s.store.AddHits(ctx, hits); err != nil {
+		return fmt.Errorf("store hits: %w", err)
+	}
+	if err := s.inds.AddSightings(ctx, sightings); err != nil {
+		return fmt.Errorf("store sightings: %w", err)
+	}
+	if s.alerts != nil {
+		if err := s.alerts.Raise(ctx, alerts); err != nil {
+			return fmt.Errorf("raise alerts: %w", err)
+		}
+	}
+	return nil
+}
+
+// ---- the caller's view
+
+func require(c access.Caller, perm access.Perm) error {
+	if !c.Can(perm) {
+		return tansa.Errorf(tansa.Forbidden, "your role %s may not do this (needs %s)", c.Role, perm)
+	}
+	return nil
+}
+
+// scope intersects the tenant a request asked for with what c may see.
+func scope(c access.Caller, asked string) access.Scope {
+	sc := c.Scope()
+	sc.Provider = false
+	return sc.Narrow(asked)
+}
+
+// Hunts lists the hunts of c's tenants (narrowed to asked when given),
+// newest first.
+func (s *Service) Hunts(ctx context.Context, c access.Caller, asked string, q Query) ([]Job, int, error) {
+	if err := require(c, access.PermIntelRead); err != nil {
+		return nil, 0, err
+	}
+	q.Scope = scope(c, asked)
+	return s.store.Hunts(ctx, q)
+}
+
+// Hunt returns one hunt of c's tenants.
+func (s *Service) Hunt(ctx context.Context, c access.Caller, id string) (Job, error) {
+	if err := require(c, access.PermIntelRead); err != nil {
+		return Job{}, err
+	}
+	j, err := s.store.Hunt(ctx, id)
+	if tansa.KindOf(err) == tansa.NotFound || err == nil && !s.sees(c, j.TenantID) {
+		return Job{}, tansa.Errorf(tansa.NotFound, "hunt %q not found", id)
+	}
+	return j, err
+}
+
+func (s *Service) sees(c access.Caller, tenant string) bool {
+	return tenant != "" && c.CanAccess(tenant) && (c.Current == "" || c.Current == tenant)
+}
+
+// Hits lists the hits of one hunt c may see.
+func (s *Service) Hits(ctx context.Context, c access.Caller, id string, p access.Page) ([]Hit, int, error) {
+	if _, err := s.Hunt(ctx, c, id); err != nil {
+		return nil, 0, err
+	}
+	return s.store.Hits(ctx, id, p)
+}
+
+// IndicatorHits lists the stored events and sweep results that hunts found
+// for an indicator c may see, within c's tenants.
+func (s *Service) IndicatorHits(ctx context.Context, c access.Caller, indicatorID string, p access.Page) ([]Hit, int, error) {
+	if _, err := s.finder.Indicator(ctx, c, indicatorID); err != nil {
+		return nil, 0, err
+	}
+	return s.store.IndicatorHits(ctx, indicatorID, scope(c, ""), p)
+}
+
+// HuntIndicator starts a hunt for one indicator c may see, now: over the
+// indicator's own tenant, or for a global indicator over the tenant asked
+// for, else every tenant c works in.
+func (s *Service) HuntIndicator(ctx context.Context, c access.Caller, indicatorID, asked string) ([]Job, error) {
+	if err := require(c, access.PermIntelWrite); err != nil {
+		return nil, err
+	}
+	rec, err := s.finder.Indicator(ctx, c, indicatorID)
+	if err != nil {
+		return nil, err
+	}
+	if !huntable(rec.Indicator.Type) {
+		return nil, tansa.Errorf(tansa.Invalid, "indicators of type %s are matched live only; the observable index holds no %s values", rec.Indicator.Type, rec.Indicator.Type)
+	}
+	var targets []string
+	switch {
+	case rec.Indicator.TenantID != "":
+		if asked != "" && asked != rec.Indicator.TenantID {
+			return nil, tansa.Errorf(tansa.Invalid, "tenant: the indicator belongs to another tenant")
+		}
+		targets = []string{rec.Indicator.TenantID}
+	default:
+		sc := scope(c, asked)
+		switch {
+		case sc.All:
+			if targets, err = s.tenants.TenantIDs(ctx); err != nil {
+				return nil, err
+			}
+		default:
+			targets = sc.Tenants
+		}
+	}
+	if len(targets) == 0 {
+		return nil, tansa.Errorf(tansa.NotFound, "tenant %q not found", asked)
+	}
+	var jobs []Job
+	for _, t := range targets {
+		js, err := s.Enqueue(ctx, t, OriginManual, indicatorID, c.Kind+":"+c.Name, []string{rec.ID})
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, js...)
+	}
+	return jobs, nil
+}
+
+// RetroDays returns the look-back window of the tenant c names (or works
+// in).
+func (s *Service) RetroDays(ctx context.Context, c access.Caller, tenant string) (string, int, error) {
+	if err := require(c, access.PermIntelRead); err != nil {
+		return "", 0, err
+	}
+	t, err := oneTenant(c, tenant)
+	if err != nil {
+		return "", 0, err
+	}
+	d, err := s.days(ctx, t)
+	return t, d, err
+}
+
+// SetRetroDays sets the look-back window of one tenant c may administer.
+func (s *Service) SetRetroDays(ctx context.Context, c access.Caller, tenant string, days int) (string, error) {
+	if err := require(c, access.PermIntelWrite); err != nil {
+		return "", err
+	}
+	if days < 1 || days > MaxDays {
+		return "", tansa.Errorf(tansa.Invalid, "retro_hunt_days: %d is outside 1-%d", days, MaxDays)
+	}
+	t, err := oneTenant(c, tenant)
+	if err != nil {
+		return "", err
+	}
+	return t, s.store.SetRetroDays(ctx, t, days)
+}
+
+// oneTenant resolves the one tenant a settings request is about.
+func oneTenant(c access.Caller, asked string) (string, error) {
+	if asked == "" {
+		switch {
+		case c.Current != "":
+			asked = c.Current
+		case !c.Role.Provider():
+			asked = c.TenantID
+		}
+	}
+	if asked == "" {
+		return "", tansa.Errorf(tansa.Invalid, "tenant: name one with tenant=ID")
+	}
+	if !c.CanAccess(asked) || c.Current != "" && c.Current != asked {
+		return "", tansa.Errorf(tansa.NotFound, "tenant %q not found", asked)
+	}
+	return asked, nil
+}

@@ -1,0 +1,71 @@
+-- +goose Up
+-- SQLite's 00006 in PostgreSQL's words (BIGINT microseconds for times).
+-- Retro-hunts (internal/intel/retro): one job per searched tenant, with the
+-- indicators it hunts as a JSON list of indicator IDs, its progress, and
+-- the hits it found (bounded per job; the job's hits column counts all).
+CREATE TABLE intel_hunts (
+    id         TEXT PRIMARY KEY,
+    tenant_id  TEXT NOT NULL,
+    origin     TEXT NOT NULL,
+    ref        TEXT NOT NULL DEFAULT '',
+    actor      TEXT NOT NULL DEFAULT '',
+    indicators TEXT NOT NULL,
+    days       INTEGER NOT NULL,
+    status     TEXT NOT NULL,
+    total      BIGINT NOT NULL DEFAULT 0,
+    done       BIGINT NOT NULL DEFAULT 0,
+    hits       BIGINT NOT NULL DEFAULT 0,
+    error      TEXT NOT NULL DEFAULT '',
+    created    BIGINT NOT NULL,
+    started    BIGINT NOT NULL DEFAULT 0,
+    finished   BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX intel_hunts_tenant ON intel_hunts (tenant_id, created);
+CREATE INDEX intel_hunts_status ON intel_hunts (status, created);
+
+CREATE TABLE intel_hunt_hits (
+    hunt_id      TEXT NOT NULL,
+    indicator_id TEXT NOT NULL,
+    value        TEXT NOT NULL,
+    source       TEXT NOT NULL,
+    ref          TEXT NOT NULL,
+    time         BIGINT NOT NULL,
+    PRIMARY KEY (hunt_id, indicator_id, source, ref)
+);
+CREATE INDEX intel_hunt_hits_indicator ON intel_hunt_hits (indicator_id, time);
+
+-- Feeds pulled on a schedule (internal/intel/feeds): a TAXII collection, a
+-- URL or a local file, per tenant ('' for global intelligence).
+CREATE TABLE intel_feeds (
+    id          TEXT PRIMARY KEY,
+    tenant_id   TEXT NOT NULL DEFAULT '',
+    name        TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    format      TEXT NOT NULL DEFAULT '',
+    secret      TEXT NOT NULL DEFAULT '',
+    interval_s  INTEGER NOT NULL,
+    enabled     INTEGER NOT NULL DEFAULT 1,
+    cursor      TEXT NOT NULL DEFAULT '',
+    last_pull   BIGINT NOT NULL DEFAULT 0,
+    last_status TEXT NOT NULL DEFAULT '',
+    last_error  TEXT NOT NULL DEFAULT '',
+    last_result TEXT NOT NULL DEFAULT '',
+    next_pull   BIGINT NOT NULL DEFAULT 0,
+    created     BIGINT NOT NULL,
+    updated     BIGINT NOT NULL
+);
+CREATE INDEX intel_feeds_tenant ON intel_feeds (tenant_id, name);
+CREATE INDEX intel_feeds_next ON intel_feeds (next_pull);
+
+-- Per-tenant intelligence settings: how far back a retro-hunt searches.
+CREATE TABLE intel_settings (
+    tenant_id  TEXT PRIMARY KEY,
+    retro_days INTEGER NOT NULL
+);
+
+-- +goose Down
+DROP TABLE intel_settings;
+DROP TABLE intel_feeds;
+DROP TABLE intel_hunt_hits;
+DROP TABLE intel_hunts;
