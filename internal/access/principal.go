@@ -26,6 +26,12 @@ const (
 	// tracker; changing them, their templates and SLA targets.
 	PermCaseRead  Perm = "case.read"
 	PermCaseWrite Perm = "case.write"
+	// Playbooks: read playbooks and runs; write playbooks; run (start,
+	// approve, revert containment); configure connectors (credentials).
+	PermPlaybookRead   Perm = "playbook.read"
+	PermPlaybookWrite  Perm = "playbook.write"
+	PermPlaybookRun    Perm = "playbook.run"
+	PermConnectorWrite Perm = "connector.write"
 	// PermSelf is what every logged-in person has: their own profile and
 	// preferences.
 	PermSelf Perm = "self"
@@ -34,12 +40,13 @@ const (
 var rolePerms = map[tansa.Role][]Perm{
 	tansa.RoleProviderAdmin: {PermSelf, PermTenantRead, PermTenantWrite, PermUserRead, PermUserWrite,
 		PermTokenRead, PermTokenWrite, PermAuditRead, PermEventRead, PermIntelRead, PermIntelWrite,
-		PermCaseRead, PermCaseWrite},
+		PermCaseRead, PermCaseWrite, PermPlaybookRead, PermPlaybookWrite, PermPlaybookRun, PermConnectorWrite},
 	tansa.RoleProviderAnalyst: {PermSelf, PermTenantRead, PermEventRead, PermIntelRead, PermIntelWrite,
-		PermCaseRead, PermCaseWrite},
+		PermCaseRead, PermCaseWrite, PermPlaybookRead, PermPlaybookWrite, PermPlaybookRun},
 	tansa.RoleTenantAdmin: {PermSelf, PermTenantRead, PermUserRead, PermUserWrite, PermTokenRead,
-		PermTokenWrite, PermAuditRead, PermEventRead, PermIntelRead, PermIntelWrite, PermCaseRead, PermCaseWrite},
-	tansa.RoleTenantViewer: {PermSelf, PermTenantRead, PermEventRead, PermIntelRead, PermCaseRead},
+		PermTokenWrite, PermAuditRead, PermEventRead, PermIntelRead, PermIntelWrite, PermCaseRead, PermCaseWrite,
+		PermPlaybookRead, PermPlaybookWrite, PermPlaybookRun, PermConnectorWrite},
+	tansa.RoleTenantViewer: {PermSelf, PermTenantRead, PermEventRead, PermIntelRead, PermCaseRead, PermPlaybookRead},
 	tansa.RoleIngest:       {PermEventWrite},
 }
 

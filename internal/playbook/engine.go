@@ -187,6 +187,9 @@ func advance(ctx context.Context, d *Definition, rs *runState, ex executor, now 
 		}
 		return o
 	case ActWait:
+		if rs.dryRun {
+			return finish(StepSucceeded, map[string]any{"dry_run": true, "would": "wait " + st.Duration.String()})
+		}
 		if fresh {
 			rec.Status, rec.WakeAt = StepWaiting, now.Add(st.Duration)
 			rec.Output = mustJSON(map[string]any{"until": rec.WakeAt})
