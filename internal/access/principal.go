@@ -32,6 +32,13 @@ const (
 	PermPlaybookWrite  Perm = "playbook.write"
 	PermPlaybookRun    Perm = "playbook.run"
 	PermConnectorWrite Perm = "connector.write"
+	// Endpoint sweeps (internal/fleet): uploading results (enrolment
+	// tokens), reading the fleet, reviewing findings, and managing what
+	// scanners get (packages, campaigns, expected endpoints).
+	PermSweepUpload Perm = "sweep.upload"
+	PermFleetRead   Perm = "fleet.read"
+	PermFleetReview Perm = "fleet.review"
+	PermFleetWrite  Perm = "fleet.write"
 	// PermSelf is what every logged-in person has: their own profile and
 	// preferences.
 	PermSelf Perm = "self"
@@ -40,14 +47,19 @@ const (
 var rolePerms = map[tansa.Role][]Perm{
 	tansa.RoleProviderAdmin: {PermSelf, PermTenantRead, PermTenantWrite, PermUserRead, PermUserWrite,
 		PermTokenRead, PermTokenWrite, PermAuditRead, PermEventRead, PermIntelRead, PermIntelWrite,
-		PermCaseRead, PermCaseWrite, PermPlaybookRead, PermPlaybookWrite, PermPlaybookRun, PermConnectorWrite},
+		PermCaseRead, PermCaseWrite, PermPlaybookRead, PermPlaybookWrite, PermPlaybookRun, PermConnectorWrite,
+		PermFleetRead, PermFleetReview, PermFleetWrite},
 	tansa.RoleProviderAnalyst: {PermSelf, PermTenantRead, PermEventRead, PermIntelRead, PermIntelWrite,
-		PermCaseRead, PermCaseWrite, PermPlaybookRead, PermPlaybookWrite, PermPlaybookRun},
+		PermCaseRead, PermCaseWrite, PermPlaybookRead, PermPlaybookWrite, PermPlaybookRun,
+		PermFleetRead, PermFleetReview, PermFleetWrite},
 	tansa.RoleTenantAdmin: {PermSelf, PermTenantRead, PermUserRead, PermUserWrite, PermTokenRead,
 		PermTokenWrite, PermAuditRead, PermEventRead, PermIntelRead, PermIntelWrite, PermCaseRead, PermCaseWrite,
-		PermPlaybookRead, PermPlaybookWrite, PermPlaybookRun, PermConnectorWrite},
-	tansa.RoleTenantViewer: {PermSelf, PermTenantRead, PermEventRead, PermIntelRead, PermCaseRead, PermPlaybookRead},
-	tansa.RoleIngest:       {PermEventWrite},
+		PermPlaybookRead, PermPlaybookWrite, PermPlaybookRun, PermConnectorWrite,
+		PermFleetRead, PermFleetReview, PermFleetWrite},
+	tansa.RoleTenantViewer: {PermSelf, PermTenantRead, PermEventRead, PermIntelRead, PermCaseRead, PermPlaybookRead,
+		PermFleetRead, PermFleetReview},
+	tansa.RoleIngest:  {PermEventWrite},
+	tansa.RoleScanner: {PermSweepUpload},
 }
 
 // Principal is an authenticated caller: a user with a session or an API
@@ -150,7 +162,7 @@ func mayGrant(r, target tansa.Role) bool {
 	case tansa.RoleProviderAdmin:
 		return true
 	case tansa.RoleTenantAdmin:
-		return target == tansa.RoleTenantAdmin || target == tansa.RoleTenantViewer || target == tansa.RoleIngest
+		return target == tansa.RoleTenantAdmin || target == tansa.RoleTenantViewer || target.Machine()
 	}
 	return false
 }

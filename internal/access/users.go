@@ -58,7 +58,7 @@ func (s *Service) applyUser(ctx context.Context, c Caller, in UserInput, u *tans
 	if err := checkTimeZone("time_zone", u.TimeZone, true); err != nil {
 		return err
 	}
-	if !u.Role.Valid() || u.Role == tansa.RoleIngest {
+	if !u.Role.Valid() || u.Role.Machine() {
 		return tansa.Errorf(tansa.Invalid, "role: %q is not one of provider-admin, provider-analyst, tenant-admin, tenant-viewer", u.Role)
 	}
 	if !mayGrant(c.Role, u.Role) {

@@ -19,13 +19,22 @@ const (
 	// RoleIngest may only write events into its one tenant; it is for
 	// log shippers and scanners, never for people.
 	RoleIngest Role = "ingest"
+	// RoleScanner is an enrolment token: it may only upload endpoint sweep
+	// results into its one tenant. It is embedded in scan packages handed
+	// to thousands of machines, so it can do nothing else (not even write
+	// events), and it is never for people.
+	RoleScanner Role = "scanner"
 )
 
 // Roles lists every role in order of decreasing power.
-var Roles = []Role{RoleProviderAdmin, RoleProviderAnalyst, RoleTenantAdmin, RoleTenantViewer, RoleIngest}
+var Roles = []Role{RoleProviderAdmin, RoleProviderAnalyst, RoleTenantAdmin, RoleTenantViewer, RoleIngest, RoleScanner}
 
 // Valid reports whether r is a known role.
 func (r Role) Valid() bool { return slices.Contains(Roles, r) }
+
+// Machine reports whether r is a role for machines (shippers, scanners)
+// that people may not hold.
+func (r Role) Machine() bool { return r == RoleIngest || r == RoleScanner }
 
 // Provider reports whether r is one of the CSIRT's cross-tenant roles.
 func (r Role) Provider() bool { return r == RoleProviderAdmin || r == RoleProviderAnalyst }

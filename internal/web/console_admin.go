@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -124,12 +125,12 @@ func grantable(r tansa.Role, people bool) []tansa.Role {
 	var out []tansa.Role
 	switch r {
 	case tansa.RoleProviderAdmin:
-		out = []tansa.Role{tansa.RoleProviderAdmin, tansa.RoleProviderAnalyst, tansa.RoleTenantAdmin, tansa.RoleTenantViewer, tansa.RoleIngest}
+		out = []tansa.Role{tansa.RoleProviderAdmin, tansa.RoleProviderAnalyst, tansa.RoleTenantAdmin, tansa.RoleTenantViewer, tansa.RoleIngest, tansa.RoleScanner}
 	case tansa.RoleTenantAdmin:
-		out = []tansa.Role{tansa.RoleTenantAdmin, tansa.RoleTenantViewer, tansa.RoleIngest}
+		out = []tansa.Role{tansa.RoleTenantAdmin, tansa.RoleTenantViewer, tansa.RoleIngest, tansa.RoleScanner}
 	}
-	if people && len(out) > 0 && out[len(out)-1] == tansa.RoleIngest {
-		out = out[:len(out)-1]
+	if people {
+		out = slices.DeleteFunc(out, tansa.Role.Machine)
 	}
 	return out
 }
