@@ -2,7 +2,9 @@ package scan
 
 import (
 	"context"
+	"crypto/ed25519"
 	_ "embed"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -13,6 +15,8 @@ import (
 	"time"
 
 	"github.com/tansa-sec/tansa/internal/scan/ioc"
+	"github.com/tansa-sec/tansa/internal/scan/pkgconfig"
+	"github.com/tansa-sec/tansa/internal/scan/result"
 )
 
 // embeddedConfig is the per-tenant configuration built into a scanner
@@ -31,6 +35,56 @@ type Config struct {
 	Recipient string `json:"recipient,omitempty"`
 	MaxCPU    int    `json:"max_cpu,omitempty"`
 	Timeout   string `json:"timeout,omitempty"`
+	// The rest comes from a scan package built by the server.
+	Tenant   string `json:"tenant,omitempty"`
+	Campaign string `json:"campaign,omitempty"`
+	// Schedule describes how often the package is meant to run ("once",
+	// "24h"); the scanner runs once per start and keeps no state, so the
+	// GPO, cron or SCCM job that starts it carries the schedule out.
+	Schedule   string             `json:"schedule,omitempty"`
+	IOC        json.RawMessage    `json:"ioc,omitempty"`
+	Exceptions []result.Exception `json:"exceptions,omitempty"`
+}
+
+// packageKey, when set at build time (-ldflags "-X
+// github.com/tansa-sec/tansa/internal/scan.packageKey=BASE64"), is the one
+// ed25519 key whose package configurations this scanner accepts. Without
+// it the scanner checks the signature against the key the package carries,
+// which catches a damaged package but not a substituted key.
+var packageKey string
+
+// appendedConfig reads the signed configuration a scan package appended to
+// the running executable; found is false for a plain binary.
+func appendedConfig() (cfg []byte, signer string, found bool, err error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, "", false, nil
+	}
+	f, err := os.Open(exe)
+	if err != nil {
+		return nil, "", false, nil
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, "", false, nil
+	}
+	var pinned ed25519.PublicKey
+	if packageKey != "" {
+		k, err := base64.StdEncoding.DecodeString(packageKey)
+		if err != nil || len(k) != ed25519.PublicKeySize {
+			return nil, "", true, errors.New("scan: the package key built into this scanner is malformed")
+		}
+		pinned = k
+	}
+	payload, key, err := pkgconfig.Read(f, st.Size(), pinned)
+	if errors.Is(err, pkgconfig.ErrNone) {
+		return nil, "", false, nil
+	}
+	if err != nil {
+		return nil, "", true, fmt.Errorf("scan: %w; refusing to run with it", err)
+	}
+	return payload, base64.StdEncoding.EncodeToString(key), true, nil
 }
 
 const usage = `Usage: tansa scan [flags]
@@ -76,6 +130,15 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 			return fmt.Errorf("scan: embedded configuration: %w", err)
 		}
 	}
+	pkg, signer, packaged, err := appendedConfig()
+	if err != nil {
+		return err
+	}
+	if packaged {
+		if err := json.Unmarshal(pkg, &cfg); err != nil {
+			return fmt.Errorf("scan: package configuration: %w", err)
+		}
+	}
 	fs := flag.NewFlagSet("tansa scan", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
@@ -108,6 +171,7 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	fs.IntVar(&opts.Retries, "retries", 6, "retry a failed upload this many `times`")
 	fs.BoolVar(&normalPrio, "normal-priority", false, "do not lower the scan's CPU and I/O priority")
 	fs.BoolVar(&opts.Verbose, "verbose", false, "report progress on stderr")
+	showConfig := fs.Bool("show-config", false, "print the configuration this scanner would use (package, file, environment) and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -143,6 +207,17 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	}
 	opts.Recent = time.Duration(recentDays) * 24 * time.Hour
 	opts.LowPriority = !normalPrio
+	opts.Tenant, opts.Campaign, opts.Exceptions = cfg.Tenant, cfg.Campaign, cfg.Exceptions
+	if len(cfg.IOC) > 0 && string(cfg.IOC) != "null" {
+		s, err := ioc.Parse(cfg.IOC)
+		if err != nil {
+			return fmt.Errorf("scan: package IOCs: %w", err)
+		}
+		opts.IOC = s
+	}
+	if *showConfig {
+		return printConfig(stdout, opts, cfg.Schedule, packaged, signer)
+	}
 	opts.YARAFiles = yaraFiles
 	if opts.Local {
 		// An unencrypted local file never goes to a server, even one
@@ -150,7 +225,9 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 		opts.Server = ""
 	}
 	if len(iocFiles) > 0 {
-		opts.IOC = &ioc.Set{}
+		if opts.IOC == nil {
+			opts.IOC = &ioc.Set{}
+		}
 		for _, f := range iocFiles {
 			data, err := os.ReadFile(f)
 			if err != nil {
@@ -165,10 +242,33 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 			}
 		}
 	}
-	err := Run(ctx, opts, stdout, stderr)
+	err = Run(ctx, opts, stdout, stderr)
 	if errors.Is(err, context.Canceled) {
 		return fmt.Errorf("scan: interrupted: %w", err)
 	}
+	return err
+}
+
+// printConfig shows what a sweep would use, for checking a package before
+// distributing it. The token is shown by its first characters only.
+func printConfig(w io.Writer, o Options, schedule string, packaged bool, signer string) error {
+	tok := o.Token
+	if len(tok) > 12 {
+		tok = tok[:12] + "…"
+	}
+	src := "none (flags, --config and environment only)"
+	if packaged {
+		src = "appended to this binary, signed by ed25519 key " + signer
+		if packageKey != "" {
+			src += " (pinned)"
+		}
+	}
+	nIOC := 0
+	if o.IOC != nil {
+		nIOC = o.IOC.Len()
+	}
+	_, err := fmt.Fprintf(w, "package:    %s\nserver:     %s\ntoken:      %s\nrecipient:  %s\ntenant:     %s\ncampaign:   %s\nschedule:   %s\nmax cpu:    %d%%\ntimeout:    %s\nindicators: %d\nexceptions: %d\n",
+		src, o.Server, tok, o.Recipient, o.Tenant, o.Campaign, schedule, o.MaxCPU, o.Timeout, nIOC, len(o.Exceptions))
 	return err
 }
 

@@ -82,6 +82,13 @@ type Options struct {
 	// HTTPClient sends the upload; nil means a client with a 60 s timeout.
 	HTTPClient *http.Client
 
+	// Tenant and Campaign are recorded in the result (from a package).
+	Tenant   string
+	Campaign string
+	// Exceptions are finding keys reviewers marked benign; matching
+	// findings are dropped and counted in the result's excepted.
+	Exceptions []result.Exception
+
 	// Verbose reports progress on stderr; the scanner is otherwise silent.
 	Verbose bool
 	// Version is recorded in the result as the scanner's version.
@@ -191,6 +198,7 @@ func Sweep(ctx context.Context, opts Options) (*result.Result, error) {
 		SweepID: newID(),
 		Scanner: "tansa-scan " + cmp(opts.Version, "dev") + " " + runtime.GOOS + "/" + runtime.GOARCH,
 		Started: time.Now().UTC(),
+		Tenant:  opts.Tenant, Campaign: opts.Campaign,
 	}
 	if opts.LowPriority {
 		if err := lowerPriority(); err != nil {
@@ -218,6 +226,7 @@ func Sweep(ctx context.Context, opts Options) (*result.Result, error) {
 	if live {
 		r.Findings = withoutSelf(r.Findings)
 	}
+	r.Findings, r.Excepted = withoutExceptions(r.Findings, opts.Exceptions)
 	sort.SliceStable(r.Findings, func(i, j int) bool { return r.Findings[i].Score > r.Findings[j].Score })
 	r.Finished = time.Now().UTC()
 	r.Normalize()
@@ -238,6 +247,25 @@ func withoutSelf(fs []result.Finding) []result.Finding {
 		kept = append(kept, f)
 	}
 	return kept
+}
+
+// withoutExceptions drops the findings whose key a reviewer marked benign
+// and returns how many it dropped.
+func withoutExceptions(fs []result.Finding, ex []result.Exception) ([]result.Finding, int) {
+	if len(ex) == 0 {
+		return fs, 0
+	}
+	skip := make(map[string]bool, len(ex))
+	for _, e := range ex {
+		skip[e.Key] = true
+	}
+	kept := fs[:0]
+	for _, f := range fs {
+		if !skip[f.Key()] {
+			kept = append(kept, f)
+		}
+	}
+	return kept, len(fs) - len(kept)
 }
 
 func cmp(s, def string) string {

@@ -19,11 +19,18 @@ const SchemaVersion = 1
 // Result is one sweep of one endpoint. Slices are never nil after
 // (*Result).Normalize so that consumers always see JSON arrays.
 type Result struct {
-	Schema      int           `json:"schema"`
-	SweepID     string        `json:"sweep_id"`
-	Scanner     string        `json:"scanner"`
-	Started     time.Time     `json:"started"`
-	Finished    time.Time     `json:"finished"`
+	Schema   int       `json:"schema"`
+	SweepID  string    `json:"sweep_id"`
+	Scanner  string    `json:"scanner"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	// Tenant and Campaign come from the scan package's configuration; the
+	// server refuses a result whose tenant is not its enrolment token's.
+	Tenant   string `json:"tenant,omitempty"`
+	Campaign string `json:"campaign,omitempty"`
+	// Excepted counts findings dropped because a reviewer marked the same
+	// finding benign before (the package's exceptions).
+	Excepted    int           `json:"excepted,omitempty"`
 	Host        Host          `json:"host"`
 	Processes   []Process     `json:"processes"`
 	Connections []Connection  `json:"connections"`
@@ -157,6 +164,20 @@ type Finding struct {
 	Args       map[string]string `json:"args"`
 	Subject    Subject           `json:"subject"`
 	ATTACK     []string          `json:"attack,omitempty"`
+}
+
+// Key identifies a finding across sweeps and endpoints: its rule and what
+// it is about, without the process ID, which changes every boot. Reviews
+// and exceptions are attached to keys.
+func (f Finding) Key() string {
+	return f.Rule + "|" + f.Subject.Kind + "|" + f.Subject.Path + "|" + f.Subject.Ref
+}
+
+// Exception is a finding key a reviewer marked benign; the scanner drops
+// findings with that key.
+type Exception struct {
+	Key    string `json:"key"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // Subject points from a Finding to the record it is about.
