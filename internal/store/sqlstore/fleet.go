@@ -1,0 +1,558 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/tansa-sec/tansa/internal/access"
+	"github.com/tansa-sec/tansa/internal/fleet"
+	"github.com/tansa-sec/tansa/internal/scan/result"
+	"github.com/tansa-sec/tansa/internal/tansa"
+)
+
+var _ fleet.Store = (*DB)(nil)
+
+// hostKey identifies an endpoint within a tenant.
+func hostKey(hostname, domain string) string {
+	return strings.ToLower(hostname) + "|" + strings.ToLower(domain)
+}
+
+// vidOf interns an artifact as a positive 63-bit hash of kind and value.
+func vidOf(a fleet.Artifact) int64 {
+	h := sha256.Sum256([]byte(a.Kind + "\x00" + a.Value))
+	return int64(binary.BigEndian.Uint64(h[:8]) &^ (1 << 63))
+}
+
+// insertMany inserts rows in statements of up to 400 rows each.
+func (db *DB) insertMany(ctx context.Context, tx *sql.Tx, head, tail string, ncol int, rows [][]any) error {
+	const batch = 400
+	ph := "(" + strings.TrimSuffix(strings.Repeat("?,", ncol), ",") + ")"
+	for len(rows) > 0 {
+		n := min(batch, len(rows))
+		var b strings.Builder
+		b.WriteString(head)
+		args := make([]any, 0, n*ncol)
+		for i, r := range rows[:n] {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(ph)
+			args = append(args, r...)
+		}
+		b.WriteString(tail)
+		if _, err := db.exec(ctx, tx, b.String(), args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+func inList(n int) string { return "(" + strings.TrimSuffix(strings.Repeat("?,", n), ",") + ")" }
+
+// PutSweep implements fleet.Store.
+func (db *DB) PutSweep(ctx context.Context, s *fleet.StoredSweep, a tansa.AuditEntry) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, db.d.Q("SELECT 1 FROM fleet_sweeps WHERE id = ?"), s.Sweep.ID).Scan(&one)
+		if err == nil {
+			return tansa.Errorf(tansa.Conflict, "sweep %q already stored", s.Sweep.ID)
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("check sweep: %w", err)
+		}
+		as := s.Asset
+		key := hostKey(as.Hostname, as.Domain)
+		// Insert-if-absent then lock: two first sweeps of one new endpoint
+		// arriving together end up on the same asset.
+		if _, err := db.exec(ctx, tx, `INSERT INTO fleet_assets (id, tenant_id, host_key, hostname, domain, created) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (tenant_id, host_key) DO NOTHING`,
+			uuid.Must(uuid.NewV7()).String(), as.TenantID, key, as.Hostname, as.Domain, Micros(s.Sweep.Received)); err != nil {
+			return fmt.Errorf("add asset: %w", err)
+		}
+		var assetID string
+		var lastStarted int64
+		if err := tx.QueryRowContext(ctx, db.d.Q("SELECT id, last_started FROM fleet_assets WHERE tenant_id = ? AND host_key = ?"+db.d.forUpdate()),
+			as.TenantID, key).Scan(&assetID, &lastStarted); err != nil {
+			return fmt.Errorf("find asset: %w", err)
+		}
+		s.Sweep.AssetID = assetID
+		newest := Micros(s.Sweep.Started) >= lastStarted
+		if newest {
+			_, err = db.exec(ctx, tx, `UPDATE fleet_assets SET hostname = ?, os = ?, arch = ?, product = ?, version = ?, ips = ?,
+				last_seen = ?, last_sweep = ?, last_started = ?, sweeps = sweeps + 1, findings = ?, max_score = ? WHERE id = ?`,
+				as.Hostname, as.OS, as.Arch, as.Product, as.Version, jsonText(as.IPs), Micros(s.Sweep.Received), s.Sweep.ID,
+				Micros(s.Sweep.Started), s.Sweep.Findings, s.Sweep.MaxScore, assetID)
+		} else {
+			_, err = db.exec(ctx, tx, `UPDATE fleet_assets SET sweeps = sweeps + 1 WHERE id = ?`, assetID)
+		}
+		if err != nil {
+			return fmt.Errorf("update asset: %w", err)
+		}
+		sw := s.Sweep
+		if _, err := db.exec(ctx, tx, `INSERT INTO fleet_sweeps (id, tenant_id, asset_id, hostname, campaign, started, finished, received, scanner, actor, bytes, findings, max_score, errors, sealed)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			sw.ID, sw.TenantID, assetID, sw.Hostname, sw.Campaign, Micros(sw.Started), Micros(sw.Finished), Micros(sw.Received),
+			sw.Scanner, sw.Actor, sw.Bytes, sw.Findings, sw.MaxScore, sw.Errors, s.Sealed); err != nil {
+			return db.conflict(err, "sweep %q already stored", sw.ID)
+		}
+		if newest {
+			if _, err := db.exec(ctx, tx, "UPDATE fleet_findings SET latest = 0 WHERE asset_id = ? AND latest = 1", assetID); err != nil {
+				return fmt.Errorf("retire findings: %w", err)
+			}
+		}
+		rows := make([][]any, 0, len(s.Findings))
+		for i := range s.Findings {
+			f := &s.Findings[i]
+			f.AssetID = assetID
+			rows = append(rows, []any{f.ID, f.TenantID, assetID, f.SweepID, f.Hostname, Micros(f.Time), f.Key, f.Finding.Score, b2i(newest), jsonText(f.Finding)})
+		}
+		if err := db.insertMany(ctx, tx, "INSERT INTO fleet_findings (id, tenant_id, asset_id, sweep_id, hostname, time, fkey, score, latest, data) VALUES ", "", 10, rows); err != nil {
+			return fmt.Errorf("store findings: %w", err)
+		}
+		if newest {
+			if err := db.replaceArtifacts(ctx, tx, as.TenantID, assetID, s.Artifacts); err != nil {
+				return fmt.Errorf("artifacts: %w", err)
+			}
+		}
+		return db.appendAudit(ctx, tx, a)
+	})
+}
+
+// replaceArtifacts makes arts the artifact set of asset and moves the
+// prevalence counts of what was added and removed.
+func (db *DB) replaceArtifacts(ctx context.Context, tx *sql.Tx, tenant, asset string, arts []fleet.Artifact) error {
+	old := map[int64]bool{}
+	rows, err := tx.QueryContext(ctx, db.d.Q("SELECT vid FROM fleet_artifacts WHERE asset_id = ?"), asset)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return err
+		}
+		old[v] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var added []fleet.Artifact
+	var addedIDs []int64
+	cur := map[int64]bool{}
+	for _, a := range arts {
+		v := vidOf(a)
+		if cur[v] {
+			continue
+		}
+		cur[v] = true
+		if !old[v] {
+			added = append(added, a)
+			addedIDs = append(addedIDs, v)
+		}
+	}
+	var removed []int64
+	for v := range old {
+		if !cur[v] {
+			removed = append(removed, v)
+		}
+	}
+	slices.Sort(removed)
+	if len(added) > 0 {
+		vals := make([][]any, len(added))
+		links := make([][]any, len(added))
+		prev := make([][]any, 0, 2*len(added))
+		for i, a := range added {
+			vals[i] = []any{addedIDs[i], a.Kind, a.Value}
+			links[i] = []any{asset, addedIDs[i]}
+			prev = append(prev, []any{tenant, addedIDs[i], a.Kind, 1}, []any{"", addedIDs[i], a.Kind, 1})
+		}
+		if err := db.insertMany(ctx, tx, "INSERT INTO fleet_values (vid, kind, value) VALUES ", " ON CONFLICT (vid) DO NOTHING", 3, vals); err != nil {
+			return err
+		}
+		if err := db.insertMany(ctx, tx, "INSERT INTO fleet_artifacts (asset_id, vid) VALUES ", "", 2, links); err != nil {
+			return err
+		}
+		if err := db.insertMany(ctx, tx, "INSERT INTO fleet_prevalence (tenant_id, vid, kind, assets) VALUES ",
+			" ON CONFLICT (tenant_id, vid) DO UPDATE SET assets = fleet_prevalence.assets + excluded.assets", 4, prev); err != nil {
+			return err
+		}
+	}
+	for len(removed) > 0 {
+		n := min(400, len(removed))
+		args := []any{asset}
+		for _, v := range removed[:n] {
+			args = append(args, v)
+		}
+		if _, err := db.exec(ctx, tx, "DELETE FROM fleet_artifacts WHERE asset_id = ? AND vid IN "+inList(n), args...); err != nil {
+			return err
+		}
+		args[0] = tenant
+		if _, err := db.exec(ctx, tx, "UPDATE fleet_prevalence SET assets = assets - 1 WHERE (tenant_id = ? OR tenant_id = '') AND vid IN "+inList(n), args...); err != nil {
+			return err
+		}
+		removed = removed[n:]
+	}
+	return nil
+}
+
+const assetCols = "id, tenant_id, hostname, domain, os, arch, product, version, ips, created, last_seen, last_sweep, sweeps, findings, max_score"
+
+func scanAsset(row interface{ Scan(...any) error }) (fleet.Asset, error) {
+	var a fleet.Asset
+	var ips string
+	var created, seen int64
+	if err := row.Scan(&a.ID, &a.TenantID, &a.Hostname, &a.Domain, &a.OS, &a.Arch, &a.Product, &a.Version, &ips, &created, &seen, &a.LastSweep, &a.Sweeps, &a.Findings, &a.MaxScore); err != nil {
+		return a, err
+	}
+	if err := json.Unmarshal([]byte(ips), &a.IPs); err != nil || a.IPs == nil {
+		a.IPs = []string{}
+	}
+	a.Created, a.LastSeen = FromMicros(created), FromMicros(seen)
+	return a, nil
+}
+
+// Asset implements fleet.Store.
+func (db *DB) Asset(ctx context.Context, id string) (fleet.Asset, error) {
+	a, err := scanAsset(db.r.QueryRowContext(ctx, db.d.Q("SELECT "+assetCols+" FROM fleet_assets WHERE id = ?"), id))
+	return a, notFound(err, "endpoint", id)
+}
+
+// Assets implements fleet.Store.
+func (db *DB) Assets(ctx context.Context, q fleet.AssetQuery) ([]fleet.Asset, int, error) {
+	var w Where
+	w.Scope("tenant_id", q.Scope)
+	if q.Text != "" {
+		w.Add(`LOWER(hostname) LIKE ? ESCAPE '\'`, like(q.Text))
+	}
+	since := Micros(q.Since)
+	switch q.Swept {
+	case "recent":
+		w.Add("last_seen >= ?", since)
+	case "stale":
+		w.Add("last_seen > 0 AND last_seen < ?", since)
+	case "never":
+		w.Add("last_seen = 0")
+	}
+	if q.Artifact != "" {
+		vid, err := strconv.ParseInt(q.Artifact, 16, 64)
+		if err != nil {
+			return []fleet.Asset{}, 0, nil
+		}
+		w.Add("id IN (SELECT asset_id FROM fleet_artifacts WHERE vid = ?)", vid)
+	}
+	return list(ctx, db, assetCols, "fleet_assets", &w, "hostname, id", q.Page, func(r *sql.Rows) (fleet.Asset, error) { return scanAsset(r) })
+}
+
+// RegisterAssets implements fleet.Store.
+func (db *DB) RegisterAssets(ctx context.Context, tenant string, hostnames []string, at time.Time, a tansa.AuditEntry) (int, error) {
+	n := 0
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		seen := map[string]bool{}
+		var rows [][]any
+		for _, h := range hostnames {
+			name, domain, _ := strings.Cut(h, ".")
+			k := hostKey(name, domain)
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			rows = append(rows, []any{uuid.Must(uuid.NewV7()).String(), tenant, k, name, domain, Micros(at)})
+		}
+		before := 0
+		if err := tx.QueryRowContext(ctx, db.d.Q("SELECT COUNT(*) FROM fleet_assets WHERE tenant_id = ?"), tenant).Scan(&before); err != nil {
+			return err
+		}
+		if err := db.insertMany(ctx, tx, "INSERT INTO fleet_assets (id, tenant_id, host_key, hostname, domain, created) VALUES ", " ON CONFLICT (tenant_id, host_key) DO NOTHING", 6, rows); err != nil {
+			return fmt.Errorf("register endpoints: %w", err)
+		}
+		after := 0
+		if err := tx.QueryRowContext(ctx, db.d.Q("SELECT COUNT(*) FROM fleet_assets WHERE tenant_id = ?"), tenant).Scan(&after); err != nil {
+			return err
+		}
+		n = after - before
+		return db.appendAudit(ctx, tx, a)
+	})
+	return n, err
+}
+
+const sweepCols = "id, tenant_id, asset_id, hostname, campaign, started, finished, received, scanner, actor, bytes, findings, max_score, errors"
+
+func scanSweep(row interface{ Scan(...any) error }) (fleet.Sweep, error) {
+	var s fleet.Sweep
+	var st, fi, re int64
+	err := row.Scan(&s.ID, &s.TenantID, &s.AssetID, &s.Hostname, &s.Campaign, &st, &fi, &re, &s.Scanner, &s.Actor, &s.Bytes, &s.Findings, &s.MaxScore, &s.Errors)
+	s.Started, s.Finished, s.Received = FromMicros(st), FromMicros(fi), FromMicros(re)
+	return s, err
+}
+
+// Sweep implements fleet.Store.
+func (db *DB) Sweep(ctx context.Context, id string) (fleet.Sweep, error) {
+	s, err := scanSweep(db.r.QueryRowContext(ctx, db.d.Q("SELECT "+sweepCols+" FROM fleet_sweeps WHERE id = ?"), id))
+	return s, notFound(err, "sweep", id)
+}
+
+// SweepSealed implements fleet.Store.
+func (db *DB) SweepSealed(ctx context.Context, id string) ([]byte, error) {
+	var b []byte
+	err := db.r.QueryRowContext(ctx, db.d.Q("SELECT sealed FROM fleet_sweeps WHERE id = ?"), id).Scan(&b)
+	return b, notFound(err, "sweep", id)
+}
+
+// Sweeps implements fleet.Store.
+func (db *DB) Sweeps(ctx context.Context, q fleet.SweepQuery) ([]fleet.Sweep, int, error) {
+	var w Where
+	w.Scope("tenant_id", q.Scope)
+	if q.AssetID != "" {
+		w.Add("asset_id = ?", q.AssetID)
+	}
+	if q.Campaign != "" {
+		w.Add("campaign = ?", q.Campaign)
+	}
+	return list(ctx, db, sweepCols, "fleet_sweeps", &w, "received DESC, id DESC", q.Page, func(r *sql.Rows) (fleet.Sweep, error) { return scanSweep(r) })
+}
+
+// Findings implements fleet.Store.
+func (db *DB) Findings(ctx context.Context, q fleet.FindingQuery) ([]fleet.Finding, int, error) {
+	var w Where
+	w.Scope("f.tenant_id", q.Scope)
+	switch {
+	case q.SweepID != "":
+		w.Add("f.sweep_id = ?", q.SweepID)
+	case q.Key != "":
+		w.Add("f.fkey = ?", q.Key)
+	default:
+		w.Add("f.latest = 1")
+	}
+	if q.AssetID != "" {
+		w.Add("f.asset_id = ?", q.AssetID)
+	}
+	if q.MinScore > 0 {
+		w.Add("f.score >= ?", q.MinScore)
+	}
+	from := "fleet_findings f LEFT JOIN fleet_verdicts v ON v.tenant_id = f.tenant_id AND v.fkey = f.fkey"
+	return list(ctx, db, "f.id, f.tenant_id, f.asset_id, f.sweep_id, f.hostname, f.time, f.fkey, f.data, COALESCE(v.verdict, '')", from, &w,
+		"f.score DESC, f.time DESC, f.id", q.Page, func(r *sql.Rows) (fleet.Finding, error) {
+			var f fleet.Finding
+			var t int64
+			var data, verdict string
+			if err := r.Scan(&f.ID, &f.TenantID, &f.AssetID, &f.SweepID, &f.Hostname, &t, &f.Key, &data, &verdict); err != nil {
+				return f, err
+			}
+			f.Time, f.Verdict = FromMicros(t), fleet.Verdict(verdict)
+			return f, json.Unmarshal([]byte(data), &f.Finding)
+		})
+}
+
+// Coverage implements fleet.Store.
+func (db *DB) Coverage(ctx context.Context, sc access.Scope, since time.Time) (fleet.Coverage, error) {
+	var w Where
+	w.Scope("tenant_id", sc)
+	s := Micros(since)
+	var c fleet.Coverage
+	var recent, stale, never sql.NullInt64
+	err := db.r.QueryRowContext(ctx, db.d.Q(`SELECT COUNT(*),
+		SUM(CASE WHEN last_seen >= ? THEN 1 ELSE 0 END),
+		SUM(CASE WHEN last_seen > 0 AND last_seen < ? THEN 1 ELSE 0 END),
+		SUM(CASE WHEN last_seen = 0 THEN 1 ELSE 0 END) FROM fleet_assets`+w.String()), append([]any{s, s}, w.Args...)...).Scan(&c.Total, &recent, &stale, &never)
+	c.Recent, c.Stale, c.Never = int(recent.Int64), int(stale.Int64), int(never.Int64)
+	return c, err
+}
+
+// Prevalence implements fleet.Store. One tenant, or all of them, reads its
+// own counts through an index, rarest first; a set of tenants (a provider
+// restricted to some) adds theirs up.
+func (db *DB) Prevalence(ctx context.Context, q fleet.PrevalenceQuery) ([]fleet.Prevalence, int, error) {
+	var w Where
+	single := q.Scope.All || len(q.Scope.Tenants) == 1
+	switch {
+	case q.Scope.All:
+		w.Add("p.tenant_id = ''")
+	case len(q.Scope.Tenants) == 0:
+		return []fleet.Prevalence{}, 0, nil
+	default:
+		w.Scope("p.tenant_id", access.Scope{Tenants: q.Scope.Tenants})
+	}
+	if q.Kind != "" {
+		w.Add("p.kind = ?", q.Kind)
+	}
+	join := "fleet_prevalence p"
+	if q.Text != "" {
+		join += " JOIN fleet_values v ON v.vid = p.vid"
+		w.Add(`LOWER(v.value) LIKE ? ESCAPE '\'`, like(q.Text))
+	}
+	scan := func(r *sql.Rows) (fleet.Prevalence, error) {
+		var p fleet.Prevalence
+		var vid int64
+		err := r.Scan(&vid, &p.Kind, &p.Value, &p.Assets)
+		p.ID = strconv.FormatInt(vid, 16)
+		return p, err
+	}
+	if single {
+		w.Add("p.assets > 0")
+		// The page is chosen on the index first and joined to the values
+		// after, so a deep page does not join every skipped row.
+		var total int
+		if err := db.r.QueryRowContext(ctx, db.d.Q("SELECT COUNT(*) FROM "+join+w.String()), w.Args...).Scan(&total); err != nil {
+			return nil, 0, fmt.Errorf("count prevalence: %w", err)
+		}
+		items := []fleet.Prevalence{}
+		if q.Limit <= 0 || q.Offset >= total {
+			return items, total, nil
+		}
+		qs := "SELECT p.vid, p.kind, vv.value, p.assets FROM (SELECT p.vid, p.kind, p.assets FROM " + join + w.String() +
+			" ORDER BY p.assets, p.vid LIMIT ? OFFSET ?) p JOIN fleet_values vv ON vv.vid = p.vid ORDER BY p.assets, p.vid"
+		return collect(ctx, db, qs, append(w.Args, q.Limit, q.Offset), total, scan)
+	}
+	group := " GROUP BY p.vid, p.kind HAVING SUM(p.assets) > 0"
+	var total int
+	if err := db.r.QueryRowContext(ctx, db.d.Q("SELECT COUNT(*) FROM (SELECT p.vid FROM "+join+w.String()+group+") g"), w.Args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count prevalence: %w", err)
+	}
+	if q.Limit <= 0 || q.Offset >= total {
+		return []fleet.Prevalence{}, total, nil
+	}
+	qs := "SELECT g.vid, g.kind, vv.value, g.n FROM (SELECT p.vid, p.kind, SUM(p.assets) AS n FROM " + join + w.String() + group +
+		" ORDER BY n, p.vid LIMIT ? OFFSET ?) g JOIN fleet_values vv ON vv.vid = g.vid ORDER BY g.n, g.vid"
+	return collect(ctx, db, qs, append(w.Args, q.Limit, q.Offset), total, scan)
+}
+
+func collect[T any](ctx context.Context, db *DB, q string, args []any, total int, scan func(*sql.Rows) (T, error)) ([]T, int, error) {
+	rows, err := db.r.QueryContext(ctx, db.d.Q(q), args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	items := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		items = append(items, v)
+	}
+	return items, total, rows.Err()
+}
+
+// ArtifactOf implements fleet.Store.
+func (db *DB) ArtifactOf(ctx context.Context, id string) (fleet.Artifact, error) {
+	vid, err := strconv.ParseInt(id, 16, 64)
+	if err != nil {
+		return fleet.Artifact{}, tansa.Errorf(tansa.NotFound, "artifact %q not found", id)
+	}
+	var a fleet.Artifact
+	err = db.r.QueryRowContext(ctx, db.d.Q("SELECT kind, value FROM fleet_values WHERE vid = ?"), vid).Scan(&a.Kind, &a.Value)
+	return a, notFound(err, "artifact", id)
+}
+
+// AddReview implements fleet.Store.
+func (db *DB) AddReview(ctx context.Context, r fleet.Review, a tansa.AuditEntry) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := db.exec(ctx, tx, "INSERT INTO fleet_reviews (id, tenant_id, fkey, verdict, comment, actor, time) VALUES (?, ?, ?, ?, ?, ?, ?)",
+			r.ID, r.TenantID, r.Key, string(r.Verdict), r.Comment, r.Actor, Micros(r.Time)); err != nil {
+			return fmt.Errorf("add review: %w", err)
+		}
+		if r.Verdict != fleet.VerdictNone {
+			if _, err := db.exec(ctx, tx, `INSERT INTO fleet_verdicts (tenant_id, fkey, verdict, time) VALUES (?, ?, ?, ?)
+				ON CONFLICT (tenant_id, fkey) DO UPDATE SET verdict = excluded.verdict, time = excluded.time`,
+				r.TenantID, r.Key, string(r.Verdict), Micros(r.Time)); err != nil {
+				return fmt.Errorf("set verdict: %w", err)
+			}
+		}
+		return db.appendAudit(ctx, tx, a)
+	})
+}
+
+// Reviews implements fleet.Store.
+func (db *DB) Reviews(ctx context.Context, tenant, key string) ([]fleet.Review, error) {
+	rows, err := db.r.QueryContext(ctx, db.d.Q("SELECT id, tenant_id, fkey, verdict, comment, actor, time FROM fleet_reviews WHERE tenant_id = ? AND fkey = ? ORDER BY time, id"), tenant, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []fleet.Review{}
+	for rows.Next() {
+		var r fleet.Review
+		var v string
+		var t int64
+		if err := rows.Scan(&r.ID, &r.TenantID, &r.Key, &v, &r.Comment, &r.Actor, &t); err != nil {
+			return nil, err
+		}
+		r.Verdict, r.Time = fleet.Verdict(v), FromMicros(t)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Exceptions implements fleet.Store.
+func (db *DB) Exceptions(ctx context.Context, tenant string) ([]result.Exception, error) {
+	rows, err := db.r.QueryContext(ctx, db.d.Q("SELECT fkey FROM fleet_verdicts WHERE tenant_id = ? AND verdict = 'benign' ORDER BY fkey"), tenant)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []result.Exception{}
+	for rows.Next() {
+		var e result.Exception
+		if err := rows.Scan(&e.Key); err != nil {
+			return nil, err
+		}
+		e.Reason = "reviewed benign"
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+const campaignCols = "id, tenant_id, name, start, period, created, creator"
+
+func scanCampaign(row interface{ Scan(...any) error }) (fleet.Campaign, error) {
+	var c fleet.Campaign
+	var start, period, created int64
+	err := row.Scan(&c.ID, &c.TenantID, &c.Name, &start, &period, &created, &c.Creator)
+	c.Start, c.Interval, c.Created = FromMicros(start), time.Duration(period)*time.Microsecond, FromMicros(created)
+	return c, err
+}
+
+// CreateCampaign implements fleet.Store.
+func (db *DB) CreateCampaign(ctx context.Context, c fleet.Campaign, a tansa.AuditEntry) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := db.exec(ctx, tx, "INSERT INTO fleet_campaigns ("+campaignCols+") VALUES (?, ?, ?, ?, ?, ?, ?)",
+			c.ID, c.TenantID, c.Name, Micros(c.Start), c.Interval.Microseconds(), Micros(c.Created), c.Creator); err != nil {
+			return db.conflict(err, "campaign %q exists", c.ID)
+		}
+		return db.appendAudit(ctx, tx, a)
+	})
+}
+
+// Campaign implements fleet.Store.
+func (db *DB) Campaign(ctx context.Context, id string) (fleet.Campaign, error) {
+	c, err := scanCampaign(db.r.QueryRowContext(ctx, db.d.Q("SELECT "+campaignCols+" FROM fleet_campaigns WHERE id = ?"), id))
+	return c, notFound(err, "campaign", id)
+}
+
+// Campaigns implements fleet.Store.
+func (db *DB) Campaigns(ctx context.Context, sc access.Scope, p access.Page) ([]fleet.Campaign, int, error) {
+	var w Where
+	w.Scope("tenant_id", sc)
+	return list(ctx, db, campaignCols, "fleet_campaigns", &w, "created DESC, id", p, func(r *sql.Rows) (fleet.Campaign, error) { return scanCampaign(r) })
+}
+
+// CampaignSwept implements fleet.Store.
+func (db *DB) CampaignSwept(ctx context.Context, c fleet.Campaign, since time.Time) (int, error) {
+	var n int
+	err := db.r.QueryRowContext(ctx, db.d.Q("SELECT COUNT(DISTINCT asset_id) FROM fleet_sweeps WHERE campaign = ? AND tenant_id = ? AND received >= ?"),
+		c.ID, c.TenantID, Micros(since)).Scan(&n)
+	return n, err
+}
