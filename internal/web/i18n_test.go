@@ -16,6 +16,8 @@ import (
 
 	"github.com/tansa-sec/tansa/internal/access"
 	"github.com/tansa-sec/tansa/internal/events"
+	"github.com/tansa-sec/tansa/internal/fleet"
+	"github.com/tansa-sec/tansa/internal/scan/result"
 	"github.com/tansa-sec/tansa/internal/tansa"
 )
 
@@ -170,8 +172,32 @@ func samplePages(hq, vn tansa.Tenant) map[string]any {
 			Filter: eventsFilter{Q: "failed", Fields: map[string]string{"source.ip": "198.51.100.7"}}, Pager: pg, Default: true,
 			Side: []sideField{{Field: "source.ip", Values: []events.FieldCount{{Value: "198.51.100.7", Count: 3}}}}, Export: "q=failed"},
 		"event": eventPage{Event: sampleEvent, Fields: []fieldRow{{Name: "source.ip", Value: "198.51.100.7"}}},
+		// Endpoint sweeps.
+		"endpoints": endpointsPage{Coverage: fleet.Coverage{Days: 7, Total: 3, Recent: 1, Stale: 1, Never: 1},
+			Items: []fleet.Asset{sampleAsset, {ID: "a2", TenantID: vn.ID, Hostname: "never-pc", IPs: []string{}}}, Pager: pg, Swept: "never", Days: 7,
+			Artifact: &fleet.Prevalence{Artifact: fleet.Artifact{Kind: "process", Value: "/tmp/x"}, ID: "1f", Assets: 1},
+			Key:      fleetKeyBody{Recipient: "age1xyz", ScanExample2: "tansa scan --out x"}, Findings: []fleet.Finding{sampleFinding}},
+		"endpoint": endpointPage{Asset: sampleAsset, Pager: pg, Sweeps: []fleet.Sweep{sampleSweep, sampleSweep},
+			Findings: []findingView{{Finding: sampleFinding, Reviews: []fleet.Review{{Actor: "user:it", Time: now, Verdict: fleet.VerdictBenign, Comment: "IT's backup agent"}}}}},
+		"endpoint_diff": fleet.Diff{From: sampleSweep, To: sampleSweep, Added: []fleet.Artifact{{Kind: "autorun", Value: "cron: x"}},
+			Removed: []fleet.Artifact{{Kind: "process", Value: "/usr/bin/y"}}, NewFindings: []result.Finding{sampleFinding.Finding}, GoneFindings: []result.Finding{}},
+		"prevalence": prevalencePage{Kinds: fleet.ArtifactKinds, Kind: "process", Q: "tmp", Pager: pg, Assets: 20000,
+			Items: []fleet.Prevalence{{Artifact: fleet.Artifact{Kind: "process", Value: "/tmp/x"}, ID: "1f", Assets: 1}}},
+		"packages": packagesPage{Platforms: []fleet.Platform{{Name: "windows-amd64", OS: "windows", Arch: "amd64", Bytes: 9e6, Built: now},
+			{Name: "linux-amd64-yara", OS: "linux", Arch: "amd64", YARA: true}}, Key: fleetKeyBody{PackageKey: "pk"}, Tenant: hq.ID, Pager: pg,
+			Campaigns: []fleet.CampaignProgress{{Campaign: fleet.Campaign{ID: "c1", TenantID: hq.ID, Name: "weekly", Interval: 168 * time.Hour}, Since: now, Swept: 3, Assets: 10},
+				{Campaign: fleet.Campaign{ID: "c2", TenantID: vn.ID, Name: "once"}, Since: now}}},
 	}
 }
+
+var (
+	sampleAsset = fleet.Asset{ID: "a1", TenantID: "t", Hostname: "pc-001", Domain: "corp.example", OS: "windows", IPs: []string{"10.0.0.1"},
+		LastSeen: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC), Sweeps: 2, Findings: 1, MaxScore: 75}
+	sampleSweep   = fleet.Sweep{ID: "s1", TenantID: "t", AssetID: "a1", Hostname: "pc-001", Started: sampleAsset.LastSeen, Received: sampleAsset.LastSeen, Scanner: "tansa-scan dev", Findings: 1}
+	sampleFinding = fleet.Finding{ID: "s1:0", TenantID: "t", AssetID: "a1", SweepID: "s1", Hostname: "pc-001", Key: "rule|process|/tmp/x|",
+		Verdict: fleet.VerdictMalicious, Finding: result.NewFinding("heuristic.x", 75, "k", "{p} runs from temp", map[string]string{"p": "/tmp/x"},
+			result.Subject{Kind: "process", Path: "/tmp/x"}, "T1204")}
+)
 
 // sampleEvent is an event for the page-rendering tests.
 var sampleEvent = tansa.Event{ID: "e1", TenantID: "t", Time: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC), Source: "hec", Format: "sshd",

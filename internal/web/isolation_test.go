@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -24,10 +26,13 @@ import (
 	"github.com/tansa-sec/tansa/internal/bus"
 	"github.com/tansa-sec/tansa/internal/collect"
 	"github.com/tansa-sec/tansa/internal/events"
+	"github.com/tansa-sec/tansa/internal/fleet"
 	"github.com/tansa-sec/tansa/internal/intel/importer"
 	"github.com/tansa-sec/tansa/internal/intel/retro"
 	intelsvc "github.com/tansa-sec/tansa/internal/intel/service"
 	"github.com/tansa-sec/tansa/internal/normalize"
+	"github.com/tansa-sec/tansa/internal/scan"
+	"github.com/tansa-sec/tansa/internal/scan/result"
 	"github.com/tansa-sec/tansa/internal/store/sqlite"
 	"github.com/tansa-sec/tansa/internal/tansa"
 )
@@ -63,6 +68,16 @@ type isoTenant struct {
 	// (threat intelligence at work, issue #5).
 	Hunt    retro.Job
 	secrets map[string]string // token ID → secret
+	// Endpoint sweeps: the scanner (enrolment) token, one endpoint with
+	// one uploaded sweep (Host runs HostPath, a finding with FindingKey),
+	// and a campaign.
+	ScannerToken tansa.Token
+	Host         string
+	HostPath     string
+	Asset        fleet.Asset
+	Sweep        fleet.Sweep
+	FindingKey   string
+	Campaign     fleet.Campaign
 }
 
 func (x *isoTenant) users() []tansa.User {
@@ -70,12 +85,13 @@ func (x *isoTenant) users() []tansa.User {
 }
 
 func (x *isoTenant) tokens() []tansa.Token {
-	return []tansa.Token{x.AdminToken, x.ViewerToken, x.IngestToken, x.AnalystToken, x.PAdminToken, x.SpareToken}
+	return []tansa.Token{x.AdminToken, x.ViewerToken, x.IngestToken, x.AnalystToken, x.PAdminToken, x.SpareToken, x.ScannerToken}
 }
 
 // markers returns every string that identifies x's data.
 func (x *isoTenant) markers() []string {
-	return append(x.accessMarkers(), x.Event.ID, isoEventIP(x), x.IntelIP, x.IntelDomain, x.Indicator.ID, x.Hunt.ID)
+	return append(x.accessMarkers(), x.Event.ID, isoEventIP(x), x.IntelIP, x.IntelDomain, x.Indicator.ID, x.Hunt.ID,
+		x.Host, x.HostPath, x.Asset.ID, x.Sweep.ID, x.FindingKey, x.Campaign.ID, x.Campaign.Name)
 }
 
 func (x *isoTenant) accessMarkers() []string {
@@ -117,6 +133,8 @@ type isoFixture struct {
 	evs   *sqlite.Events
 	intel *intelsvc.Service
 	hunts *retro.Service
+	fleet *fleet.Service
+	keys  *fleet.Keys
 	logMu sync.Mutex
 	logs  strings.Builder
 	seq   int
@@ -167,8 +185,20 @@ func newIsoFixture(t *testing.T, opt access.Options) *isoFixture {
 		t.Fatalf("intel service: %v", err)
 	}
 	f.hunts = retro.New(db, db, f.intel, f.evs, nil, db, retro.Options{})
+	// Endpoint sweeps: the server's keys, and a directory holding one
+	// "platform binary" (a few bytes stand in for it here).
+	if f.keys, err = fleet.LoadKeys(filepath.Join(t.TempDir(), "keys")); err != nil {
+		t.Fatalf("fleet keys: %v", err)
+	}
+	bins := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bins, "tansa-linux-amd64"), []byte("\x7fELF stand-in"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if f.fleet, err = fleet.New(db, f.svc, fleet.Options{Keys: f.keys, Binaries: bins, ServerURL: "https://tansa.example"}); err != nil {
+		t.Fatalf("fleet service: %v", err)
+	}
 	f.web = NewServer(Deps{Access: f.svc, Events: events.NewService(f.evs), Intel: f.intel, Hunts: f.hunts, Inputs: collect.NewInputs(f.bus, reg),
-		Logger: log, Metrics: reg, Version: "test"})
+		Fleet: f.fleet, Logger: log, Metrics: reg, Version: "test"})
 	f.srv = httptest.NewServer(f.web)
 	t.Cleanup(f.srv.Close)
 	t.Cleanup(func() {
@@ -240,7 +270,57 @@ func (f *isoFixture) mkTenant(prefix, name, country string) *isoTenant {
 	f.loginCookie(x.Login.Username) // so that the audit log has a login of x
 	f.mkEvents(x, prefix)
 	f.mkIntel(x, prefix)
+	x.ScannerToken = f.mkToken(x, prefix+" scanner token", tansa.RoleScanner, t.ID, nil)
+	f.mkFleet(x, prefix)
 	return x
+}
+
+// mkFleet uploads one sweep of x's endpoint with x's scanner token, and
+// starts a campaign.
+func (f *isoFixture) mkFleet(x *isoTenant, prefix string) {
+	f.t.Helper()
+	x.Host, x.HostPath = prefix+"-pc-017", "/opt/"+prefix+"-agent/implant"
+	c := access.Caller{Principal: access.Principal{Kind: "token", ID: x.ScannerToken.ID, Name: x.ScannerToken.Name,
+		Role: tansa.RoleScanner, TenantID: x.Tenant.ID}}
+	sw, err := f.fleet.Upload(f.ctx, c, fleet.UploadInput{Sealed: strings.NewReader(f.sealedSweep(x, x.Tenant.ID))})
+	if err != nil {
+		f.t.Fatalf("upload the sweep of %s: %v", prefix, err)
+	}
+	x.Sweep = sw
+	if x.Asset, err = f.fleet.Asset(f.ctx, f.sys, sw.AssetID); err != nil {
+		f.t.Fatal(err)
+	}
+	fs, _, err := f.fleet.Findings(f.ctx, f.sys, fleet.FindingQuery{SweepID: sw.ID, Page: access.Page{Limit: 1}})
+	if err != nil || len(fs) != 1 {
+		f.t.Fatalf("findings of %s: %d, %v", prefix, len(fs), err)
+	}
+	x.FindingKey = fs[0].Key
+	if x.Campaign, err = f.fleet.CreateCampaign(f.ctx, f.sys, fleet.CampaignInput{Tenant: x.Tenant.ID, Name: prefix + " weekly sweep", Interval: "168h"}); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// sealedSweep returns a new sealed result of x's endpoint whose package
+// names tenant claim.
+func (f *isoFixture) sealedSweep(x *isoTenant, claim string) string {
+	f.t.Helper()
+	now := time.Now().UTC()
+	r := &result.Result{Schema: result.SchemaVersion, SweepID: fmt.Sprintf("%032x", rand.Uint64()), Scanner: "tansa-scan test",
+		Started: now, Finished: now.Add(time.Second), Tenant: claim,
+		Host:      result.Host{Hostname: x.Host, OS: "linux", Arch: "amd64", IPs: []string{"10.1.2.3"}},
+		Processes: []result.Process{{PID: 4242, Name: "implant", Path: x.HostPath, SHA256: strings.Repeat("ab", 32)}},
+		Findings: []result.Finding{result.NewFinding("heuristic.user_writable", 75, "k", "{path} runs from a folder users can write",
+			map[string]string{"path": x.HostPath}, result.Subject{Kind: "process", PID: 4242, Path: x.HostPath})}}
+	r.Normalize()
+	doc, err := json.Marshal(r)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	sealed, err := scan.Seal(doc, f.keys.Identity.Recipient())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return string(sealed)
 }
 
 // isoGlobalIP is a global indicator, on every tenant's block list.
@@ -349,6 +429,7 @@ func (f *isoFixture) principals(x *isoTenant) []*isoPrincipal {
 		userP("provider-analyst-restricted/session", x.Analyst),
 		tokenP("provider-admin-restricted/token", x.PAdminToken),
 		userP("provider-admin-restricted/session", x.PAdmin),
+		tokenP("scanner/token", x.ScannerToken),
 	}
 }
 
@@ -694,6 +775,112 @@ var isolationRules = map[string]isoRule{
 	"PUT /api/v1/intel/settings": {queries: isoTenantQuery(), body: func(*isoFixture, *isoTenant) string { return `{"retro_hunt_days":30}` },
 		refuseB: true, mustShow: isoShowTenantID},
 
+	// Endpoint sweeps: A's endpoints, sweeps, findings and campaigns, never
+	// B's; a scanner token uploads into A only, whatever its result claims.
+	"POST /api/v1/sweeps": {body: func(f *isoFixture, x *isoTenant) string { return f.sealedSweep(f.A, x.Tenant.ID) },
+		refuseB: true, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Host }},
+	"GET /api/v1/fleet/key": {queries: isoTenantQuery(), mustShow: func(*isoTenant, *isoPrincipal) string { return `"recipient":"age1` }},
+	"POST /api/v1/fleet/upload": {queries: isoTenantQuery(), body: func(f *isoFixture, x *isoTenant) string { return f.sealedSweep(x, x.Tenant.ID) },
+		refuseB: true, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Host }},
+	"GET /api/v1/fleet/assets": {queries: func(f *isoFixture, x *isoTenant) []string {
+		qs := []string{"?tenant=" + x.Tenant.ID, "?q=" + x.Host, "?swept=recent&days=30&tenant=" + x.Tenant.ID}
+		if x == f.B {
+			qs = append(qs, "?q=zq7", "?artifact="+isoArtifactID(f, x))
+		}
+		return qs
+	}, total: func(f *isoFixture, a *isoTenant, qs string) int {
+		if strings.Contains(qs, "q=") {
+			return 1
+		}
+		_, n, err := f.fleet.Assets(f.ctx, f.sys, fleet.AssetQuery{Scope: access.Scope{Tenants: []string{a.Tenant.ID}}, Swept: map[bool]string{true: "recent"}[strings.Contains(qs, "swept")], Since: time.Now().AddDate(0, 0, -30)})
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		return n
+	}, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Host }},
+	"POST /api/v1/fleet/assets": {body: func(f *isoFixture, x *isoTenant) string {
+		return isoJSON(map[string]any{"tenant_id": x.Tenant.ID, "hostnames": []string{f.unique("expected-pc")}})
+	}, refuseB: true, mustShow: func(*isoTenant, *isoPrincipal) string { return `"added":1` }},
+	"GET /api/v1/fleet/assets/{id}": {id: "asset", mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Host }},
+	"GET /api/v1/fleet/sweeps": {queries: func(f *isoFixture, x *isoTenant) []string {
+		return []string{"?tenant=" + x.Tenant.ID, "?asset=" + x.Asset.ID, "?campaign=" + x.Campaign.ID}
+	}, total: func(f *isoFixture, a *isoTenant, qs string) int {
+		q := fleet.SweepQuery{Scope: access.Scope{Tenants: []string{a.Tenant.ID}}}
+		if strings.Contains(qs, "campaign=") {
+			q.Campaign = a.Campaign.ID
+		}
+		_, n, err := f.fleet.Sweeps(f.ctx, f.sys, q)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		return n
+	}},
+	"GET /api/v1/fleet/sweeps/{id}": {id: "sweep", mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.HostPath }},
+	"GET /api/v1/fleet/findings": {queries: func(f *isoFixture, x *isoTenant) []string {
+		return []string{"?tenant=" + x.Tenant.ID, "?sweep=" + x.Sweep.ID, "?asset=" + x.Asset.ID + "&min_score=50"}
+	}, total: func(f *isoFixture, a *isoTenant, qs string) int { return 1 }, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.HostPath }},
+	"GET /api/v1/fleet/coverage": {queries: isoTenantQuery("?days=30")},
+	"GET /api/v1/fleet/prevalence": {queries: func(f *isoFixture, x *isoTenant) []string {
+		qs := []string{"?kind=process&tenant=" + x.Tenant.ID, "?q=" + url.QueryEscape(x.HostPath)}
+		if x == f.B {
+			qs = append(qs, "?q=zq7", "?q=bravo")
+		}
+		return qs
+	}, total: func(f *isoFixture, a *isoTenant, qs string) int { return 1 }, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.HostPath }},
+	"GET /api/v1/fleet/diff": {queries: func(f *isoFixture, x *isoTenant) []string {
+		return []string{"?from=" + x.Sweep.ID + "&to=" + x.Sweep.ID}
+	}, refuseB: true, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Sweep.ID }},
+	"POST /api/v1/fleet/reviews": {body: func(f *isoFixture, x *isoTenant) string {
+		return isoJSON(map[string]any{"tenant_id": x.Tenant.ID, "key": x.FindingKey, "comment": "matrix comment"})
+	}, refuseB: true, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return "matrix comment" }},
+	"GET /api/v1/fleet/reviews": {queries: func(f *isoFixture, x *isoTenant) []string {
+		return []string{"?tenant=" + x.Tenant.ID + "&key=" + url.QueryEscape(x.FindingKey)}
+	}, refuseB: true},
+	"GET /api/v1/fleet/exceptions": {queries: isoTenantQuery(), refuseB: true},
+	"GET /api/v1/fleet/campaigns": {queries: isoTenantQuery(), total: func(f *isoFixture, a *isoTenant, _ string) int {
+		_, n, err := f.fleet.Campaigns(f.ctx, f.sys, access.Scope{Tenants: []string{a.Tenant.ID}}, access.Page{})
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		return n
+	}, mustShow: isoShowTenantID},
+	"POST /api/v1/fleet/campaigns": {body: func(f *isoFixture, x *isoTenant) string {
+		return isoJSON(map[string]any{"tenant_id": x.Tenant.ID, "name": f.unique("matrix campaign")})
+	}, refuseB: true, mustShow: isoShowTenantID},
+	"GET /api/v1/fleet/campaigns/{id}": {id: "campaign", mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Campaign.Name }},
+	"GET /api/v1/fleet/platforms":      {queries: isoTenantQuery(), mustShow: func(*isoTenant, *isoPrincipal) string { return "linux-amd64" }},
+	// Building a package creates an enrolment token, so it needs
+	// token.write as well.
+	"POST /api/v1/fleet/packages": {body: func(f *isoFixture, x *isoTenant) string {
+		return isoJSON(map[string]any{"tenant_id": x.Tenant.ID, "platform": "linux-amd64"})
+	}, refuseB: true, ok: func(p *isoPrincipal) bool { return p.p.Can(access.PermTokenWrite) },
+		mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Tenant.ID }},
+	"GET /endpoints": {queries: func(f *isoFixture, x *isoTenant) []string {
+		qs := []string{"?tenant=" + x.Tenant.ID, "?q=" + x.Host}
+		if x == f.B {
+			qs = append(qs, "?q=zq7", "?artifact="+isoArtifactID(f, x))
+		}
+		return qs
+	}, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Host }},
+	"GET /endpoints/{id}": {id: "asset", mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.HostPath }},
+	"GET /endpoints/diff": {queries: func(f *isoFixture, x *isoTenant) []string {
+		return []string{"?from=" + x.Sweep.ID + "&to=" + x.Sweep.ID}
+	}, refuseB: true, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Host }},
+	"GET /endpoints/prevalence": {queries: func(f *isoFixture, x *isoTenant) []string {
+		return []string{"?kind=process&tenant=" + x.Tenant.ID, "?kind=hash&q=abab"}
+	}, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return "prevalence" }},
+	"GET /endpoints/packages": {queries: isoTenantQuery(), mustShow: func(*isoTenant, *isoPrincipal) string { return "linux-amd64" }},
+	// The upload page takes a multipart file; the matrix's form has none,
+	// so every caller is refused, and nothing of B may show.
+	"POST /endpoints/upload": {body: func(f *isoFixture, x *isoTenant) string { return isoForm("tenant_id", x.Tenant.ID) },
+		refuseB: true, ok: func(*isoPrincipal) bool { return false }},
+	"POST /endpoints/review": {body: func(f *isoFixture, x *isoTenant) string {
+		return isoForm("tenant_id", x.Tenant.ID, "key", x.FindingKey, "comment", "page comment", "next", "/endpoints/"+x.Asset.ID)
+	}, refuseB: true},
+	"POST /endpoints/campaigns": {body: func(f *isoFixture, x *isoTenant) string {
+		return isoForm("tenant_id", x.Tenant.ID, "name", f.unique("page campaign"), "interval", "")
+	}, refuseB: true},
+
 	// Audit.
 	"GET /api/v1/audit": {queries: func(f *isoFixture, x *isoTenant) []string {
 		return []string{"?tenant=" + x.Tenant.ID, "?object=" + x.Viewer.ID, "?actor=" + url.QueryEscape("user:"+x.Login.Username),
@@ -850,6 +1037,12 @@ func (r isoRule) fill(rt route, x *isoTenant) string {
 		p = strings.ReplaceAll(p, "{id}", x.Indicator.ID)
 	case "hunt":
 		p = strings.ReplaceAll(p, "{id}", x.Hunt.ID)
+	case "asset":
+		p = strings.ReplaceAll(p, "{id}", x.Asset.ID)
+	case "sweep":
+		p = strings.ReplaceAll(p, "{id}", x.Sweep.ID)
+	case "campaign":
+		p = strings.ReplaceAll(p, "{id}", x.Campaign.ID)
 	}
 	return p
 }
@@ -1146,8 +1339,23 @@ func isoIDOf(r isoRule, x *isoTenant) string {
 		return x.Indicator.ID
 	case "hunt":
 		return x.Hunt.ID
+	case "asset":
+		return x.Asset.ID
+	case "sweep":
+		return x.Sweep.ID
+	case "campaign":
+		return x.Campaign.ID
 	}
 	return ""
+}
+
+// isoArtifactID is the prevalence ID of x's process path.
+func isoArtifactID(f *isoFixture, x *isoTenant) string {
+	ps, _, err := f.fleet.Prevalence(f.ctx, f.sys, fleet.PrevalenceQuery{Scope: access.Scope{Tenants: []string{x.Tenant.ID}}, Text: x.HostPath, Page: access.Page{Limit: 1}})
+	if err != nil || len(ps) != 1 {
+		f.t.Fatalf("prevalence of %s: %v, %v", x.HostPath, ps, err)
+	}
+	return ps[0].ID
 }
 
 // auditTotal is how many audit entries of tenant a match the API query qs.

@@ -197,7 +197,7 @@ func (s *Server) newView(r *http.Request, titleKey string) *view {
 	}
 	areas := []struct{ key, href, key2 string }{
 		{"nav.alerts", "", "a"}, {"nav.events", "/events", "e"}, {"nav.cases", "", "c"}, {"nav.intel", "", "i"},
-		{"nav.endpoints", "", "n"}, {"nav.playbooks", "", "p"}, {"nav.advisories", "", "v"}, {"nav.reports", "", "r"},
+		{"nav.endpoints", "/endpoints", "n"}, {"nav.playbooks", "", "p"}, {"nav.advisories", "", "v"}, {"nav.reports", "", "r"},
 	}
 	for _, a := range areas {
 		v.Nav = append(v.Nav, navItem{Key: a.key, Href: a.href, Shortcut: a.key2, Present: a.href != "",

@@ -50,6 +50,13 @@ func es(r route) route {
 	return r
 }
 
+// sweep marks the scanners' upload route: refusals before the handler
+// (unknown or revoked tokens) are audited too.
+func sweep(r route) route {
+	r.Proto = "sweep"
+	return r
+}
+
 func page(r route) route {
 	r.Page = true
 	return r
@@ -130,6 +137,30 @@ func (s *Server) routeTable() []route {
 		need(access.PermIntelRead, "GET", "/api/v1/intel/settings", "A tenant's intelligence settings: the retro-hunt look-back window.", s.apiIntelSettings),
 		need(access.PermIntelWrite, "PUT", "/api/v1/intel/settings", "Change a tenant's retro-hunt look-back window.", s.apiIntelUpdateSettings),
 
+		// API: endpoint sweeps (internal/fleet). Scanners upload with an
+		// enrolment token (scanner role) into its tenant; people see the
+		// fleet, review findings and build scan packages.
+		sweep(need(access.PermSweepUpload, "POST", "/api/v1/sweeps", "Upload one sealed sweep result (tansa scan, with an enrolment token).", s.apiSweepUpload)),
+		need(access.PermFleetRead, "GET", "/api/v1/fleet/key", "The server's age key that sweep results are sealed to, and its package-signing key.", s.apiFleetKey),
+		need(access.PermFleetWrite, "POST", "/api/v1/fleet/upload", "Upload an offline sweep result file (tansa scan --out) into a tenant.", s.apiFleetUpload),
+		need(access.PermFleetRead, "GET", "/api/v1/fleet/assets", "List endpoints with their last sweep; filter by coverage or by an artifact they have.", s.apiFleetAssets),
+		need(access.PermFleetWrite, "POST", "/api/v1/fleet/assets", "Register expected endpoints by hostname, so coverage shows those never swept.", s.apiFleetRegister),
+		need(access.PermFleetRead, "GET", "/api/v1/fleet/assets/{id}", "Get an endpoint.", s.apiFleetAsset),
+		need(access.PermFleetRead, "GET", "/api/v1/fleet/sweeps", "List sweeps, newest first.", s.apiFleetSweeps),
+		need(access.PermFleetRead, "GET", "/api/v1/fleet/sweeps/{id}", "Get a sweep with its whole result.", s.apiFleetSweep),
+		need(access.PermFleetRead, "GET", "/api/v1/fleet/findings", "List findings of the endpoints' latest sweeps, highest score first, with their verdicts.", s.apiFleetFindings),
+		need(access.PermFleetRead, "GET", "/api/v1/fleet/coverage", "Count endpoints swept within N days, earlier, and never.", s.apiFleetCoverage),
+		need(access.PermFleetRead, "GET", "/api/v1/fleet/prevalence", "Artifacts (autoruns, process paths, hashes, services) by how many endpoints have them, rarest first.", s.apiFleetPrevalence),
+		need(access.PermFleetRead, "GET", "/api/v1/fleet/diff", "What changed between two sweeps of one endpoint.", s.apiFleetDiff),
+		need(access.PermFleetReview, "POST", "/api/v1/fleet/reviews", "Comment on a finding and mark it benign or malicious; benign makes it an exception for future sweeps.", s.apiFleetAddReview),
+		need(access.PermFleetRead, "GET", "/api/v1/fleet/reviews", "The reviews of a finding, oldest first.", s.apiFleetReviews),
+		need(access.PermFleetRead, "GET", "/api/v1/fleet/exceptions", "A tenant's exceptions: finding keys reviewed benign, which scan packages carry.", s.apiFleetExceptions),
+		need(access.PermFleetRead, "GET", "/api/v1/fleet/campaigns", "List sweep campaigns with their progress.", s.apiFleetCampaigns),
+		need(access.PermFleetWrite, "POST", "/api/v1/fleet/campaigns", "Start a one-shot or periodic sweep campaign.", s.apiFleetCreateCampaign),
+		need(access.PermFleetRead, "GET", "/api/v1/fleet/campaigns/{id}", "Get a campaign with its progress.", s.apiFleetCampaign),
+		need(access.PermFleetRead, "GET", "/api/v1/fleet/platforms", "The platform binaries this server holds for scan packages.", s.apiFleetPlatforms),
+		need(access.PermFleetWrite, "POST", "/api/v1/fleet/packages", "Download a scan package: a platform binary with a signed configuration and a new enrolment token appended.", s.apiFleetPackage),
+
 		// API: audit.
 		need(access.PermAuditRead, "GET", "/api/v1/audit", "List audit entries, newest first.", s.apiAudit),
 
@@ -157,5 +188,14 @@ func (s *Server) routeTable() []route {
 		page(need(access.PermTokenWrite, "POST", "/admin/tokens", "Create an API token; its secret is shown once.", s.pageCreateToken)),
 		page(need(access.PermTokenWrite, "POST", "/admin/tokens/{id}/revoke", "Revoke an API token.", s.pageRevokeToken)),
 		page(need(access.PermAuditRead, "GET", "/admin/audit", "The audit log.", s.pageAudit)),
+		// Console: endpoint sweeps (console_fleet.go).
+		page(need(access.PermFleetRead, "GET", "/endpoints", "Endpoints: coverage, the endpoint list, the server's key.", s.pageEndpoints)),
+		page(need(access.PermFleetRead, "GET", "/endpoints/{id}", "An endpoint: its sweeps and findings, with their review.", s.pageEndpoint)),
+		page(need(access.PermFleetRead, "GET", "/endpoints/diff", "What changed between two sweeps.", s.pageEndpointDiff)),
+		page(need(access.PermFleetRead, "GET", "/endpoints/prevalence", "Prevalence: artifacts across the fleet, rarest first.", s.pagePrevalence)),
+		page(need(access.PermFleetRead, "GET", "/endpoints/packages", "Scan packages and campaigns.", s.pagePackages)),
+		page(need(access.PermFleetWrite, "POST", "/endpoints/upload", "Upload an offline sweep result file.", s.pageEndpointUpload)),
+		page(need(access.PermFleetReview, "POST", "/endpoints/review", "Comment on a finding or give a verdict.", s.pageEndpointReview)),
+		page(need(access.PermFleetWrite, "POST", "/endpoints/campaigns", "Start a sweep campaign.", s.pageCreateCampaign)),
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/tansa-sec/tansa/internal/access"
 	"github.com/tansa-sec/tansa/internal/collect"
 	"github.com/tansa-sec/tansa/internal/events"
+	"github.com/tansa-sec/tansa/internal/fleet"
 	"github.com/tansa-sec/tansa/internal/intel/retro"
 	intelsvc "github.com/tansa-sec/tansa/internal/intel/service"
 	"github.com/tansa-sec/tansa/internal/tansa"
@@ -35,8 +36,10 @@ type Deps struct {
 	Events *events.Service
 	Intel  *intelsvc.Service
 	// Hunts runs and shows retro-hunts (issue #5).
-	Hunts   *retro.Service
-	Inputs  *collect.Inputs
+	Hunts  *retro.Service
+	Inputs *collect.Inputs
+	// Fleet serves endpoint sweeps (internal/fleet).
+	Fleet   *fleet.Service
 	Logger  *slog.Logger
 	Metrics *prometheus.Registry
 	// Ready reports whether the server is ready to serve (healthz).
@@ -124,6 +127,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, rt route, err erro
 	case "es":
 		collect.ESError(w, err)
 		return
+	case "sweep":
+		// Refusals by the service are audited there; these are the ones
+		// made before it (authentication, role).
+		if k := tansa.KindOf(err); k == tansa.Unauthorized || k == tansa.Forbidden {
+			s.auditSweepRefusal(r, err)
+		}
 	}
 	if rt.Page {
 		s.pageError(w, r, err)
