@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -50,6 +52,16 @@ type Config struct {
 	SecureCookies bool `yaml:"secure_cookies"`
 	// LogLevel is debug, info, warn or error (info).
 	LogLevel string `yaml:"log_level"`
+	// Fleet configures endpoint sweeps (internal/fleet).
+	Fleet struct {
+		// ServerURL is the base URL scanners upload to, written into scan
+		// packages (https://tansa.example.com); without it no package
+		// can be built.
+		ServerURL string `yaml:"server_url"`
+		// Binaries is the directory of platform binaries made by
+		// scripts/release.sh (DATA/scan-binaries).
+		Binaries string `yaml:"binaries"`
+	} `yaml:"fleet"`
 }
 
 // SyslogListener is one syslog input.
@@ -112,6 +124,12 @@ func ParseConfig(r io.Reader) (Config, error) {
 func (c *Config) Validate() error {
 	if c.Data == "" {
 		c.Data = "./tansa-data"
+	}
+	if c.Fleet.Binaries == "" {
+		c.Fleet.Binaries = filepath.Join(c.Data, "scan-binaries")
+	}
+	if u := c.Fleet.ServerURL; u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+		return fmt.Errorf("config: fleet: server_url %q is not an http(s) URL", u)
 	}
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1:8080"

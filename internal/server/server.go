@@ -27,9 +27,12 @@ import (
 	"github.com/tansa-sec/tansa/internal/collect"
 	"github.com/tansa-sec/tansa/internal/detect/ioc"
 	"github.com/tansa-sec/tansa/internal/events"
+	"github.com/tansa-sec/tansa/internal/fleet"
 	"github.com/tansa-sec/tansa/internal/ingest"
+	"github.com/tansa-sec/tansa/internal/intel"
 	"github.com/tansa-sec/tansa/internal/intel/retro"
 	intelsvc "github.com/tansa-sec/tansa/internal/intel/service"
+	scanioc "github.com/tansa-sec/tansa/internal/scan/ioc"
 	"github.com/tansa-sec/tansa/internal/store/postgres"
 	"github.com/tansa-sec/tansa/internal/store/sqlite"
 	"github.com/tansa-sec/tansa/internal/tansa"
@@ -52,6 +55,7 @@ type backend interface {
 	retro.Store
 	retro.Tenants
 	UpdatedIndicators(ctx context.Context, tenant string, at time.Time) ([]string, error)
+	fleet.Store
 	Counts(ctx context.Context) (map[string]int64, error)
 	Close() error
 }
@@ -78,6 +82,8 @@ type Server struct {
 	ready   atomic.Bool
 	fresh   bool
 	addr    atomic.Value // string, once listening
+	// Endpoint sweeps (issue #6).
+	Fleet *fleet.Service
 }
 
 // Open prepares a server from cfg: data directory, store (migrated),
@@ -132,6 +138,17 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, version string) (*S
 	s.Hunts = retro.New(store, store, s.Intel, s.events, alerts, store, retro.Options{Logger: log})
 	notice.ioc, notice.hunts = s.IOC, s.Hunts
 	s.pipeline = ingest.New(s.bus, s.events, ingest.Detectors{s.IOC}, log, s.reg, ingest.Options{})
+	// Endpoint sweeps: results sealed to the server's age key (made on
+	// first start in DATA/fleet), packages signed with its ed25519 key,
+	// findings raised as alerts once the alert queue is wired here.
+	keys, err := fleet.LoadKeys(filepath.Join(cfg.Data, "fleet"))
+	if err != nil {
+		return fail(err)
+	}
+	if s.Fleet, err = fleet.New(store, s.Access, fleet.Options{Keys: keys, Binaries: cfg.Fleet.Binaries,
+		ServerURL: cfg.Fleet.ServerURL, IOCs: s.packageIOCs, Logger: log}); err != nil {
+		return fail(err)
+	}
 	s.expired = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tansa_events_expired_total", Help: "Events removed by each tenant's retention.",
 	}, []string{"tenant"})
@@ -148,6 +165,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, version string) (*S
 		Events:  s.Events,
 		Intel:   s.Intel,
 		Hunts:   s.Hunts,
+		Fleet:   s.Fleet,
 		Inputs:  s.inputs,
 		Logger:  log,
 		Metrics: s.reg,
@@ -461,4 +479,35 @@ func (l *importListener) Imported(ctx context.Context, n intelsvc.ImportNotice) 
 	if _, err := l.hunts.Enqueue(ctx, n.TenantID, origin, ref, n.Actor, ids); err != nil {
 		l.log.Warn("retro-hunt: enqueue", "import", n.ImportID, "err", err)
 	}
+}
+
+// packageIOCs gives a tenant's scan packages the indicators a scanner can
+// match on the endpoint — hashes, file names, addresses and domains that
+// the tenant sees (its own and the global ones, never allowlisted or
+// revoked), active now — at most 50,000 of them, most confident first.
+func (s *Server) packageIOCs(ctx context.Context, tenant string) ([]scanioc.Indicator, error) {
+	sys := access.Caller{Principal: access.System("scan-package")}
+	now := time.Now()
+	var out []scanioc.Indicator
+	for _, t := range []intel.Type{intel.TypeSHA256, intel.TypeFilename, intel.TypeIPv4, intel.TypeIPv6, intel.TypeCIDR, intel.TypeDomain} {
+		for p := (access.Page{Limit: 500}); len(out) < 50_000; p.Offset += p.Limit {
+			recs, total, err := s.Intel.Indicators(ctx, sys, intelsvc.Query{Scope: access.Scope{Tenants: []string{tenant}}, Type: t, Page: p})
+			if err != nil {
+				return nil, fmt.Errorf("package indicators: %w", err)
+			}
+			for _, r := range recs {
+				in := r.Indicator
+				if in.Revoked || in.Allowlisted != "" || !in.Active(now) {
+					continue
+				}
+				typ := map[intel.Type]string{intel.TypeSHA256: "sha256", intel.TypeFilename: "name", intel.TypeIPv4: "ip",
+					intel.TypeIPv6: "ip", intel.TypeCIDR: "ip", intel.TypeDomain: "domain"}[t]
+				out = append(out, scanioc.Indicator{Type: typ, Value: in.Value, Description: in.Name, ATTACK: in.Techniques})
+			}
+			if p.Offset+p.Limit >= total {
+				break
+			}
+		}
+	}
+	return out, nil
 }
