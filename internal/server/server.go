@@ -30,6 +30,7 @@ import (
 	"github.com/tansa-sec/tansa/internal/fleet"
 	"github.com/tansa-sec/tansa/internal/ingest"
 	"github.com/tansa-sec/tansa/internal/intel"
+	"github.com/tansa-sec/tansa/internal/intel/feeds"
 	"github.com/tansa-sec/tansa/internal/intel/retro"
 	intelsvc "github.com/tansa-sec/tansa/internal/intel/service"
 	scanioc "github.com/tansa-sec/tansa/internal/scan/ioc"
@@ -54,6 +55,7 @@ type backend interface {
 	ioc.Source
 	retro.Store
 	retro.Tenants
+	feeds.Store
 	UpdatedIndicators(ctx context.Context, tenant string, at time.Time) ([]string, error)
 	fleet.Store
 	Counts(ctx context.Context) (map[string]int64, error)
@@ -76,6 +78,7 @@ type Server struct {
 	// events, retro-hunts over stored ones.
 	IOC     *ioc.Detector
 	Hunts   *retro.Service
+	Feeds   *feeds.Service
 	web     *web.Server
 	reg     *prometheus.Registry
 	expired *prometheus.CounterVec // events removed by retention, by tenant
@@ -137,6 +140,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, version string) (*S
 	s.IOC = ioc.New(store, alerts, ioc.Options{Allowlist: s.Intel.Options().Allowlist, Logger: log})
 	s.Hunts = retro.New(store, store, s.Intel, s.events, alerts, store, retro.Options{Logger: log})
 	notice.ioc, notice.hunts = s.IOC, s.Hunts
+	// Feed sources are pulled on their schedule and imported like uploads.
+	s.Feeds = feeds.New(store, s.Intel, s.Access, feeds.Options{Logger: log})
 	s.pipeline = ingest.New(s.bus, s.events, ingest.Detectors{s.IOC}, log, s.reg, ingest.Options{})
 	// Endpoint sweeps: results sealed to the server's age key (made on
 	// first start in DATA/fleet), packages signed with its ed25519 key,
@@ -166,6 +171,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, version string) (*S
 		Intel:   s.Intel,
 		Hunts:   s.Hunts,
 		Fleet:   s.Fleet,
+		Feeds:   s.Feeds,
 		Inputs:  s.inputs,
 		Logger:  log,
 		Metrics: s.reg,
@@ -319,6 +325,7 @@ func (s *Server) Serve(ctx context.Context, onListen func(addr string)) error {
 	go s.expireSessions(bg)
 	go s.IOC.Run(bg)
 	go s.Hunts.Run(bg)
+	go s.Feeds.Run(bg)
 	go s.retentionLoop(bg)
 	pipelineDone := make(chan struct{})
 	go func() { defer close(pipelineDone); s.pipeline.Run(bg) }()

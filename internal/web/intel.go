@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tansa-sec/tansa/internal/access"
 	"github.com/tansa-sec/tansa/internal/intel"
 	"github.com/tansa-sec/tansa/internal/intel/blocklist"
 	"github.com/tansa-sec/tansa/internal/intel/importer"
@@ -247,4 +248,55 @@ func writeText(w http.ResponseWriter, contentType string, body []byte) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
+}
+
+// exportLimit bounds the indicators one export carries.
+const exportLimit = 100000
+
+// apiIntelExport writes the indicators the caller may see (filtered as
+// the indicator search is) as a STIX 2.1 bundle or a MISP event.
+func (s *Server) apiIntelExport(w http.ResponseWriter, r *http.Request) {
+	format := r.PathValue("format")
+	if format != "stix" && format != "misp" {
+		s.writeError(w, r, tansa.Errorf(tansa.Invalid, "format: %q must be stix or misp", format))
+		return
+	}
+	v := r.URL.Query()
+	q := intelsvc.Query{Scope: askedScope(r), Text: v.Get("q")}
+	if t := v.Get("type"); t != "" {
+		var err error
+		if q.Type, err = intel.ParseType(t); err != nil {
+			s.writeError(w, r, tansa.Errorf(tansa.Invalid, "type: %w", err))
+			return
+		}
+	}
+	var inds []intel.Indicator
+	for q.Page = (access.Page{Limit: 500}); ; q.Offset += q.Limit {
+		recs, total, err := s.deps.Intel.Indicators(r.Context(), caller(r), q)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		for _, rec := range recs {
+			inds = append(inds, rec.Indicator)
+		}
+		if q.Offset+q.Limit >= total || len(inds) >= exportLimit {
+			break
+		}
+	}
+	var b bytes.Buffer
+	var err error
+	ct, name := "application/stix+json;version=2.1", "tansa-intel.stix.json"
+	if format == "stix" {
+		err = importer.ExportSTIX(&b, inds, time.Now().UTC())
+	} else {
+		ct, name = "application/json", "tansa-intel.misp.json"
+		err = importer.ExportMISP(&b, inds, "Tansa export", time.Now().UTC())
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	writeText(w, ct, b.Bytes())
 }

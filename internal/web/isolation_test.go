@@ -27,6 +27,7 @@ import (
 	"github.com/tansa-sec/tansa/internal/collect"
 	"github.com/tansa-sec/tansa/internal/events"
 	"github.com/tansa-sec/tansa/internal/fleet"
+	"github.com/tansa-sec/tansa/internal/intel/feeds"
 	"github.com/tansa-sec/tansa/internal/intel/importer"
 	"github.com/tansa-sec/tansa/internal/intel/retro"
 	intelsvc "github.com/tansa-sec/tansa/internal/intel/service"
@@ -66,8 +67,12 @@ type isoTenant struct {
 	Indicator            intelsvc.Record
 	// Hunt is a finished retro-hunt of Indicator whose one result is Event
 	// (threat intelligence at work, issue #5).
-	Hunt    retro.Job
-	secrets map[string]string // token ID → secret
+	Hunt retro.Job
+	// Feed is a configured feed source of x with a secret that must never
+	// show; SpareFeed is the object of the matrix's deletes, made again
+	// before each.
+	Feed, SpareFeed feeds.Feed
+	secrets         map[string]string // token ID → secret
 	// Endpoint sweeps: the scanner (enrolment) token, one endpoint with
 	// one uploaded sweep (Host runs HostPath, a finding with FindingKey),
 	// and a campaign.
@@ -91,7 +96,8 @@ func (x *isoTenant) tokens() []tansa.Token {
 // markers returns every string that identifies x's data.
 func (x *isoTenant) markers() []string {
 	return append(x.accessMarkers(), x.Event.ID, isoEventIP(x), x.IntelIP, x.IntelDomain, x.Indicator.ID, x.Hunt.ID,
-		x.Host, x.HostPath, x.Asset.ID, x.Sweep.ID, x.FindingKey, x.Campaign.ID, x.Campaign.Name)
+		x.Host, x.HostPath, x.Asset.ID, x.Sweep.ID, x.FindingKey, x.Campaign.ID, x.Campaign.Name,
+		x.Feed.ID, x.Feed.Source, x.Feed.Secret)
 }
 
 func (x *isoTenant) accessMarkers() []string {
@@ -135,6 +141,7 @@ type isoFixture struct {
 	hunts *retro.Service
 	fleet *fleet.Service
 	keys  *fleet.Keys
+	feeds *feeds.Service
 	logMu sync.Mutex
 	logs  strings.Builder
 	seq   int
@@ -197,7 +204,8 @@ func newIsoFixture(t *testing.T, opt access.Options) *isoFixture {
 	if f.fleet, err = fleet.New(db, f.svc, fleet.Options{Keys: f.keys, Binaries: bins, ServerURL: "https://tansa.example"}); err != nil {
 		t.Fatalf("fleet service: %v", err)
 	}
-	f.web = NewServer(Deps{Access: f.svc, Events: events.NewService(f.evs), Intel: f.intel, Hunts: f.hunts, Inputs: collect.NewInputs(f.bus, reg),
+	f.feeds = feeds.New(db, f.intel, f.svc, feeds.Options{Timeout: 5 * time.Second})
+	f.web = NewServer(Deps{Access: f.svc, Events: events.NewService(f.evs), Intel: f.intel, Hunts: f.hunts, Feeds: f.feeds, Inputs: collect.NewInputs(f.bus, reg),
 		Fleet: f.fleet, Logger: log, Metrics: reg, Version: "test"})
 	f.srv = httptest.NewServer(f.web)
 	t.Cleanup(f.srv.Close)
@@ -360,6 +368,32 @@ func (f *isoFixture) mkIntel(x *isoTenant, prefix string) {
 		f.t.Fatalf("hunt hit of %s: %v", prefix, err)
 	}
 	x.Hunt = jobs[0]
+	// A feed source whose pulls fail at once (nothing listens on port 1).
+	if x.Feed, err = f.feeds.Create(f.ctx, f.sys, feeds.Input{TenantID: &x.Tenant.ID, Name: isoPtr(prefix + " partner list"),
+		Kind: isoPtr(feeds.KindURL), Source: isoPtr("http://127.0.0.1:1/" + prefix + "-list.txt"), Secret: isoPtr("feed-secret-" + prefix),
+		Interval: isoPtr("1h")}); err != nil {
+		f.t.Fatalf("feed of %s: %v", prefix, err)
+	}
+	f.mkSpareFeed(x)
+}
+
+// mkSpareFeed gives x a spare feed source to delete.
+func (f *isoFixture) mkSpareFeed(x *isoTenant) {
+	sp, err := f.feeds.Create(f.ctx, f.sys, feeds.Input{TenantID: &x.Tenant.ID, Name: isoPtr(f.unique("spare feed")),
+		Kind: isoPtr(feeds.KindURL), Source: isoPtr("https://example.com/spare.txt"), Interval: isoPtr("1h")})
+	if err != nil {
+		f.t.Fatalf("spare feed: %v", err)
+	}
+	x.SpareFeed = sp
+}
+
+// feedTotal is how many feed sources tenant a has.
+func (f *isoFixture) feedTotal(a *isoTenant, _ string) int {
+	_, n, err := f.feeds.Feeds(f.ctx, f.sys, a.Tenant.ID, feeds.Query{})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return n
 }
 
 // huntTotal is how many hunts of tenant a the API query qs lists.
@@ -772,6 +806,34 @@ var isolationRules = map[string]isoRule{
 		mustShow: isoShowTenantID},
 	"GET /api/v1/intel/indicators/{id}/hits": {id: "indicator", mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Event.ID }},
 	"GET /api/v1/intel/settings":             {queries: isoTenantQuery(), refuseB: true, mustShow: isoShowTenantID},
+	"GET /api/v1/intel/export/{format}":      {queries: isoTenantQuery(), mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.IntelIP }},
+	// Feed sources: A's, never B's; the secret never shows at all.
+	"GET /api/v1/intel/sources": {queries: isoTenantQuery(), total: (*isoFixture).feedTotal,
+		mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Feed.ID }},
+	"POST /api/v1/intel/sources": {body: func(f *isoFixture, x *isoTenant) string {
+		return isoJSON(map[string]string{"tenant_id": x.Tenant.ID, "name": f.unique("matrix feed"), "kind": "url",
+			"source": "https://example.com/matrix.txt", "interval": "6h"})
+	}, refuseB: true, mustShow: isoShowTenantID},
+	"GET /api/v1/intel/sources/{id}": {id: "feed", mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Feed.Source }},
+	"PATCH /api/v1/intel/sources/{id}": {id: "feed", body: func(*isoFixture, *isoTenant) string { return `{"interval":"2h"}` },
+		mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Feed.ID }},
+	"DELETE /api/v1/intel/sources/{id}": {id: "spare-feed", queries: func(f *isoFixture, x *isoTenant) []string {
+		if x == f.A {
+			f.mkSpareFeed(x)
+		}
+		return []string{""}
+	}},
+	"POST /api/v1/intel/sources/{id}/pull": {id: "feed", body: func(*isoFixture, *isoTenant) string { return "{}" },
+		mustShow: func(*isoTenant, *isoPrincipal) string { return `"last_status":"error"` }},
+	// TAXII 2.1: A's collection only; B's looks like none.
+	"GET /taxii2/{$}":                      {queries: isoTenantQuery(), mustShow: func(*isoTenant, *isoPrincipal) string { return "/taxii2/api/" }},
+	"GET /taxii2/api/{$}":                  {queries: isoTenantQuery(), mustShow: func(*isoTenant, *isoPrincipal) string { return "taxii+json" }},
+	"GET /taxii2/api/collections/{$}":      {queries: isoTenantQuery(), mustShow: isoShowTenantID},
+	"GET /taxii2/api/collections/{id}/{$}": {id: "tenant", mustShow: isoShowTenantName},
+	"GET /taxii2/api/collections/{id}/objects/{$}": {id: "tenant", queries: func(*isoFixture, *isoTenant) []string {
+		return []string{"", "?limit=1", "?added_after=2000-01-01T00:00:00Z"}
+	}, mustShow: func(*isoTenant, *isoPrincipal) string { return "indicator--" }},
+	"GET /taxii2/api/collections/{id}/manifest/{$}": {id: "tenant", mustShow: func(*isoTenant, *isoPrincipal) string { return "indicator--" }},
 	"PUT /api/v1/intel/settings": {queries: isoTenantQuery(), body: func(*isoFixture, *isoTenant) string { return `{"retro_hunt_days":30}` },
 		refuseB: true, mustShow: isoShowTenantID},
 
@@ -1024,6 +1086,7 @@ func (r isoRule) fill(rt route, x *isoTenant) string {
 	p = strings.ReplaceAll(p, "{name}", "tansa")
 	p = strings.ReplaceAll(p, "{index}", "logs")
 	p = strings.ReplaceAll(p, "{kind}", "ip")
+	p = strings.ReplaceAll(p, "{format}", "stix")
 	switch r.id {
 	case "tenant":
 		p = strings.ReplaceAll(p, "{id}", x.Tenant.ID)
@@ -1043,6 +1106,10 @@ func (r isoRule) fill(rt route, x *isoTenant) string {
 		p = strings.ReplaceAll(p, "{id}", x.Sweep.ID)
 	case "campaign":
 		p = strings.ReplaceAll(p, "{id}", x.Campaign.ID)
+	case "feed":
+		p = strings.ReplaceAll(p, "{id}", x.Feed.ID)
+	case "spare-feed":
+		p = strings.ReplaceAll(p, "{id}", x.SpareFeed.ID)
 	}
 	return p
 }
@@ -1074,7 +1141,7 @@ func TestIsolationMatrixCoversEveryRoute(t *testing.T) {
 			t.Errorf("route %s has {id} but its rule does not say whose object fills it", key)
 		}
 		if rest := isoParamRE.ReplaceAllStringFunc(rt.Path, func(s string) string {
-			if s == "{id}" || s == "{$}" || s == "{file...}" || s == "{name}" || s == "{index}" || s == "{kind}" {
+			if s == "{id}" || s == "{$}" || s == "{file...}" || s == "{name}" || s == "{index}" || s == "{kind}" || s == "{format}" {
 				return ""
 			}
 			return s
@@ -1345,6 +1412,10 @@ func isoIDOf(r isoRule, x *isoTenant) string {
 		return x.Sweep.ID
 	case "campaign":
 		return x.Campaign.ID
+	case "feed":
+		return x.Feed.ID
+	case "spare-feed":
+		return x.SpareFeed.ID
 	}
 	return ""
 }

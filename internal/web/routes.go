@@ -57,6 +57,11 @@ func sweep(r route) route {
 	return r
 }
 
+func taxiiRoute(r route) route {
+	r.Proto = "taxii"
+	return r
+}
+
 func page(r route) route {
 	r.Page = true
 	return r
@@ -136,6 +141,22 @@ func (s *Server) routeTable() []route {
 		need(access.PermIntelRead, "GET", "/api/v1/intel/indicators/{id}/hits", "The stored events and sweep results retro-hunts found for an indicator.", s.apiIntelIndicatorHits),
 		need(access.PermIntelRead, "GET", "/api/v1/intel/settings", "A tenant's intelligence settings: the retro-hunt look-back window.", s.apiIntelSettings),
 		need(access.PermIntelWrite, "PUT", "/api/v1/intel/settings", "Change a tenant's retro-hunt look-back window.", s.apiIntelUpdateSettings),
+		need(access.PermIntelRead, "GET", "/api/v1/intel/sources", "List the feed sources pulled on a schedule.", s.apiIntelSources),
+		need(access.PermIntelWrite, "POST", "/api/v1/intel/sources", "Configure a feed source: a TAXII collection, a URL or a local file.", s.apiIntelCreateSource),
+		need(access.PermIntelRead, "GET", "/api/v1/intel/sources/{id}", "Get a feed source with its last pull.", s.apiIntelSource),
+		need(access.PermIntelWrite, "PATCH", "/api/v1/intel/sources/{id}", "Change a feed source.", s.apiIntelUpdateSource),
+		need(access.PermIntelWrite, "DELETE", "/api/v1/intel/sources/{id}", "Remove a feed source; what it imported stays.", s.apiIntelDeleteSource),
+		need(access.PermIntelWrite, "POST", "/api/v1/intel/sources/{id}/pull", "Pull a feed source now.", s.apiIntelPullSource),
+		need(access.PermIntelRead, "GET", "/api/v1/intel/export/{format}", "Export the indicators the caller may see as a STIX 2.1 bundle or a MISP event.", s.apiIntelExport),
+
+		// TAXII 2.1, read-only (issue #5): one collection per tenant the
+		// caller reaches; errors in TAXII's own shape.
+		taxiiRoute(need(access.PermIntelRead, "GET", "/taxii2/{$}", "TAXII 2.1 discovery.", s.taxiiDiscovery)),
+		taxiiRoute(need(access.PermIntelRead, "GET", "/taxii2/api/{$}", "TAXII 2.1 API root.", s.taxiiAPIRoot)),
+		taxiiRoute(need(access.PermIntelRead, "GET", "/taxii2/api/collections/{$}", "TAXII 2.1 collections: one per tenant the caller reaches.", s.taxiiCollections)),
+		taxiiRoute(need(access.PermIntelRead, "GET", "/taxii2/api/collections/{id}/{$}", "TAXII 2.1 collection.", s.taxiiCollection)),
+		taxiiRoute(need(access.PermIntelRead, "GET", "/taxii2/api/collections/{id}/objects/{$}", "TAXII 2.1 objects, paged by added_after, limit and next.", s.taxiiObjects)),
+		taxiiRoute(need(access.PermIntelRead, "GET", "/taxii2/api/collections/{id}/manifest/{$}", "TAXII 2.1 manifest.", s.taxiiManifest)),
 
 		// API: endpoint sweeps (internal/fleet). Scanners upload with an
 		// enrolment token (scanner role) into its tenant; people see the

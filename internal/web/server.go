@@ -24,6 +24,7 @@ import (
 	"github.com/tansa-sec/tansa/internal/collect"
 	"github.com/tansa-sec/tansa/internal/events"
 	"github.com/tansa-sec/tansa/internal/fleet"
+	"github.com/tansa-sec/tansa/internal/intel/feeds"
 	"github.com/tansa-sec/tansa/internal/intel/retro"
 	intelsvc "github.com/tansa-sec/tansa/internal/intel/service"
 	"github.com/tansa-sec/tansa/internal/tansa"
@@ -39,7 +40,9 @@ type Deps struct {
 	Hunts  *retro.Service
 	Inputs *collect.Inputs
 	// Fleet serves endpoint sweeps (internal/fleet).
-	Fleet   *fleet.Service
+	Fleet *fleet.Service
+	// Feeds configures and pulls feed sources (issue #5).
+	Feeds   *feeds.Service
 	Logger  *slog.Logger
 	Metrics *prometheus.Registry
 	// Ready reports whether the server is ready to serve (healthz).
@@ -133,6 +136,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, rt route, err erro
 		if k := tansa.KindOf(err); k == tansa.Unauthorized || k == tansa.Forbidden {
 			s.auditSweepRefusal(r, err)
 		}
+	case "taxii":
+		s.taxiiError(w, r, err)
+		return
 	}
 	if rt.Page {
 		s.pageError(w, r, err)

@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) service.Store) {
 		{"FiltersAndPaging", testFiltersAndPaging},
 		{"ImportLog", testImportLog},
 		{"BlockCandidates", testBlockCandidates},
+		{"Shared", testShared},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -329,5 +330,43 @@ func testBlockCandidates(t *testing.T, s service.Store) {
 	got, err = s.BlockCandidates(context.Background(), "")
 	if err != nil || len(got) != 1 || got[0].Value != "2a01:4f8::1" {
 		t.Errorf("BlockCandidates(global) = %+v, %v; want the global IPv6 only", got, err)
+	}
+}
+
+// testShared pages through what a tenant shares over TAXII: its own and the
+// global non-RED indicators, in (updated, ID) order, resuming after a
+// cursor.
+func testShared(t *testing.T, s service.Store) {
+	red := ind("", intel.TypeDomain, "red.example")
+	red.TLP = intel.TLPRed
+	put(t, s, "t1", ind("t1", intel.TypeIPv4, "45.77.9.1"), ind("t1", intel.TypeIPv4, "45.77.9.2"), ind("t1", intel.TypeIPv4, "45.77.9.3"))
+	put(t, s, "t2", ind("t2", intel.TypeIPv4, "45.77.9.4"))
+	put(t, s, "", ind("", intel.TypeDomain, "green.example"), red)
+	var got []string
+	after, afterID := time.Time{}, ""
+	for range 10 {
+		page, err := s.Shared(context.Background(), "t1", after, afterID, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		if len(page) > 2 {
+			t.Fatalf("page of %d, limit 2", len(page))
+		}
+		for _, r := range page {
+			got = append(got, r.Indicator.TenantID+"/"+r.Indicator.Value)
+		}
+		after, afterID = page[len(page)-1].Updated, page[len(page)-1].ID
+	}
+	slices.Sort(got)
+	want := []string{"/green.example", "t1/45.77.9.1", "t1/45.77.9.2", "t1/45.77.9.3"}
+	if !slices.Equal(got, want) {
+		t.Errorf("Shared(t1) = %v, want %v", got, want)
+	}
+	later, err := s.Shared(context.Background(), "t1", t0.Add(time.Second), "", 10)
+	if err != nil || len(later) != 0 {
+		t.Errorf("Shared after the last update = %d, %v; want none", len(later), err)
 	}
 }

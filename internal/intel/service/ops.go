@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -178,4 +179,22 @@ func (s *Service) RPZ() blocklist.RPZ {
 func marshal(v map[string]any) []byte {
 	b, _ := json.Marshal(v)
 	return b
+}
+
+// Shared returns a page of what tenant shares over TAXII: its own
+// indicators and the global ones it may pass on (never TLP:RED), updated
+// after the cursor (after, afterID), oldest first. tenant must be one c
+// may reach; the page is as the tenant's people see it.
+func (s *Service) Shared(ctx context.Context, c access.Caller, tenant string, after time.Time, afterID string, limit int) ([]Record, error) {
+	if err := require(c, access.PermIntelRead); err != nil {
+		return nil, err
+	}
+	if tenant == "" {
+		return nil, tansa.Errorf(tansa.NotFound, "collection not found")
+	}
+	t, err := s.reach(ctx, c, tenant)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.Shared(ctx, t, after, afterID, limit)
 }

@@ -97,6 +97,10 @@ type Store interface {
 	// tenant and the global ones that are neither revoked nor flagged
 	// allowlisted, without their sightings, in no particular order.
 	BlockCandidates(ctx context.Context, tenant string) ([]intel.Indicator, error)
+	// Shared returns up to limit indicators that tenant shares with its
+	// partners — its own and the global ones that are not TLP:RED — updated
+	// after (after, afterID) in (updated, ID) order, oldest first.
+	Shared(ctx context.Context, tenant string, after time.Time, afterID string, limit int) ([]Record, error)
 }
 
 // Tenants tells whether a caller may reach a tenant; *access.Service

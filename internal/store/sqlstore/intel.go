@@ -239,3 +239,26 @@ func (db *DB) BlockCandidates(ctx context.Context, tenant string) ([]intel.Indic
 	}
 	return out, rows.Err()
 }
+
+// Shared returns tenant's own and the global non-RED indicators updated
+// after (after, afterID), oldest first.
+func (db *DB) Shared(ctx context.Context, tenant string, after time.Time, afterID string, limit int) ([]service.Record, error) {
+	q := "SELECT " + indicatorCols + ` FROM intel_indicators
+		WHERE (tenant_id = ? OR (tenant_id = '' AND tlp <> 'red')) AND (updated > ? OR (updated = ? AND id > ?))
+		ORDER BY updated, id LIMIT ?`
+	a := Micros(after)
+	rows, err := db.r.QueryContext(ctx, db.d.Q(q), tenant, a, a, afterID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("shared indicators of %q: %w", tenant, err)
+	}
+	defer rows.Close()
+	var out []service.Record
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

@@ -44,7 +44,7 @@ CREATE TABLE intel_feeds (
     format      TEXT NOT NULL DEFAULT '',
     secret      TEXT NOT NULL DEFAULT '',
     interval_s  INTEGER NOT NULL,
-    enabled     INTEGER NOT NULL DEFAULT 1,
+    flags       INTEGER NOT NULL DEFAULT 1, -- 1 enabled, 2 restricted (configured by a tenant: no private addresses)
     cursor      TEXT NOT NULL DEFAULT '',
     last_pull   INTEGER NOT NULL DEFAULT 0,
     last_status TEXT NOT NULL DEFAULT '',
