@@ -15,6 +15,7 @@ package cases
 import (
 	"context"
 	"encoding/json"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -212,21 +213,25 @@ func severityError(s string) error {
 }
 
 // assignee checks that user id may work on cases of tenant and returns its
-// display name. An empty id unassigns.
+// display name. An empty id unassigns. The user is looked up as the
+// system, since analysts may assign colleagues whose records they may not
+// read; a user who does not exist and one who may not work on the tenant get
+// the same answer, so the check reveals nothing about other tenants.
 func (s *Service) assignee(ctx context.Context, c access.Caller, tenant, id string) (string, error) {
 	if id == "" {
 		return "", nil
 	}
-	u, err := s.users.User(ctx, c, id)
-	if tansa.KindOf(err) == tansa.NotFound || tansa.KindOf(err) == tansa.Forbidden {
-		return "", tansa.Errorf(tansa.Invalid, "assignee: user %q not found", id)
+	refused := tansa.Errorf(tansa.Invalid, "assignee: user %q not found among the people who work on this tenant's cases", id)
+	u, err := s.users.User(ctx, access.Caller{Principal: access.System("cases"), Addr: c.Addr}, id)
+	if tansa.KindOf(err) == tansa.NotFound {
+		return "", refused
 	}
 	if err != nil {
 		return "", err
 	}
 	p := access.Principal{Kind: "user", Role: u.Role, TenantID: u.TenantID, Tenants: u.Tenants}
 	if u.Disabled || !p.CanAccess(tenant) || !p.Can(access.PermCaseWrite) {
-		return "", tansa.Errorf(tansa.Invalid, "assignee: %s may not work on this tenant's cases", u.Username)
+		return "", refused
 	}
 	name := u.Name
 	if name == "" {
@@ -431,8 +436,9 @@ type UpdateInput struct {
 }
 
 // maxRetries bounds the retries of a read-modify-write that lost a race to
-// another change of the same case.
-const maxRetries = 5
+// another change of the same case; each waits a little longer, with jitter,
+// so that a burst of automation on one case drains instead of colliding.
+const maxRetries = 20
 
 // Update applies in to case id. It retries when another change of the case
 // landed between its read and its write.
@@ -444,6 +450,11 @@ func (s *Service) Update(ctx context.Context, c access.Caller, id string, in Upd
 		cs, err := s.update(ctx, c, id, in)
 		if tansa.KindOf(err) != tansa.Conflict || try >= maxRetries {
 			return cs, err
+		}
+		select {
+		case <-ctx.Done():
+			return Case{}, ctx.Err()
+		case <-time.After(time.Duration(rand.Int64N(int64(try+1) * int64(2*time.Millisecond)))):
 		}
 	}
 }
