@@ -90,7 +90,7 @@ type Case struct {
 }
 
 // Open reports whether the case is not closed.
-func (c *Case) Open() bool { return c.Phase != PhaseClosed }
+func (c Case) Open() bool { return c.Phase != PhaseClosed }
 
 // Timer is one of a case's clocks against its SLA target.
 type Timer struct {
@@ -102,7 +102,7 @@ type Timer struct {
 }
 
 // Timers returns the case's three timers as of now.
-func (c *Case) Timers(now time.Time) []Timer {
+func (c Case) Timers(now time.Time) []Timer {
 	mk := func(name string, due, stop time.Time) Timer {
 		t := Timer{Name: name, Due: due, Stopped: stop}
 		end := stop
@@ -125,7 +125,7 @@ func (c *Case) Timers(now time.Time) []Timer {
 }
 
 // Breached reports whether any timer is past its target as of now.
-func (c *Case) Breached(now time.Time) bool {
+func (c Case) Breached(now time.Time) bool {
 	for _, t := range c.Timers(now) {
 		if t.Breached {
 			return true

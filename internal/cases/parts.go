@@ -164,6 +164,18 @@ func (s *Service) UpdateTask(ctx context.Context, c access.Caller, id string, in
 	return t, nil
 }
 
+// Task returns task id.
+func (s *Service) Task(ctx context.Context, c access.Caller, id string) (Task, error) {
+	if err := require(c, access.PermCaseRead); err != nil {
+		return Task{}, err
+	}
+	t, err := s.store.Task(ctx, id)
+	if tansa.KindOf(err) == tansa.NotFound || (err == nil && !sees(c, t.TenantID)) {
+		return Task{}, notFound("task", id)
+	}
+	return t, err
+}
+
 // Tasks returns case id's tasks in order.
 func (s *Service) Tasks(ctx context.Context, c access.Caller, id string) ([]Task, error) {
 	if err := require(c, access.PermCaseRead); err != nil {
@@ -371,6 +383,7 @@ func (s *Service) RetroHunt(ctx context.Context, c access.Caller, id string) (Re
 	if err != nil {
 		return RetroHuntResult{}, err
 	}
+	res.CaseID = cs.ID
 	now := s.now()
 	ch := Change{Touch: cs.ID, TouchAt: now,
 		Timeline: []Entry{entry(c, now, &cs, "observable.retro-hunt", o.ID, "retro-hunt "+o.Type+" "+o.Value+": "+res.Summary)},

@@ -63,6 +63,7 @@ type Intel interface {
 
 // RetroHuntResult is what a retro-hunt for one observable found.
 type RetroHuntResult struct {
+	CaseID  string `json:"case_id"` // the case of the observable, filled in by the service
 	Matches int    `json:"matches"`
 	Link    string `json:"link,omitempty"` // a console address listing what matched
 	Summary string `json:"summary"`

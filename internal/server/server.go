@@ -24,6 +24,7 @@ import (
 
 	"github.com/tansa-sec/tansa/internal/access"
 	"github.com/tansa-sec/tansa/internal/bus"
+	"github.com/tansa-sec/tansa/internal/cases"
 	"github.com/tansa-sec/tansa/internal/collect"
 	"github.com/tansa-sec/tansa/internal/detect/ioc"
 	"github.com/tansa-sec/tansa/internal/events"
@@ -58,6 +59,7 @@ type backend interface {
 	feeds.Store
 	UpdatedIndicators(ctx context.Context, tenant string, at time.Time) ([]string, error)
 	fleet.Store
+	cases.Store
 	Counts(ctx context.Context) (map[string]int64, error)
 	Close() error
 }
@@ -87,6 +89,8 @@ type Server struct {
 	addr    atomic.Value // string, once listening
 	// Endpoint sweeps (issue #6).
 	Fleet *fleet.Service
+	// Incident response (issue #7).
+	Cases *cases.Service
 }
 
 // Open prepares a server from cfg: data directory, store (migrated),
@@ -154,6 +158,16 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, version string) (*S
 		ServerURL: cfg.Fleet.ServerURL, IOCs: s.packageIOCs, Logger: log}); err != nil {
 		return fail(err)
 	}
+	// ⑤ cases: incidents in the same store as their tenants; observables
+	// are checked against intelligence and retro-hunted through the
+	// event store's observable index.
+	caseIntel := cases.IntelLookup{Search: s.Intel}
+	if s.Cases, err = cases.New(store, s.Access, s.Access, cases.Options{
+		Intel:       caseIntel,
+		RetroHunter: cases.EventHunter{Search: s.Events, Intel: caseIntel, Hunts: s.Hunts},
+	}); err != nil {
+		return fail(err)
+	}
 	s.expired = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tansa_events_expired_total", Help: "Events removed by each tenant's retention.",
 	}, []string{"tenant"})
@@ -172,6 +186,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, version string) (*S
 		Hunts:   s.Hunts,
 		Fleet:   s.Fleet,
 		Feeds:   s.Feeds,
+		Cases:   s.Cases,
 		Inputs:  s.inputs,
 		Logger:  log,
 		Metrics: s.reg,

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tansa-sec/tansa/internal/access"
+	"github.com/tansa-sec/tansa/internal/cases"
 	"github.com/tansa-sec/tansa/internal/events"
 	"github.com/tansa-sec/tansa/internal/fleet"
 	"github.com/tansa-sec/tansa/internal/scan/result"
@@ -187,6 +188,21 @@ func samplePages(hq, vn tansa.Tenant) map[string]any {
 			{Name: "linux-amd64-yara", OS: "linux", Arch: "amd64", YARA: true}}, Key: fleetKeyBody{PackageKey: "pk"}, Tenant: hq.ID, Pager: pg,
 			Campaigns: []fleet.CampaignProgress{{Campaign: fleet.Campaign{ID: "c1", TenantID: hq.ID, Name: "weekly", Interval: 168 * time.Hour}, Since: now, Swept: 3, Assets: 10},
 				{Campaign: fleet.Campaign{ID: "c2", TenantID: vn.ID, Name: "once"}, Since: now}}},
+		// Cases.
+		"cases": casesPage{Items: []caseBody{toCaseBody(sampleCase, now), toCaseBody(sampleClosed, now)}, Pager: pg, Phases: cases.Phases,
+			Severities: cases.Severities, Templates: sampleTemplates(), Filter: caseFilter{State: "open", Breached: true}, Now: now},
+		"case": casePage{caseDetail: caseDetail{caseBody: toCaseBody(sampleClosed, now), Alerts: []alertSummary{{ID: "al1", RuleTitle: "Emotet C2", Level: "high"}},
+			Tasks:       []cases.Task{{ID: "k1", Position: 1, Phase: cases.PhaseTriage, Title: "感染端末を特定する", Status: cases.TaskOpen, Due: now, OwnerName: "Aoki"}},
+			Notes:       []cases.Note{{ID: "n1", Author: "user:aoki", Body: "line 1\nline 2", Created: now}},
+			Observables: []cases.ObservableView{{Observable: cases.Observable{ID: "o1", Type: "ipv4", Value: "203.0.113.5"}, Known: []cases.IntelMatch{{IndicatorID: "i1", TLP: "amber"}}}, {Observable: cases.Observable{ID: "o2", Type: "domain", Value: "a.example"}}},
+			Evidence:    []cases.Evidence{{ID: "v1", Name: "mail.eml", Size: 10, SHA256: "ab", Uploader: "user:aoki", Uploaded: now}}},
+			Tab: "summary", Tabs: caseTabs, Timeline: []cases.Entry{{ID: 1, Time: now, Actor: "user:aoki", Kind: "case.create", Text: "created"}}, TimelinePgr: pg,
+			Phases: cases.Phases, Resolutions: cases.Resolutions, Severities: cases.Severities, Statuses: cases.TaskStatuses,
+			People: []tansa.User{user}, Me: "u9", HasAlerts: true, CanHunt: true, CanIntel: true, Now: now},
+		"case_templates": templatesPage{Tenant: hq.ID, Items: []templateRow{{Template: sampleTemplates()[0], YAML: "type: x"}}, Edit: "type: x", CanChange: true},
+		"tracker": trackerPage{Items: []cases.TrackerRow{{Kind: "case", ID: "c1", CaseID: "c1", Title: "Emotet", Status: "triage", Severity: "high", Due: now},
+			{Kind: "task", ID: "k1", CaseID: "c1", Title: "Isolate", CaseTitle: "Emotet", Status: "in-progress", Severity: "high", OwnerName: "Aoki"}},
+			Pager: pg, Severities: cases.Severities, Statuses: []string{"triage", "open"}, Export: "/api/v1/case-tracker?format=csv", Me: "u9", Now: now},
 	}
 }
 
@@ -198,6 +214,24 @@ var (
 		Verdict: fleet.VerdictMalicious, Finding: result.NewFinding("heuristic.x", 75, "k", "{p} runs from temp", map[string]string{"p": "/tmp/x"},
 			result.Subject{Kind: "process", Path: "/tmp/x"}, "T1204")}
 )
+
+// sampleCase and sampleClosed are cases for the page-rendering tests.
+var (
+	sampleCase = cases.Case{ID: "c1", TenantID: "t", Title: "Emotet on PC-0042", Severity: "high", Phase: cases.PhaseTriage,
+		AlertIDs: []string{"al1"}, Created: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC), AckDue: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
+	sampleClosed = cases.Case{ID: "c2", TenantID: "t", Title: "Invoice phish", Severity: "medium", Phase: cases.PhaseClosed, Resolution: cases.FalsePositive,
+		Type: "phishing", Reopened: 1, AssigneeName: "Aoki", Description: "text", Created: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC),
+		Closed: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+)
+
+func sampleTemplates() []cases.Template {
+	ts, err := cases.Builtins()
+	if err != nil {
+		panic(err)
+	}
+	ts[1].TenantID = "t"
+	return ts
+}
 
 // sampleEvent is an event for the page-rendering tests.
 var sampleEvent = tansa.Event{ID: "e1", TenantID: "t", Time: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC), Source: "hec", Format: "sshd",

@@ -24,6 +24,7 @@ import (
 
 	"github.com/tansa-sec/tansa/internal/access"
 	"github.com/tansa-sec/tansa/internal/bus"
+	"github.com/tansa-sec/tansa/internal/cases"
 	"github.com/tansa-sec/tansa/internal/collect"
 	"github.com/tansa-sec/tansa/internal/events"
 	"github.com/tansa-sec/tansa/internal/fleet"
@@ -83,6 +84,13 @@ type isoTenant struct {
 	Sweep        fleet.Sweep
 	FindingKey   string
 	Campaign     fleet.Campaign
+	// Case is the tenant's case (isoCases) with a task, an observable (the
+	// tenant's IntelIP), an evidence file and a linked alert ID.
+	Case       cases.Case
+	Task       cases.Task
+	Observable cases.Observable
+	Evidence   cases.Evidence
+	AlertID    string
 }
 
 func (x *isoTenant) users() []tansa.User {
@@ -97,7 +105,8 @@ func (x *isoTenant) tokens() []tansa.Token {
 func (x *isoTenant) markers() []string {
 	return append(x.accessMarkers(), x.Event.ID, isoEventIP(x), x.IntelIP, x.IntelDomain, x.Indicator.ID, x.Hunt.ID,
 		x.Host, x.HostPath, x.Asset.ID, x.Sweep.ID, x.FindingKey, x.Campaign.ID, x.Campaign.Name,
-		x.Feed.ID, x.Feed.Source, x.Feed.Secret)
+		x.Feed.ID, x.Feed.Source, x.Feed.Secret,
+		x.Case.ID, x.Case.Title, x.Task.ID, x.Observable.ID, x.Evidence.ID, x.Evidence.Name, x.Evidence.SHA256, x.AlertID)
 }
 
 func (x *isoTenant) accessMarkers() []string {
@@ -142,6 +151,7 @@ type isoFixture struct {
 	fleet *fleet.Service
 	keys  *fleet.Keys
 	feeds *feeds.Service
+	cases *cases.Service
 	logMu sync.Mutex
 	logs  strings.Builder
 	seq   int
@@ -204,8 +214,12 @@ func newIsoFixture(t *testing.T, opt access.Options) *isoFixture {
 	if f.fleet, err = fleet.New(db, f.svc, fleet.Options{Keys: f.keys, Binaries: bins, ServerURL: "https://tansa.example"}); err != nil {
 		t.Fatalf("fleet service: %v", err)
 	}
+	evsvc := events.NewService(f.evs)
+	if f.cases, err = cases.New(db, f.svc, f.svc, cases.Options{Intel: cases.IntelLookup{Search: f.intel}, RetroHunter: cases.EventHunter{Search: evsvc, Intel: cases.IntelLookup{Search: f.intel}, Hunts: f.hunts}}); err != nil {
+		t.Fatalf("cases service: %v", err)
+	}
 	f.feeds = feeds.New(db, f.intel, f.svc, feeds.Options{Timeout: 5 * time.Second})
-	f.web = NewServer(Deps{Access: f.svc, Events: events.NewService(f.evs), Intel: f.intel, Hunts: f.hunts, Feeds: f.feeds, Inputs: collect.NewInputs(f.bus, reg),
+	f.web = NewServer(Deps{Access: f.svc, Events: evsvc, Intel: f.intel, Cases: f.cases, Hunts: f.hunts, Feeds: f.feeds, Inputs: collect.NewInputs(f.bus, reg),
 		Fleet: f.fleet, Logger: log, Metrics: reg, Version: "test"})
 	f.srv = httptest.NewServer(f.web)
 	t.Cleanup(f.srv.Close)
@@ -280,6 +294,7 @@ func (f *isoFixture) mkTenant(prefix, name, country string) *isoTenant {
 	f.mkIntel(x, prefix)
 	x.ScannerToken = f.mkToken(x, prefix+" scanner token", tansa.RoleScanner, t.ID, nil)
 	f.mkFleet(x, prefix)
+	f.mkCases(x, prefix)
 	return x
 }
 
@@ -329,6 +344,36 @@ func (f *isoFixture) sealedSweep(x *isoTenant, claim string) string {
 		f.t.Fatal(err)
 	}
 	return string(sealed)
+}
+
+// mkCases opens x's case from the phishing template, linked to an alert,
+// with x's indicator IP as an observable and an evidence file naming x.
+func (f *isoFixture) mkCases(x *isoTenant, prefix string) {
+	f.t.Helper()
+	x.AlertID = prefix + "-alert-1"
+	c, err := f.cases.Create(f.ctx, f.sys, cases.CaseInput{TenantID: x.Tenant.ID, Title: prefix + " incident on " + strings.ToUpper(prefix) + "-PC",
+		Type: "phishing", AlertIDs: []string{x.AlertID}, Observables: []cases.ObservableInput{{Value: x.IntelIP}}})
+	if err != nil {
+		f.t.Fatalf("case of %s: %v", prefix, err)
+	}
+	x.Case = c
+	tasks, err := f.cases.Tasks(f.ctx, f.sys, c.ID)
+	if err != nil || len(tasks) == 0 {
+		f.t.Fatalf("tasks of %s: %v", prefix, err)
+	}
+	x.Task = tasks[0]
+	obs, err := f.cases.Observables(f.ctx, f.sys, c.ID)
+	if err != nil || len(obs) != 1 {
+		f.t.Fatalf("observables of %s: %v", prefix, err)
+	}
+	x.Observable = obs[0].Observable
+	if x.Evidence, err = f.cases.AddEvidence(f.ctx, f.sys, c.ID, cases.EvidenceInput{Name: prefix + "-mail.eml"},
+		[]byte("Received: from mail.example\r\nSubject: invoice for "+x.Tenant.Name+"\r\n")); err != nil {
+		f.t.Fatalf("evidence of %s: %v", prefix, err)
+	}
+	if _, err := f.cases.AddNote(f.ctx, f.sys, c.ID, "note about "+x.Tenant.Name); err != nil {
+		f.t.Fatalf("note of %s: %v", prefix, err)
+	}
 }
 
 // isoGlobalIP is a global indicator, on every tenant's block list.
@@ -600,11 +645,21 @@ func (f *isoFixture) snapshot(x *isoTenant) string {
 			ts = append(ts, tok)
 		}
 	}
+	c, err := f.cases.Case(f.ctx, f.sys, x.Case.ID)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	_, timeline, err := f.cases.Timeline(f.ctx, f.sys, x.Case.ID, access.Page{})
+	if err != nil {
+		f.t.Fatal(err)
+	}
 	b, _ := json.Marshal(struct {
-		T  tansa.Tenant
-		U  []tansa.User
-		Tk []tansa.Token
-	}{t, us, ts})
+		T        tansa.Tenant
+		U        []tansa.User
+		Tk       []tansa.Token
+		C        cases.Case
+		Timeline int
+	}{t, us, ts, c, timeline})
 	return string(b)
 }
 
@@ -943,6 +998,104 @@ var isolationRules = map[string]isoRule{
 		return isoForm("tenant_id", x.Tenant.ID, "name", f.unique("page campaign"), "interval", "")
 	}, refuseB: true},
 
+	// Cases: A's own case and its parts, never B's; writes name A's
+	// objects and must leave B's case as it was.
+	"GET /api/v1/cases": {queries: func(f *isoFixture, x *isoTenant) []string {
+		qs := []string{"?tenant=" + x.Tenant.ID, "?q=" + url.QueryEscape(strings.ToUpper(strings.Fields(x.Case.Title)[0])), "?alert=" + x.AlertID,
+			"?state=open&sort=-severity&tenant=" + x.Tenant.ID}
+		if x == f.B {
+			qs = append(qs, "?q=zq7")
+		}
+		return qs
+	}, total: (*isoFixture).caseTotal, mustShow: isoShowTenantID},
+	"POST /api/v1/cases": {body: func(f *isoFixture, x *isoTenant) string {
+		return isoJSON(map[string]any{"tenant_id": x.Tenant.ID, "title": "matrix case", "type": "malware", "observables": []map[string]string{{"value": x.IntelDomain}}})
+	}, refuseB: true, mustShow: isoShowTenantID},
+	"GET /api/v1/cases/{id}": {id: "case", mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Case.Title }},
+	"PATCH /api/v1/cases/{id}": {id: "case", body: func(f *isoFixture, x *isoTenant) string {
+		return isoJSON(map[string]string{"description": f.unique("matrix description")})
+	}, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Case.ID }},
+	"POST /api/v1/cases/{id}/alerts": {id: "case", body: func(f *isoFixture, x *isoTenant) string {
+		return isoJSON(map[string][]string{"alert_ids": {f.unique("matrix-alert")}})
+	}, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.AlertID }},
+	"POST /api/v1/cases/{id}/tasks": {id: "case", body: func(f *isoFixture, x *isoTenant) string {
+		return isoJSON(map[string]string{"title": "matrix task"})
+	}, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Case.ID }},
+	"POST /api/v1/cases/{id}/notes": {id: "case", body: func(f *isoFixture, x *isoTenant) string {
+		return isoJSON(map[string]string{"body": "matrix note"})
+	}, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Case.ID }},
+	"POST /api/v1/cases/{id}/observables": {id: "case", body: func(f *isoFixture, x *isoTenant) string {
+		return isoJSON(map[string]any{"observables": []map[string]string{{"value": f.unique("matrix") + ".example"}}})
+	}, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Case.ID }},
+	"POST /api/v1/cases/{id}/evidence": {id: "case", queries: func(*isoFixture, *isoTenant) []string { return []string{"?name=matrix.txt"} },
+		body: func(f *isoFixture, x *isoTenant) string { return "matrix evidence" }, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Case.ID }},
+	"GET /api/v1/cases/{id}/timeline": {id: "case", mustShow: func(*isoTenant, *isoPrincipal) string { return "case.create" }},
+	"PATCH /api/v1/case-tasks/{id}": {id: "task", body: func(f *isoFixture, x *isoTenant) string {
+		return isoJSON(map[string]string{"status": "in-progress"})
+	}, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Task.ID }},
+	"POST /api/v1/case-observables/{id}/retro-hunt": {id: "observable", mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Case.ID }},
+	"GET /api/v1/case-evidence/{id}":                {id: "evidence", mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Evidence.SHA256 }},
+	"GET /api/v1/case-evidence/{id}/content":        {id: "evidence", mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Tenant.Name }},
+	"GET /api/v1/case-templates": {queries: isoTenantQuery(), refuseB: true,
+		mustShow: func(*isoTenant, *isoPrincipal) string { return "account-compromise" }},
+	"PUT /api/v1/case-templates": {queries: isoTenantQuery(), body: func(*isoFixture, *isoTenant) string {
+		return "type: matrix\nseverity: low\nname: {en: Matrix, ja: マトリクス}\n"
+	}, refuseB: true, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Tenant.ID }},
+	// Nothing of A's to delete: every caller is refused, B's tenant alike.
+	"DELETE /api/v1/case-templates": {queries: func(f *isoFixture, x *isoTenant) []string {
+		return []string{"?type=never-stored&tenant=" + x.Tenant.ID}
+	}, refuseB: true,
+		ok: func(*isoPrincipal) bool { return false }},
+	"GET /api/v1/case-sla": {queries: isoTenantQuery(), refuseB: true, mustShow: func(*isoTenant, *isoPrincipal) string { return "critical" }},
+	"PUT /api/v1/case-sla": {body: func(f *isoFixture, x *isoTenant) string {
+		return isoJSON(map[string]any{"tenant_id": x.Tenant.ID, "targets": []map[string]any{{"severity": "low", "acknowledge_minutes": 600, "close_minutes": 43200}}})
+	}, refuseB: true, mustShow: func(*isoTenant, *isoPrincipal) string { return "43200" }},
+	"GET /api/v1/case-metrics": {queries: isoTenantQuery(), refuseB: true, mustShow: isoShowTenantID},
+	"GET /api/v1/case-tracker": {queries: func(f *isoFixture, x *isoTenant) []string {
+		qs := []string{"?tenant=" + x.Tenant.ID, "?format=csv&tenant=" + x.Tenant.ID, "?kind=case&q=" + url.QueryEscape(x.Case.Title)}
+		if x == f.B {
+			qs = append(qs, "?q=zq7", "?format=csv&q=zq7")
+		}
+		return qs
+	}, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Case.Title }},
+	"GET /cases": {queries: func(f *isoFixture, x *isoTenant) []string {
+		qs := []string{"?tenant=" + x.Tenant.ID, "?q=" + url.QueryEscape(x.Case.Title)}
+		if x == f.B {
+			qs = append(qs, "?q=zq7", "?state=&q=bravo")
+		}
+		return qs
+	}, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Case.Title }},
+	"POST /cases": {body: func(f *isoFixture, x *isoTenant) string {
+		return isoForm("tenant_id", x.Tenant.ID, "title", "matrix page case", "type", "phishing")
+	}, refuseB: true},
+	"GET /cases/{id}": {id: "case", queries: func(*isoFixture, *isoTenant) []string {
+		return []string{"", "?tab=alerts", "?tab=tasks", "?tab=observables", "?tab=evidence", "?tab=timeline"}
+	}, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Case.Title }},
+	"POST /cases/{id}": {id: "case", body: func(f *isoFixture, x *isoTenant) string {
+		return isoForm("description", f.unique("matrix page description"))
+	}},
+	"POST /cases/{id}/notes":       {id: "case", body: func(*isoFixture, *isoTenant) string { return isoForm("body", "matrix page note") }},
+	"POST /cases/{id}/tasks":       {id: "case", body: func(*isoFixture, *isoTenant) string { return isoForm("title", "matrix page task", "due", "2026-12-24") }},
+	"POST /cases/{id}/observables": {id: "case", body: func(f *isoFixture, _ *isoTenant) string { return isoForm("values", f.unique("page")+".example") }},
+	// The matrix sends forms, not multipart uploads: every caller is
+	// refused (400 for A's case, 404 for B's).
+	"POST /cases/{id}/evidence": {id: "case", body: func(*isoFixture, *isoTenant) string { return isoForm("description", "no file") },
+		ok: func(*isoPrincipal) bool { return false }},
+	"POST /case-tasks/{id}":                  {id: "task", body: func(*isoFixture, *isoTenant) string { return isoForm("status", "done") }},
+	"POST /case-observables/{id}/retro-hunt": {id: "observable"},
+	"GET /case-templates": {queries: isoTenantQuery(), refuseB: true,
+		mustShow: func(*isoTenant, *isoPrincipal) string { return "account-compromise" }},
+	"POST /case-templates": {body: func(f *isoFixture, x *isoTenant) string {
+		return isoForm("tenant", x.Tenant.ID, "yaml", "type: matrix-page\nseverity: low\nname: {en: Matrix, ja: マトリクス}\n")
+	}, refuseB: true},
+	"GET /tracker": {queries: func(f *isoFixture, x *isoTenant) []string {
+		qs := []string{"?tenant=" + x.Tenant.ID, "?q=" + url.QueryEscape(x.Case.Title)}
+		if x == f.B {
+			qs = append(qs, "?q=zq7")
+		}
+		return qs
+	}, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Case.Title }},
+
 	// Audit.
 	"GET /api/v1/audit": {queries: func(f *isoFixture, x *isoTenant) []string {
 		return []string{"?tenant=" + x.Tenant.ID, "?object=" + x.Viewer.ID, "?actor=" + url.QueryEscape("user:"+x.Login.Username),
@@ -1110,6 +1263,8 @@ func (r isoRule) fill(rt route, x *isoTenant) string {
 		p = strings.ReplaceAll(p, "{id}", x.Feed.ID)
 	case "spare-feed":
 		p = strings.ReplaceAll(p, "{id}", x.SpareFeed.ID)
+	case "case", "task", "observable", "evidence":
+		p = strings.ReplaceAll(p, "{id}", isoIDOf(r, x))
 	}
 	return p
 }
@@ -1416,6 +1571,14 @@ func isoIDOf(r isoRule, x *isoTenant) string {
 		return x.Feed.ID
 	case "spare-feed":
 		return x.SpareFeed.ID
+	case "case":
+		return x.Case.ID
+	case "task":
+		return x.Task.ID
+	case "observable":
+		return x.Observable.ID
+	case "evidence":
+		return x.Evidence.ID
 	}
 	return ""
 }
@@ -1476,4 +1639,20 @@ func isoExportQuery(f *isoFixture, x *isoTenant) []string {
 // isoEventQueries searches X's events by tenant and by X's address.
 func isoEventQueries(f *isoFixture, x *isoTenant) []string {
 	return []string{"?tenant=" + x.Tenant.ID, "?observable=" + isoEventIP(x)}
+}
+
+// caseTotal is how many of a's cases the API query qs matches, counted by
+// the service as the system.
+func (f *isoFixture) caseTotal(a *isoTenant, qs string) int {
+	r := httptest.NewRequest("GET", "/api/v1/cases"+qs, nil)
+	q, err := caseQuery(r, access.Page{})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	q.Scope = access.Scope{Tenants: []string{a.Tenant.ID}}
+	_, n, err := f.cases.Cases(f.ctx, f.sys, q)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return n
 }

@@ -73,6 +73,7 @@ var templateFuncs = template.FuncMap{
 	"join":    strings.Join,
 	"summary": summary,
 	"pivot":   pivot,
+	"split":   strings.Fields, // cases: a literal list in a template
 }
 
 // translate returns the message key in lang, formatted with args. A missing
@@ -196,7 +197,7 @@ func (s *Server) newView(r *http.Request, titleKey string) *view {
 		v.Loc = loc
 	}
 	areas := []struct{ key, href, key2 string }{
-		{"nav.alerts", "", "a"}, {"nav.events", "/events", "e"}, {"nav.cases", "", "c"}, {"nav.intel", "", "i"},
+		{"nav.alerts", "", "a"}, {"nav.events", "/events", "e"}, {"nav.cases", "/cases", "c"}, {"nav.tracker", "/tracker", "j"}, {"nav.intel", "", "i"},
 		{"nav.endpoints", "/endpoints", "n"}, {"nav.playbooks", "", "p"}, {"nav.advisories", "", "v"}, {"nav.reports", "", "r"},
 	}
 	for _, a := range areas {

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tansa-sec/tansa/internal/access"
+	"github.com/tansa-sec/tansa/internal/cases"
 	"github.com/tansa-sec/tansa/internal/collect"
 	"github.com/tansa-sec/tansa/internal/events"
 	"github.com/tansa-sec/tansa/internal/fleet"
@@ -42,7 +43,9 @@ type Deps struct {
 	// Fleet serves endpoint sweeps (internal/fleet).
 	Fleet *fleet.Service
 	// Feeds configures and pulls feed sources (issue #5).
-	Feeds   *feeds.Service
+	Feeds *feeds.Service
+	// Cases is incident response (internal/cases).
+	Cases   *cases.Service
 	Logger  *slog.Logger
 	Metrics *prometheus.Registry
 	// Ready reports whether the server is ready to serve (healthz).
