@@ -19,6 +19,10 @@ type Options struct {
 	// NoLogsourceFilter disables the log-source filters, so rules see every
 	// event (useful when events carry no Channel or EventID).
 	NoLogsourceFilter bool
+	// NoPrefilter evaluates every rule on every event instead of skipping
+	// the rules whose literals the event lacks (see prefilter.go); results
+	// are the same, only slower. For tests and measurements.
+	NoPrefilter bool
 }
 
 // CompiledRule is a detection rule ready to evaluate.
@@ -28,6 +32,8 @@ type CompiledRule struct {
 	Filters    []*Rule  // global filters applied to this rule
 	cond       matcher
 	filterKey  string
+	idx        int      // position in the Ruleset
+	clauses    []clause // the prefilter's necessary condition; nil: none
 }
 
 // Match evaluates the rule's condition, without its log-source filter.
@@ -38,6 +44,7 @@ func (c *CompiledRule) Match(e Event) bool { return c.cond.match(e) }
 type Ruleset struct {
 	groups []*ruleGroup
 	rules  []*CompiledRule
+	pf     *prefilter
 }
 
 // ruleGroup shares one log-source filter between rules, so the filter runs
@@ -45,6 +52,9 @@ type Ruleset struct {
 type ruleGroup struct {
 	filter matcher // nil: no filter
 	rules  []*CompiledRule
+	// indexed is true when some rule of the group has prefilter clauses,
+	// so the event's literals are worth scanning.
+	indexed bool
 }
 
 // Compile builds a Ruleset from the detection rules among rules and applies
@@ -117,6 +127,14 @@ func Compile(rules []*Rule, opts Options) (*Ruleset, error) {
 		rs.rules = append(rs.rules, cr)
 	}
 	errs = append(errs, rs.applyFilters(rules, copts)...)
+	if !opts.NoPrefilter {
+		rs.pf = buildPrefilter(rs.rules)
+		for _, g := range rs.groups {
+			for _, r := range g.rules {
+				g.indexed = g.indexed || r.clauses != nil
+			}
+		}
+	}
 	return rs, errors.Join(errs...)
 }
 
@@ -266,16 +284,33 @@ func (rs *Ruleset) Rules() []*CompiledRule { return rs.rules }
 // Match appends to dst every rule whose log-source filter and condition
 // match e, and returns the extended slice. Passing a reused dst[:0] keeps
 // evaluation free of allocations.
+//
+// Rules whose prefilter clauses the event cannot satisfy are skipped
+// without evaluation; the event's values are scanned for the rule set's
+// literals once, and only when a group whose log-source filter passed has
+// such rules.
 func (rs *Ruleset) Match(e Event, dst []*CompiledRule) []*CompiledRule {
+	var sc *scratch
+	everyRule := false
 	for _, g := range rs.groups {
 		if g.filter != nil && !g.filter.match(e) {
 			continue
 		}
+		if g.indexed && sc == nil {
+			sc = rs.pf.get()
+			everyRule = !rs.pf.scan(e, sc)
+		}
 		for _, r := range g.rules {
+			if r.clauses != nil && !everyRule && !sc.candidate(r) {
+				continue
+			}
 			if r.cond.match(e) {
 				dst = append(dst, r)
 			}
 		}
+	}
+	if sc != nil {
+		rs.pf.pool.Put(sc)
 	}
 	return dst
 }

@@ -1,0 +1,417 @@
+package sigma
+
+import (
+	"encoding/binary"
+	"slices"
+	"sort"
+	"strconv"
+	"sync"
+
+	"github.com/tansa-sec/tansa/internal/tansa"
+)
+
+// The prefilter skips rules that cannot match an event without evaluating
+// them. From each rule's condition Compile derives a necessary condition in
+// conjunctive form: clauses of literals, each clause satisfied when one of
+// its literals occurs (ASCII case folded) in some value of the event. Per
+// event, the values are folded once and scanned once for every literal of
+// the rule set (anchored on a rare 3- or 4-byte window of each literal,
+// then verified); a rule is evaluated only when all its clauses hold.
+// Rules without a usable condition (negations, regular expressions,
+// numbers, short literals) are always evaluated, so results never change.
+
+// minLiteral is the shortest literal worth indexing; shorter ones occur in
+// almost every event.
+const minLiteral = 3
+
+// clause is a set of literal indexes, one of which must occur.
+type clause []int32
+
+// literalTable collects the distinct literals of a rule set.
+type literalTable struct {
+	index map[string]int32
+	lits  []string
+}
+
+func (t *literalTable) id(s string) int32 {
+	if i, ok := t.index[s]; ok {
+		return i
+	}
+	i := int32(len(t.lits))
+	t.index[s] = i
+	t.lits = append(t.lits, s)
+	return i
+}
+
+// required returns the necessary condition of m as clauses (all must hold);
+// nil means none is known.
+func (t *literalTable) required(m matcher) []clause {
+	switch x := m.(type) {
+	case *fieldMatch:
+		if x.neq || x.exists != 0 || x.refs != nil || len(x.groups) == 0 {
+			return nil
+		}
+		return t.groups(x.groups, x.all)
+	case *keywordMatch:
+		if len(x.groups) == 0 {
+			return nil
+		}
+		return t.groups(x.groups, x.all)
+	case andMatch:
+		var out []clause
+		for _, c := range x {
+			out = append(out, t.required(c)...)
+		}
+		return out
+	case orMatch:
+		return t.union(x)
+	case countMatch:
+		if x.n < 1 {
+			return nil
+		}
+		return t.union(x.ms)
+	}
+	return nil // notMatch and anything new: no condition
+}
+
+// union is one clause holding the best clause of every alternative; an
+// alternative without a condition leaves the union without one.
+func (t *literalTable) union(ms []matcher) []clause {
+	var u clause
+	for _, m := range ms {
+		cs := t.required(m)
+		if len(cs) == 0 {
+			return nil
+		}
+		u = append(u, t.best(cs)...)
+	}
+	return []clause{u}
+}
+
+// groups handles a field's written values: any value (one clause of all
+// their literals) or, with all, every value (a clause per value).
+func (t *literalTable) groups(gs [][]valueMatcher, all bool) []clause {
+	var out []clause
+	var any clause
+	for _, g := range gs {
+		var c clause
+		ok := len(g) > 0
+		for _, vm := range g {
+			lit, has := literalOf(vm)
+			if !has {
+				ok = false
+				break
+			}
+			c = append(c, t.id(lit))
+		}
+		switch {
+		case all && ok:
+			out = append(out, c)
+		case !all && !ok:
+			return nil
+		case !all:
+			any = append(any, c...)
+		}
+	}
+	if !all {
+		return []clause{any}
+	}
+	return out
+}
+
+// best picks the clause most likely to fail on an ordinary event: the one
+// whose shortest literal is longest, then the one with fewest literals.
+func (t *literalTable) best(cs []clause) clause {
+	var b clause
+	bestMin, bestLen := -1, 0
+	for _, c := range cs {
+		m := 1 << 30
+		for _, i := range c {
+			m = min(m, len(t.lits[i]))
+		}
+		if m > bestMin || m == bestMin && len(c) < bestLen {
+			b, bestMin, bestLen = c, m, len(c)
+		}
+	}
+	return b
+}
+
+// literalOf returns the folded text that must occur in the value a string
+// pattern matches, or false when there is none: patterns that match
+// integers by value, that fold non-ASCII letters, or whose text is short.
+func literalOf(vm valueMatcher) (string, bool) {
+	m, ok := vm.(*strMatcher)
+	if !ok || m.isInt || m.hex {
+		return "", false
+	}
+	p := &m.pat
+	if !p.cased && !p.ascii {
+		return "", false
+	}
+	var lit string
+	switch p.op {
+	case opEq, opPrefix, opSuffix, opContains:
+		lit = p.lit
+	case opGlob:
+		for _, x := range p.glob {
+			if x.wild == 0 && len(x.lit) > len(lit) {
+				lit = x.lit
+			}
+		}
+	default:
+		return "", false
+	}
+	lit = lowerASCII(lit)
+	return lit, len(lit) >= minLiteral
+}
+
+// prefilter is the compiled literal index of a Ruleset.
+type prefilter struct {
+	lits    []string
+	anchors [2]anchorTable // 3-byte and 4-byte windows
+	// primary lists, per literal, the rules whose primary clause holds it.
+	primary [][]int32
+	nrules  int
+	pool    sync.Pool // *scratch
+}
+
+// anchorTable finds candidate literals by one window of k bytes each.
+type anchorTable struct {
+	k     int
+	bloom []uint64 // 1<<bloomBits bits over the windows' hashes
+	cands map[uint32][]anchor
+}
+
+type anchor struct {
+	lit int32
+	off int32 // where the window starts in the literal
+}
+
+const bloomBits = 18
+
+func windowHash(w uint32) uint32 { return (w * 0x9E3779B1) >> (32 - bloomBits) }
+
+func window(b []byte, i, k int) uint32 {
+	if k == 4 {
+		return binary.LittleEndian.Uint32(b[i:])
+	}
+	return uint32(b[i]) | uint32(b[i+1])<<8 | uint32(b[i+2])<<16
+}
+
+// scratch is one goroutine's per-event state.
+type scratch struct {
+	gen      uint32
+	litSeen  []uint32 // == gen: the literal occurs in this event
+	ruleSeen []uint32 // == gen: the rule's primary clause holds
+	buf      []byte
+	num      []byte
+}
+
+// buildPrefilter indexes the literals of every rule's necessary condition.
+// It sets each rule's clauses; rules without any keep none and are always
+// evaluated.
+func buildPrefilter(rules []*CompiledRule) *prefilter {
+	t := &literalTable{index: map[string]int32{}}
+	for i, cr := range rules {
+		cr.idx = i
+		cs := t.required(cr.cond)
+		if len(cs) == 0 {
+			continue
+		}
+		// Empty clauses cannot occur; dropping one would only weaken the
+		// condition, never change a result.
+		cs = slices.DeleteFunc(cs, func(c clause) bool { return len(c) == 0 })
+		if len(cs) == 0 {
+			continue
+		}
+		// The best clause goes first: it selects the rule by index.
+		bi := 0
+		b := t.best(cs)
+		for j, c := range cs {
+			if &c[0] == &b[0] {
+				bi = j
+				break
+			}
+		}
+		cr.clauses = append([]clause{dedupe(b)}, append(cs[:bi:bi], cs[bi+1:]...)...)
+	}
+	pf := &prefilter{lits: t.lits, primary: make([][]int32, len(t.lits)), nrules: len(rules)}
+	for _, cr := range rules {
+		if cr.clauses != nil {
+			for _, l := range cr.clauses[0] {
+				pf.primary[l] = append(pf.primary[l], int32(cr.idx))
+			}
+		}
+	}
+	// Anchor each literal on its rarest window among all literals'.
+	freq := [2]map[uint32]int{{}, {}}
+	for _, l := range t.lits {
+		k := min(len(l), 4)
+		b := []byte(l)
+		for i := 0; i+k <= len(b); i++ {
+			freq[k-3][window(b, i, k)]++
+		}
+	}
+	for k := 3; k <= 4; k++ {
+		pf.anchors[k-3] = anchorTable{k: k, bloom: make([]uint64, 1<<bloomBits/64), cands: map[uint32][]anchor{}}
+	}
+	for li, l := range t.lits {
+		k := min(len(l), 4)
+		b := []byte(l)
+		bestOff, bestN := 0, 1<<30
+		for i := 0; i+k <= len(b); i++ {
+			if n := freq[k-3][window(b, i, k)]; n < bestN {
+				bestOff, bestN = i, n
+			}
+		}
+		at := &pf.anchors[k-3]
+		w := window(b, bestOff, k)
+		h := windowHash(w)
+		at.bloom[h>>6] |= 1 << (h & 63)
+		at.cands[w] = append(at.cands[w], anchor{lit: int32(li), off: int32(bestOff)})
+	}
+	pf.pool.New = func() any {
+		return &scratch{litSeen: make([]uint32, len(pf.lits)), ruleSeen: make([]uint32, pf.nrules)}
+	}
+	return pf
+}
+
+func dedupe(c clause) clause {
+	s := append(clause(nil), c...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	out := s[:0]
+	for i, x := range s {
+		if i == 0 || x != s[i-1] {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// get returns a scratch for one event, its generation advanced.
+func (pf *prefilter) get() *scratch {
+	sc := pf.pool.Get().(*scratch)
+	sc.gen++
+	if sc.gen == 0 {
+		// Wrapped: stale marks could read as current.
+		clear(sc.litSeen)
+		clear(sc.ruleSeen)
+		sc.gen = 1
+	}
+	return sc
+}
+
+// scan marks the literals that occur in e's values and the rules whose
+// primary clause they satisfy. It returns false when e cannot list its
+// values; every rule must then be evaluated.
+func (pf *prefilter) scan(e Event, sc *scratch) bool {
+	switch x := e.(type) {
+	case *tansa.Event:
+		for _, v := range x.Fields {
+			pf.scanValue(v, sc)
+		}
+	case Fields:
+		for _, v := range x {
+			pf.scanValue(v, sc)
+		}
+	case FieldWalker:
+		x.WalkFields(func(_ string, v any) bool {
+			pf.scanValue(v, sc)
+			return true
+		})
+	default:
+		return false
+	}
+	return true
+}
+
+// scanValue scans the text forms a string pattern can compare a value by:
+// strings as they are, lists element by element, integers in decimal and
+// as 0x-hex, other values as stringOf renders them.
+func (pf *prefilter) scanValue(v any, sc *scratch) {
+	switch x := v.(type) {
+	case string:
+		pf.scanText(x, sc)
+	case []string:
+		for _, s := range x {
+			pf.scanText(s, sc)
+		}
+	case int64:
+		sc.num = strconv.AppendInt(sc.num[:0], x, 10)
+		pf.scanBytes(sc.num, sc)
+		sc.num = strconv.AppendInt(append(sc.num[:0], "0x"...), x, 16)
+		pf.scanBytes(sc.num, sc)
+	case nil:
+	default:
+		if s, ok := stringOf(x); ok {
+			pf.scanText(s, sc)
+		}
+	}
+}
+
+func (pf *prefilter) scanText(s string, sc *scratch) {
+	if len(s) < minLiteral {
+		return
+	}
+	b := sc.buf[:0]
+	for i := 0; i < len(s); i++ {
+		b = append(b, lowerByte(s[i]))
+	}
+	sc.buf = b
+	pf.scanBytes(b, sc)
+}
+
+// scanBytes finds the literals in folded text b.
+func (pf *prefilter) scanBytes(b []byte, sc *scratch) {
+	for ai := range pf.anchors {
+		at := &pf.anchors[ai]
+		if len(at.cands) == 0 {
+			continue
+		}
+		k := at.k
+		for i := 0; i+k <= len(b); i++ {
+			w := window(b, i, k)
+			h := windowHash(w)
+			if at.bloom[h>>6]&(1<<(h&63)) == 0 {
+				continue
+			}
+			for _, a := range at.cands[w] {
+				if sc.litSeen[a.lit] == sc.gen {
+					continue
+				}
+				lit := pf.lits[a.lit]
+				start := i - int(a.off)
+				if start < 0 || start+len(lit) > len(b) || string(b[start:start+len(lit)]) != lit {
+					continue
+				}
+				sc.litSeen[a.lit] = sc.gen
+				for _, r := range pf.primary[a.lit] {
+					sc.ruleSeen[r] = sc.gen
+				}
+			}
+		}
+	}
+}
+
+// candidate reports whether rule cr can match the scanned event.
+func (sc *scratch) candidate(cr *CompiledRule) bool {
+	if cr.clauses == nil {
+		return true
+	}
+	if sc.ruleSeen[cr.idx] != sc.gen {
+		return false
+	}
+	for _, c := range cr.clauses[1:] {
+		hit := false
+		for _, l := range c {
+			if sc.litSeen[l] == sc.gen {
+				hit = true
+				break
+			}
+		}
+		if !hit {
+			return false
+		}
+	}
+	return true
+}
