@@ -3,10 +3,12 @@
 # shared EVTX samples, beside libevtx's evtxexport parsing the same files
 # in the same run.
 #
-# Usage: TANSA_SHARED_DATA=/work/shared/data bench/hunt.sh [workers]
+# Usage: TANSA_SHARED_DATA=/work/shared/data [BEFORE=REV] bench/hunt.sh [workers]
 #
-# Needs /usr/bin/time (GNU time, for peak RSS) and evtxexport
-# (Debian: apt-get install -y libevtx-utils). Prints, per run: wall time,
+# BEFORE names a git revision whose tansa is measured in the same run
+# (before/after figures side by side). Needs /usr/bin/time (GNU time, for
+# peak RSS) and evtxexport (libevtx-utils, installed with apt-get when
+# missing and this runs as root). Prints, per run: wall time,
 # CPU time (user+sys), peak RSS, MB/s of EVTX per wall second and per
 # CPU second ("per core": what one core would do alone).
 set -eu
@@ -19,7 +21,20 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 cd "$(dirname "$0")/.."
+if ! command -v evtxexport >/dev/null; then
+	if [ "$(id -u)" = 0 ]; then
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q libevtx-utils >/dev/null
+	else
+		echo "evtxexport is missing: apt-get install libevtx-utils" >&2
+		exit 1
+	fi
+fi
 go build -o "$out/tansa" ./cmd/tansa
+if [ -n "${BEFORE:-}" ]; then
+	git worktree add -q --detach "$out/before-src" "$BEFORE"
+	(cd "$out/before-src" && go build -o "$out/tansa-before" ./cmd/tansa)
+	git worktree remove --force "$out/before-src"
+fi
 
 find "$evtx" -name '*.evtx' -type f | sort >"$out/files"
 bytes=$(xargs -d '\n' stat -c %s <"$out/files" | awk '{s+=$1} END {print s}')
@@ -45,6 +60,10 @@ measure() {
 measure "tansa hunt (workers $workers)" "$out/tansa" hunt --rules "$rules" --workers "$workers" "$evtx"
 grep -E 'rules:|input:|matches:|elapsed:' "$out/stderr" | sed 's/^/    /'
 measure "tansa hunt (workers 1)" "$out/tansa" hunt --rules "$rules" --workers 1 "$evtx"
+if [ -n "${BEFORE:-}" ]; then
+	measure "tansa hunt $BEFORE (workers 1)" "$out/tansa-before" hunt --rules "$rules" --workers 1 "$evtx"
+	grep -E 'matches:' "$out/stderr" | sed 's/^/    /'
+fi
 # The fixed cost of parsing and compiling the rules, over one tiny file,
 # and the cost of decoding alone, with one rule.
 first=$(head -n 1 "$out/files")

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/mattn/go-isatty"
@@ -61,6 +62,16 @@ Examples:
 	}
 	if _, err := hunt.ParseLevel(*minLevel); err != nil {
 		return err
+	}
+	// A hunt is a batch over files: collecting a quarter as often halves
+	// its CPU time in the collector (decoding allocates ~9 KB per event)
+	// for a heap still far under the 1 GiB budget, which the soft memory
+	// limit enforces. GOGC and GOMEMLIMIT in the environment win.
+	if e.getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(400))
+	}
+	if e.getenv("GOMEMLIMIT") == "" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(768 << 20))
 	}
 	f, ok := e.stderr.(*os.File)
 	_, err := hunt.Run(ctx, hunt.Options{

@@ -31,6 +31,10 @@ type clause []int32
 type literalTable struct {
 	index map[string]int32
 	lits  []string
+	// fields names every event field a literal was taken from; keyword
+	// holds the literals of keyword searches, which may be in any field.
+	fields  map[string]bool
+	keyword map[int32]bool
 }
 
 func (t *literalTable) id(s string) int32 {
@@ -51,12 +55,24 @@ func (t *literalTable) required(m matcher) []clause {
 		if x.neq || x.exists != 0 || x.refs != nil || len(x.groups) == 0 {
 			return nil
 		}
-		return t.groups(x.groups, x.all)
+		cs := t.groups(x.groups, x.all)
+		if cs != nil {
+			for _, n := range x.names {
+				t.fields[n] = true
+			}
+		}
+		return cs
 	case *keywordMatch:
 		if len(x.groups) == 0 {
 			return nil
 		}
-		return t.groups(x.groups, x.all)
+		cs := t.groups(x.groups, x.all)
+		for _, c := range cs {
+			for _, l := range c {
+				t.keyword[l] = true
+			}
+		}
+		return cs
 	case andMatch:
 		var out []clause
 		for _, c := range x {
@@ -167,8 +183,13 @@ func literalOf(vm valueMatcher) (string, bool) {
 
 // prefilter is the compiled literal index of a Ruleset.
 type prefilter struct {
-	lits    []string
-	anchors [2]anchorTable // 3-byte and 4-byte windows
+	lits []string
+	// fields are the event fields whose values can hold a literal; the
+	// others can hold only keyword searches' literals, scanned with
+	// kwAnchors alone.
+	fields    map[string]bool
+	anchors   [2]anchorTable // every literal, by its 3- or 4-byte window
+	kwAnchors [2]anchorTable // keyword literals only
 	// primary lists, per literal, the rules whose primary clause holds it.
 	primary [][]int32
 	nrules  int
@@ -211,7 +232,7 @@ type scratch struct {
 // It sets each rule's clauses; rules without any keep none and are always
 // evaluated.
 func buildPrefilter(rules []*CompiledRule) *prefilter {
-	t := &literalTable{index: map[string]int32{}}
+	t := &literalTable{index: map[string]int32{}, fields: map[string]bool{}, keyword: map[int32]bool{}}
 	for i, cr := range rules {
 		cr.idx = i
 		cs := t.required(cr.cond)
@@ -236,6 +257,9 @@ func buildPrefilter(rules []*CompiledRule) *prefilter {
 		cr.clauses = append([]clause{dedupe(b)}, append(cs[:bi:bi], cs[bi+1:]...)...)
 	}
 	pf := &prefilter{lits: t.lits, primary: make([][]int32, len(t.lits)), nrules: len(rules)}
+	// Only the fields that literals come from can hold them; events carry
+	// many more (ECS copies, GUIDs, times) not worth scanning for all.
+	pf.fields = t.fields
 	for _, cr := range rules {
 		if cr.clauses != nil {
 			for _, l := range cr.clauses[0] {
@@ -254,6 +278,7 @@ func buildPrefilter(rules []*CompiledRule) *prefilter {
 	}
 	for k := 3; k <= 4; k++ {
 		pf.anchors[k-3] = anchorTable{k: k, bloom: make([]uint64, 1<<bloomBits/64), cands: map[uint32][]anchor{}}
+		pf.kwAnchors[k-3] = anchorTable{k: k, bloom: make([]uint64, 1<<bloomBits/64), cands: map[uint32][]anchor{}}
 	}
 	for li, l := range t.lits {
 		k := min(len(l), 4)
@@ -264,11 +289,16 @@ func buildPrefilter(rules []*CompiledRule) *prefilter {
 				bestOff, bestN = i, n
 			}
 		}
-		at := &pf.anchors[k-3]
 		w := window(b, bestOff, k)
 		h := windowHash(w)
-		at.bloom[h>>6] |= 1 << (h & 63)
-		at.cands[w] = append(at.cands[w], anchor{lit: int32(li), off: int32(bestOff)})
+		tables := []*anchorTable{&pf.anchors[k-3]}
+		if t.keyword[int32(li)] {
+			tables = append(tables, &pf.kwAnchors[k-3])
+		}
+		for _, at := range tables {
+			at.bloom[h>>6] |= 1 << (h & 63)
+			at.cands[w] = append(at.cands[w], anchor{lit: int32(li), off: int32(bestOff)})
+		}
 	}
 	pf.pool.New = func() any {
 		return &scratch{litSeen: make([]uint32, len(pf.lits)), ruleSeen: make([]uint32, pf.nrules)}
@@ -307,16 +337,12 @@ func (pf *prefilter) get() *scratch {
 func (pf *prefilter) scan(e Event, sc *scratch) bool {
 	switch x := e.(type) {
 	case *tansa.Event:
-		for _, v := range x.Fields {
-			pf.scanValue(v, sc)
-		}
+		pf.scanMap(x.Fields, sc)
 	case Fields:
-		for _, v := range x {
-			pf.scanValue(v, sc)
-		}
+		pf.scanMap(x, sc)
 	case FieldWalker:
-		x.WalkFields(func(_ string, v any) bool {
-			pf.scanValue(v, sc)
+		x.WalkFields(func(k string, v any) bool {
+			pf.scanValue(pf.tables(k), v, sc)
 			return true
 		})
 	default:
@@ -325,31 +351,50 @@ func (pf *prefilter) scan(e Event, sc *scratch) bool {
 	return true
 }
 
+func (pf *prefilter) scanMap(m map[string]any, sc *scratch) {
+	for k, v := range m {
+		pf.scanValue(pf.tables(k), v, sc)
+	}
+}
+
+// tables returns the anchors to scan field k's value with: all literals'
+// when some rule reads k, else only keyword searches' (none when the rule
+// set has no keyword literals).
+func (pf *prefilter) tables(k string) *[2]anchorTable {
+	if pf.fields[k] {
+		return &pf.anchors
+	}
+	return &pf.kwAnchors
+}
+
 // scanValue scans the text forms a string pattern can compare a value by:
 // strings as they are, lists element by element, integers in decimal and
 // as 0x-hex, other values as stringOf renders them.
-func (pf *prefilter) scanValue(v any, sc *scratch) {
+func (pf *prefilter) scanValue(ts *[2]anchorTable, v any, sc *scratch) {
+	if len(ts[0].cands) == 0 && len(ts[1].cands) == 0 {
+		return
+	}
 	switch x := v.(type) {
 	case string:
-		pf.scanText(x, sc)
+		pf.scanText(ts, x, sc)
 	case []string:
 		for _, s := range x {
-			pf.scanText(s, sc)
+			pf.scanText(ts, s, sc)
 		}
 	case int64:
 		sc.num = strconv.AppendInt(sc.num[:0], x, 10)
-		pf.scanBytes(sc.num, sc)
+		pf.scanBytes(ts, sc.num, sc)
 		sc.num = strconv.AppendInt(append(sc.num[:0], "0x"...), x, 16)
-		pf.scanBytes(sc.num, sc)
+		pf.scanBytes(ts, sc.num, sc)
 	case nil:
 	default:
 		if s, ok := stringOf(x); ok {
-			pf.scanText(s, sc)
+			pf.scanText(ts, s, sc)
 		}
 	}
 }
 
-func (pf *prefilter) scanText(s string, sc *scratch) {
+func (pf *prefilter) scanText(ts *[2]anchorTable, s string, sc *scratch) {
 	if len(s) < minLiteral {
 		return
 	}
@@ -358,13 +403,13 @@ func (pf *prefilter) scanText(s string, sc *scratch) {
 		b = append(b, lowerByte(s[i]))
 	}
 	sc.buf = b
-	pf.scanBytes(b, sc)
+	pf.scanBytes(ts, b, sc)
 }
 
-// scanBytes finds the literals in folded text b.
-func (pf *prefilter) scanBytes(b []byte, sc *scratch) {
-	for ai := range pf.anchors {
-		at := &pf.anchors[ai]
+// scanBytes finds the literals of tables ts in folded text b.
+func (pf *prefilter) scanBytes(ts *[2]anchorTable, b []byte, sc *scratch) {
+	for ai := range ts {
+		at := &ts[ai]
 		if len(at.cands) == 0 {
 			continue
 		}

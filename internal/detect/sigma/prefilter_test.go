@@ -39,7 +39,7 @@ func TestPrefilterSameMatches(t *testing.T) {
 			indexed++
 		}
 	}
-	t.Logf("%d rules, %d with a prefilter condition, %d literals", len(fast.Rules()), indexed, len(fast.pf.lits))
+	t.Logf("%d rules, %d with a prefilter condition, %d literals, scanning %d fields (0: all)", len(fast.Rules()), indexed, len(fast.pf.lits), len(fast.pf.fields))
 	if indexed < len(fast.Rules())/2 {
 		t.Errorf("only %d of %d rules have a prefilter condition", indexed, len(fast.Rules()))
 	}
