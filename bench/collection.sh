@@ -39,6 +39,19 @@ cleanup() {
 }
 trap cleanup EXIT
 stamp() { echo "== $(date -u +%H:%M:%S) $* | $(uptime | sed 's/.*load/load/')"; }
+# cpu PID prints the user+system CPU seconds the process has used so far
+# (getrusage's figures, as /proc/PID/stat keeps them).
+TCK=$(getconf CLK_TCK)
+cpu() { awk -v t="$TCK" '{printf "%.2f", ($14 + $15) / t}' "/proc/$1/stat"; }
+# measured CMD... runs a load command and prints the server's CPU seconds
+# over it and per stored event (N events).
+measured() {
+	local c0 c1
+	c0=$(cpu "$TPID")
+	"$@"
+	c1=$(cpu "$TPID")
+	echo "server CPU: $(echo "$c1 - $c0" | bc) s for $N events: $(echo "scale=2; ($c1 - $c0) * 1000000 / $N" | bc) µs per event"
+}
 
 stamp "build"
 go build -o "$WORK/tansa" ./cmd/tansa
@@ -77,11 +90,13 @@ dbsize() { stat -c %s "$DATA/events.db"; }
 checkpoint() { sqlite3 "$DATA/events.db" 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null; }
 
 if [ "$FROM" -le 2 ]; then
-for conns in 1 4; do
+for conns in ${CONNS:-1 4}; do
 	stamp "1. TCP syslog -> tansa, N=$N conns=$conns"
-	"$WORK/syslogload" -addr 127.0.0.1:15514 -n "$N" -conns $conns -offset $((conns * N)) -metrics $URL/metrics
+	measured "$WORK/syslogload" -addr 127.0.0.1:15514 -n "$N" -conns $conns -offset $((conns * N)) -metrics $URL/metrics
 	stamp "1. TCP syslog -> rsyslogd, N=$N conns=$conns (same lines)"
+	r0=$(cpu "$(cat "$WORK/rsyslog.pid")")
 	"$WORK/syslogload" -addr 127.0.0.1:15515 -n "$N" -conns $conns -offset $((conns * N)) -file "$WORK/rsyslog.out"
+	echo "rsyslogd CPU: $(echo "$(cpu "$(cat "$WORK/rsyslog.pid")") - $r0" | bc) s"
 done
 checkpoint
 stamp "after syslog: events.db $(dbsize) B for $((2 * N)) mixed events"
@@ -93,7 +108,7 @@ if [ -n "${PERF:-}" ] && command -v perf >/dev/null; then
 	perf record -F 499 -g -p "$TPID" -o "$WORK/perf.data" -- sleep 20 >/dev/null 2>&1 &
 	perfpid=$!
 fi
-"$WORK/syslogload" -hec $URL -token "$INGEST" -n "$N" -conns 4 -batch 500 -fw -offset $((10 * N)) -metrics $URL/metrics
+measured "$WORK/syslogload" -hec $URL -token "$INGEST" -n "$N" -conns 4 -batch 500 -fw -offset $((10 * N)) -metrics $URL/metrics
 if [ -n "${perfpid:-}" ]; then
 	wait "$perfpid" || true
 	perf report -i "$WORK/perf.data" --stdio --no-children --sort dso,sym --percent-limit 1.5 -g none 2>/dev/null | grep -v '^$' | head -60 || true
@@ -105,6 +120,7 @@ echo "storage: events.db $before -> $after B after checkpoint: $(((after - befor
 ls -l "$DATA"
 fi
 
+[ -z "${STOP:-}" ] || [ "$STOP" -gt 2 ] || exit 0
 if [ "$FROM" -le 3 ]; then
 stamp "3. EVTX: evtxinfo counts, evtxexport time, tansa ingest"
 find "$EVTX" -name '*.evtx' -print0 | sort -z >"$WORK/evtx.list"

@@ -3,23 +3,42 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
 
 	"github.com/tansa-sec/tansa/internal/events"
+	"github.com/tansa-sec/tansa/internal/normalize"
 	"github.com/tansa-sec/tansa/internal/store/sqlstore"
 	"github.com/tansa-sec/tansa/internal/tansa"
 )
 
 // Events is the event store in its own SQLite file, so that a busy
 // ingest never holds the access tables' single writer.
+//
+// Events are kept in compressed blocks, one per tenant and Put (split at
+// maxBlock events), with three indexes over them: event IDs (for
+// idempotent writes and Event), observables (which events of a block
+// mention a value) and free text (which blocks hold a word). A search
+// picks candidate blocks from the indexes and the blocks' time bounds and
+// checks what the indexes cannot decide (time bounds inside a block, words,
+// field values, parse errors) on the events themselves. See
+// docs/architecture.md, "Event store".
 type Events struct {
 	w, r *sql.DB
+	c    *codec
+
+	mu      sync.Mutex
+	tenants map[string]int64 // committed tenant ids; they never change
 }
 
 var _ events.Store = (*Events)(nil)
@@ -28,7 +47,8 @@ var _ events.Store = (*Events)(nil)
 // Events are written with synchronous(NORMAL) in WAL mode: a commit
 // survives a crash of Tansa (kill -9) at once and a crash of the machine
 // once the WAL is checkpointed; the bus keeps every batch until its events
-// are stored, which covers the gap.
+// are stored, which covers the gap. A database written by an earlier
+// version (one row per event) is converted when opened.
 func OpenEvents(ctx context.Context, path string) (*Events, error) {
 	w, r, err := openPools(ctx, path, "NORMAL")
 	if err != nil {
@@ -43,150 +63,1149 @@ func OpenEvents(ctx context.Context, path string) (*Events, error) {
 		r.Close()
 		return nil, describe(path, fmt.Errorf("migrate events: %w", err))
 	}
-	return &Events{w: w, r: r}, nil
+	c, err := newCodec()
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, err
+	}
+	s := &Events{w: w, r: r, c: c, tenants: map[string]int64{}}
+	if err := s.convertV1(ctx); err != nil {
+		s.Close()
+		return nil, describe(path, fmt.Errorf("convert events: %w", err))
+	}
+	return s, nil
 }
 
 // Close closes both pools.
 func (s *Events) Close() error { return errors.Join(s.r.Close(), s.w.Close()) }
 
+// idHash is an event ID's key in event_ids: the 64-bit hash of the ID; or,
+// for IDs made of a prefix, a dash and a number below 65536 (the ingest
+// workers' batch hash and position), the prefix's hash with the number in
+// its low 16 bits, so that a batch's IDs are neighbours in the index and
+// storing a batch writes a few pages of it, not one page per event.
+func idHash(id string) int64 {
+	h := fnv.New64a()
+	if i := strings.LastIndexByte(id, '-'); i > 0 && i < len(id)-1 && len(id)-i <= 6 && (id[i+1] != '0' || i == len(id)-2) {
+		if n, err := strconv.ParseUint(id[i+1:], 10, 16); err == nil {
+			h.Write([]byte(id[:i]))
+			return int64(h.Sum64()&^0xffff | n)
+		}
+	}
+	h.Write([]byte(id))
+	return int64(h.Sum64())
+}
+
+// epochBits groups blocks into epochs in the observable index: its key
+// starts with the epoch, so that the rows a Put adds go into the small,
+// recent part of the index instead of one random page each; a lookup
+// seeks once per epoch.
+const epochBits = 6
+
+func epoch(block int64) int64 { return block >> epochBits }
+
+// obsHash is the key of tenant's observable value in event_observables.
+func obsHash(tenant, value string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(tenant))
+	h.Write([]byte{0})
+	h.Write([]byte(value))
+	return int64(h.Sum64())
+}
+
+// encoded is a block ready to insert.
+type encoded struct {
+	recs             []events.Record
+	times            []int64
+	tmin, tmax       int64
+	errs             int
+	timesB, raw, dat []byte
+	words            string
+}
+
+// encode builds the stored form of recs (at most maxBlock, one tenant).
+func (s *Events) encode(recs []events.Record) *encoded {
+	e := &encoded{recs: recs, times: make([]int64, len(recs))}
+	raws := make([][]byte, len(recs))
+	evs := make([]*tansa.Event, len(recs))
+	obs := make([][]normalize.Observable, len(recs))
+	for i, r := range recs {
+		t := sqlstore.Micros(r.Event.Time)
+		e.times[i] = t
+		if i == 0 || t < e.tmin {
+			e.tmin = t
+		}
+		if i == 0 || t > e.tmax {
+			e.tmax = t
+		}
+		if r.Event.ParseError != "" {
+			e.errs++
+		}
+		raws[i], evs[i], obs[i] = r.Event.Raw, r.Event, r.Observables
+	}
+	e.timesB = encodeTimes(e.times)
+	e.raw = s.c.encodeChunks(len(recs), func(buf []byte, lo, hi int) []byte { return encodeRaw(buf, raws[lo:hi]) })
+	e.dat = s.c.encodeChunks(len(recs), func(buf []byte, lo, hi int) []byte { return encodeData(buf, evs[lo:hi], obs[lo:hi]) })
+	e.words = blockWords(raws)
+	return e
+}
+
 // Put stores events and their observables; an event whose ID is stored
-// already is skipped with its index entries.
+// already is skipped with its index entries. The blocks are compressed
+// before the writer is taken, so that concurrent Puts compress in parallel
+// and hold the single writer only to insert.
 func (s *Events) Put(ctx context.Context, recs []events.Record) error {
+	var groups [][]events.Record
+	byTenant := map[string]int{}
+	for _, r := range recs {
+		i, ok := byTenant[r.Event.TenantID]
+		if !ok {
+			i = len(groups)
+			byTenant[r.Event.TenantID] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], r)
+	}
+	var blocks []*encoded
+	for _, g := range groups {
+		for lo := 0; lo < len(g); lo += maxBlock {
+			blocks = append(blocks, s.encode(g[lo:min(lo+maxBlock, len(g))]))
+		}
+	}
+	return s.write(ctx, blocks)
+}
+
+func (s *Events) write(ctx context.Context, blocks []*encoded) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO events (id, tenant_id, time, received, source, format, parse_error, raw, fields)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
-	if err != nil {
-		return fmt.Errorf("prepare: %w", err)
-	}
-	fts, err := tx.PrepareContext(ctx, `INSERT INTO events_fts (rowid, body) VALUES (?, ?)`)
-	if err != nil {
-		return fmt.Errorf("prepare: %w", err)
-	}
-	obs, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO observables (tenant_id, value, time, seq, type) VALUES (?, ?, ?, ?, ?)`)
-	if err != nil {
-		return fmt.Errorf("prepare: %w", err)
-	}
-	for _, rec := range recs {
-		ev := rec.Event
-		fields, err := json.Marshal(ev.Fields)
-		if err != nil {
-			return fmt.Errorf("event %s fields: %w", ev.ID, err)
-		}
-		t := sqlstore.Micros(ev.Time)
-		res, err := ins.ExecContext(ctx, ev.ID, ev.TenantID, t, sqlstore.Micros(ev.Received), ev.Source, ev.Format, ev.ParseError, ev.Raw, fields)
-		if err != nil {
-			return fmt.Errorf("insert event %s: %w", ev.ID, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			continue // stored by an earlier delivery of the same batch
-		}
-		seq, err := res.LastInsertId()
+	added := map[string]int64{}
+	inBatch := map[int64]string{}
+	for _, b := range blocks {
+		tenant := b.recs[0].Event.TenantID
+		tid, err := s.tenantID(ctx, tx, tenant, added)
 		if err != nil {
 			return err
 		}
-		if _, err := fts.ExecContext(ctx, seq, string(ev.Raw)); err != nil {
-			return fmt.Errorf("index event %s: %w", ev.ID, err)
+		hs, fresh, err := s.dedupe(ctx, tx, b.recs, inBatch)
+		if err != nil {
+			return err
 		}
-		for _, o := range rec.Observables {
-			if _, err := obs.ExecContext(ctx, ev.TenantID, o.Value, t, seq, string(o.Type)); err != nil {
-				return fmt.Errorf("index observable of %s: %w", ev.ID, err)
+		if len(fresh) == 0 {
+			continue
+		}
+		if len(fresh) < len(b.recs) {
+			// Part of the block was stored by an earlier delivery: encode the rest.
+			recs := make([]events.Record, len(fresh))
+			keep := make([]int64, len(fresh))
+			for i, j := range fresh {
+				recs[i], keep[i] = b.recs[j], hs[j]
 			}
+			b, hs = s.encode(recs), keep
+		}
+		if err := s.insertBlock(ctx, tx, tid, tenant, b, hs); err != nil {
+			return err
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	if len(added) > 0 {
+		s.mu.Lock()
+		for k, v := range added {
+			s.tenants[k] = v
+		}
+		s.mu.Unlock()
+	}
 	return nil
 }
 
-// jsonPath returns the JSON path of field, refusing names that are not
-// field names (they could not be in the store anyway).
-func jsonPath(field string) (string, error) {
-	if err := events.CheckField(field); err != nil {
-		return "", err
+// tenantID returns tenant's small integer, adding it in tx when new.
+func (s *Events) tenantID(ctx context.Context, tx *sql.Tx, tenant string, added map[string]int64) (int64, error) {
+	s.mu.Lock()
+	id, ok := s.tenants[tenant]
+	s.mu.Unlock()
+	if ok {
+		return id, nil
 	}
-	return `$."` + field + `"`, nil
+	if id, ok := added[tenant]; ok {
+		return id, nil
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO event_tenants (name) VALUES (?)", tenant); err != nil {
+		return 0, fmt.Errorf("add tenant: %w", err)
+	}
+	if err := tx.QueryRowContext(ctx, "SELECT id FROM event_tenants WHERE name = ?", tenant).Scan(&id); err != nil {
+		return 0, fmt.Errorf("tenant id: %w", err)
+	}
+	added[tenant] = id
+	return id, nil
 }
 
-// ftsQuery turns free text into an FTS5 query: every word must occur;
-// a trailing * matches a prefix; FTS5 syntax in the text is taken
-// literally.
-func ftsQuery(text string) string {
-	var parts []string
-	for _, word := range strings.Fields(text) {
-		prefix := strings.HasSuffix(word, "*")
-		word = strings.TrimRight(word, "*")
-		if word == "" {
+// dedupe finds the records of recs not stored yet and the event_ids key of
+// every record: its ID's hash, or the next free value when another ID
+// holds it. inBatch holds the keys taken earlier in this transaction.
+func (s *Events) dedupe(ctx context.Context, tx *sql.Tx, recs []events.Record, inBatch map[int64]string) (hs []int64, fresh []int, err error) {
+	hs = make([]int64, len(recs))
+	for i, r := range recs {
+		hs[i] = idHash(r.Event.ID)
+	}
+	stored := map[int64]int64{}
+	for lo := 0; lo < len(hs); lo += 500 {
+		part := hs[lo:min(lo+500, len(hs))]
+		args := make([]any, len(part))
+		for i, h := range part {
+			args[i] = h
+		}
+		rows, err := tx.QueryContext(ctx, "SELECT h, ref FROM event_ids WHERE h IN ("+placeholders(len(part))+")", args...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("look up event ids: %w", err)
+		}
+		for rows.Next() {
+			var h, r int64
+			if err := rows.Scan(&h, &r); err != nil {
+				rows.Close()
+				return nil, nil, err
+			}
+			stored[h] = r
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, nil, err
+		}
+	}
+	ids := map[int64]string{} // stored IDs read back, by key
+	for i, r := range recs {
+		id := r.Event.ID
+		h := hs[i]
+		dup := false
+		for {
+			if other, ok := inBatch[h]; ok {
+				if other == id {
+					dup = true
+					break
+				}
+				h++
+				continue
+			}
+			ref, ok := stored[h]
+			if !ok && h != hs[i] {
+				// A probe past the first key: not in the first lookup.
+				err := tx.QueryRowContext(ctx, "SELECT ref FROM event_ids WHERE h = ?", h).Scan(&ref)
+				if err != nil && !errors.Is(err, sql.ErrNoRows) {
+					return nil, nil, err
+				}
+				ok = err == nil
+			}
+			if !ok {
+				break
+			}
+			other, seen := ids[h]
+			if !seen {
+				if other, err = s.storedID(ctx, tx, ref); err != nil {
+					return nil, nil, err
+				}
+				ids[h] = other
+			}
+			if other == id {
+				dup = true
+				break
+			}
+			h++
+		}
+		if dup {
 			continue
 		}
-		q := `"` + strings.ReplaceAll(word, `"`, `""`) + `"`
-		if prefix {
-			q += "*"
-		}
-		parts = append(parts, q)
+		hs[i] = h
+		inBatch[h] = id
+		fresh = append(fresh, i)
 	}
-	return strings.Join(parts, " ")
+	return hs, fresh, nil
 }
 
-// where builds the conditions of q on the events table (alias e).
-func where(q events.Query) (*sqlstore.Where, error) {
-	w := &sqlstore.Where{}
-	w.Scope("e.tenant_id", q.Scope)
-	if !q.Since.IsZero() {
-		w.Add("e.time >= ?", sqlstore.Micros(q.Since))
+// storedID reads the ID of the event at ref.
+func (s *Events) storedID(ctx context.Context, q querier, ref int64) (string, error) {
+	var dat []byte
+	if err := q.QueryRowContext(ctx, "SELECT data FROM event_blocks WHERE id = ?", ref>>refBits).Scan(&dat); err != nil {
+		return "", fmt.Errorf("event block %d: %w", ref>>refBits, err)
 	}
-	if !q.Until.IsZero() {
-		w.Add("e.time < ?", sqlstore.Micros(q.Until))
+	pos := int(ref & (1<<refBits - 1))
+	plain, err := s.c.chunk(dat, pos/chunkEvents)
+	if err != nil {
+		return "", err
 	}
-	if q.Text != "" {
-		if fq := ftsQuery(q.Text); fq != "" {
-			w.Add("e.seq IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)", fq)
+	evs, _, _, err := decodeData(plain)
+	if err != nil || pos%chunkEvents >= len(evs) {
+		return "", fmt.Errorf("event block %d: damaged", ref>>refBits)
+	}
+	return evs[pos%chunkEvents].ID, nil
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
+
+// insertRows inserts rows of cols values each with multi-row INSERTs.
+func insertRows(ctx context.Context, tx *sql.Tx, head string, cols int, args []any) error {
+	per := 500
+	row := "(" + placeholders(cols) + ")"
+	for lo := 0; lo < len(args); lo += per * cols {
+		part := args[lo:min(lo+per*cols, len(args))]
+		n := len(part) / cols
+		if _, err := tx.ExecContext(ctx, head+strings.TrimSuffix(strings.Repeat(row+",", n), ","), part...); err != nil {
+			return err
 		}
 	}
-	if q.Observable != "" {
-		o := &sqlstore.Where{}
-		o.Scope("o.tenant_id", q.Scope)
-		o.Add("o.value = ?", events.ObservableValue(q.Observable))
-		if !q.Since.IsZero() {
-			o.Add("o.time >= ?", sqlstore.Micros(q.Since))
-		}
-		if !q.Until.IsZero() {
-			o.Add("o.time < ?", sqlstore.Micros(q.Until))
-		}
-		w.Add("e.seq IN (SELECT o.seq FROM observables o"+o.String()+")", o.Args...)
+	return nil
+}
+
+// insertBlock inserts one encoded block of tenant with its index entries;
+// hs are the records' event_ids keys.
+func (s *Events) insertBlock(ctx context.Context, tx *sql.Tx, tid int64, tenant string, b *encoded, hs []int64) error {
+	res, err := tx.ExecContext(ctx, "INSERT INTO event_blocks (tenant, tmin, tmax, n, errors, times, raw, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		tid, b.tmin, b.tmax, len(b.recs), b.errs, b.timesB, b.raw, b.dat)
+	if err != nil {
+		return fmt.Errorf("insert event block: %w", err)
 	}
-	for field, value := range q.Fields {
-		path, err := jsonPath(field)
-		if err != nil {
+	block, err := res.LastInsertId()
+	if err != nil {
+		return err
+	}
+	args := make([]any, 0, 2*len(hs))
+	for i, h := range hs {
+		args = append(args, h, ref(block, i))
+	}
+	if err := insertRows(ctx, tx, "INSERT INTO event_ids (h, ref) VALUES ", 2, args); err != nil {
+		return fmt.Errorf("index event ids: %w", err)
+	}
+	pos := map[int64][]byte{}
+	var order []int64
+	last := map[int64]int{}
+	for i, r := range b.recs {
+		for _, o := range r.Observables {
+			h := obsHash(tenant, o.Value)
+			l, ok := last[h]
+			if !ok {
+				order = append(order, h)
+				l = 0
+			} else if l == i+1 {
+				continue // two observables of one event with the same hash
+			}
+			pos[h] = binary.AppendUvarint(pos[h], uint64(i+1-l))
+			last[h] = i + 1
+		}
+	}
+	args = args[:0]
+	for _, h := range order {
+		args = append(args, epoch(block), h, block, pos[h])
+	}
+	if err := insertRows(ctx, tx, "INSERT INTO event_observables (epoch, h, block, pos) VALUES ", 4, args); err != nil {
+		return fmt.Errorf("index observables: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO event_text (rowid, body) VALUES (?, ?)", block, b.words); err != nil {
+		return fmt.Errorf("index text: %w", err)
+	}
+	return nil
+}
+
+// decodePositions reads an observable row's positions.
+func decodePositions(b []byte) []int {
+	var out []int
+	p := 0
+	for len(b) > 0 {
+		d, k := binary.Uvarint(b)
+		if k <= 0 {
+			break
+		}
+		p += int(d)
+		out = append(out, p-1)
+		b = b[k:]
+	}
+	return out
+}
+
+// blockInfo is a candidate block of a search.
+type blockInfo struct {
+	id, tenant, tmin, tmax int64
+	n, errs                int
+}
+
+// plan is a query resolved against the store: tenants, bounds, the
+// indexes' conditions and what must be checked event by event.
+type plan struct {
+	q         events.Query
+	lo, hi    int64 // time bounds in µs; hi exclusive; 0 is unbounded
+	tenantIDs []int64
+	all       bool
+	none      bool
+	words     []textWord
+	obsHashes []int64
+	fields    map[string]string
+}
+
+// exact reports whether every event of a block that the block-level
+// conditions accept matches, apart from the time bounds.
+func (p *plan) exact() bool {
+	return len(p.words) == 0 && len(p.fields) == 0 && !p.q.ParseErrors && len(p.obsHashes) == 0
+}
+
+func (s *Events) tenantNames(ctx context.Context) (map[int64]string, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT id, name FROM event_tenants")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
 			return nil, err
 		}
-		w.Add("CAST(json_extract(e.fields, ?) AS TEXT) = ?", path, value)
+		out[id] = name
 	}
-	if q.ParseErrors {
-		w.Add("e.parse_error != ''")
-	}
-	return w, nil
+	return out, rows.Err()
 }
 
-const eventCols = "e.id, e.tenant_id, e.time, e.received, e.source, e.format, e.parse_error, e.raw, e.fields"
+// resolve turns q into a plan.
+func (s *Events) resolve(ctx context.Context, q events.Query, names map[int64]string) (*plan, error) {
+	p := &plan{q: q, fields: q.Fields}
+	for f := range q.Fields {
+		if err := events.CheckField(f); err != nil {
+			return nil, err
+		}
+	}
+	if !q.Since.IsZero() {
+		p.lo = sqlstore.Micros(q.Since)
+	}
+	if !q.Until.IsZero() {
+		p.hi = sqlstore.Micros(q.Until)
+	}
+	var inScope []string
+	switch sc := q.Scope; {
+	case sc.All:
+		p.all = true
+		for _, n := range names {
+			inScope = append(inScope, n)
+		}
+	default:
+		want := map[string]bool{}
+		for _, t := range sc.Tenants {
+			want[t] = true
+		}
+		if sc.Provider {
+			want[""] = true
+		}
+		for id, n := range names {
+			if want[n] {
+				p.tenantIDs = append(p.tenantIDs, id)
+				inScope = append(inScope, n)
+			}
+		}
+		p.none = len(p.tenantIDs) == 0
+	}
+	if q.Text != "" {
+		words, ok := parseText(q.Text)
+		if !ok {
+			p.none = true
+		}
+		p.words = words
+	}
+	if q.Observable != "" {
+		v := events.ObservableValue(q.Observable)
+		for _, t := range inScope {
+			p.obsHashes = append(p.obsHashes, obsHash(t, v))
+		}
+		if len(p.obsHashes) == 0 {
+			p.none = true
+		}
+	}
+	return p, nil
+}
 
-func scanEvent(row interface{ Scan(...any) error }) (tansa.Event, error) {
-	var ev tansa.Event
-	var t, rcv int64
-	var fields []byte
-	if err := row.Scan(&ev.ID, &ev.TenantID, &t, &rcv, &ev.Source, &ev.Format, &ev.ParseError, &ev.Raw, &fields); err != nil {
-		return ev, err
+// candidates lists the blocks that may hold matches, latest first, and
+// for an observable search the positions in each block.
+func (s *Events) candidates(ctx context.Context, p *plan) ([]blockInfo, map[int64][]int, error) {
+	if p.none {
+		return nil, nil, nil
 	}
-	ev.Time, ev.Received = sqlstore.FromMicros(t), sqlstore.FromMicros(rcv)
-	if err := json.Unmarshal(fields, &ev.Fields); err != nil {
-		return ev, fmt.Errorf("event %s fields: %w", ev.ID, err)
+	w := &sqlstore.Where{}
+	if !p.all {
+		w.Add("b.tenant IN ("+placeholders(len(p.tenantIDs))+")", int64sToAny(p.tenantIDs)...)
 	}
-	normalizeNumbers(ev.Fields)
+	if p.lo != 0 {
+		w.Add("b.tmax >= ?", p.lo)
+	}
+	if p.hi != 0 {
+		w.Add("b.tmin < ?", p.hi)
+	}
+	if p.q.ParseErrors {
+		w.Add("b.errors > 0")
+	}
+	if len(p.words) > 0 {
+		w.Add("b.id IN (SELECT rowid FROM event_text WHERE event_text MATCH ?)", ftsQuery(p.words))
+	}
+	var positions map[int64][]int
+	if len(p.obsHashes) > 0 {
+		positions = map[int64][]int{}
+		var last int64
+		if err := s.r.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM event_blocks").Scan(&last); err != nil {
+			return nil, nil, fmt.Errorf("observable lookup: %w", err)
+		}
+		epochs := make([]int64, 0, epoch(last)+1)
+		for e := range epoch(last) + 1 {
+			epochs = append(epochs, e)
+		}
+		rows, err := s.r.QueryContext(ctx, "SELECT block, pos FROM event_observables WHERE epoch IN ("+placeholders(len(epochs))+") AND h IN ("+placeholders(len(p.obsHashes))+")",
+			append(int64sToAny(epochs), int64sToAny(p.obsHashes)...)...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("observable lookup: %w", err)
+		}
+		for rows.Next() {
+			var b int64
+			var pos []byte
+			if err := rows.Scan(&b, &pos); err != nil {
+				rows.Close()
+				return nil, nil, err
+			}
+			positions[b] = append(positions[b], decodePositions(pos)...)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, nil, err
+		}
+		if len(positions) == 0 {
+			return nil, positions, nil
+		}
+		ids := make([]int64, 0, len(positions))
+		for b := range positions {
+			ids = append(ids, b)
+		}
+		w.Add("b.id IN ("+placeholders(len(ids))+")", int64sToAny(ids)...)
+	}
+	rows, err := s.r.QueryContext(ctx, "SELECT b.id, b.tenant, b.tmin, b.tmax, b.n, b.errors FROM event_blocks b"+w.String()+" ORDER BY b.tmax DESC, b.id DESC", w.Args...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("search events: %w", err)
+	}
+	defer rows.Close()
+	var out []blockInfo
+	for rows.Next() {
+		var b blockInfo
+		if err := rows.Scan(&b.id, &b.tenant, &b.tmin, &b.tmax, &b.n, &b.errs); err != nil {
+			return nil, nil, err
+		}
+		out = append(out, b)
+	}
+	return out, positions, rows.Err()
+}
+
+func int64sToAny(xs []int64) []any {
+	out := make([]any, len(xs))
+	for i, x := range xs {
+		out[i] = x
+	}
+	return out
+}
+
+// blockReader reads one block's columns on demand during a search.
+type blockReader struct {
+	s        *Events
+	ctx      context.Context
+	b        blockInfo
+	times    []int64
+	raw, dat []byte
+	rawDone  bool
+	datDone  bool
+	rawChunk map[int][][]byte
+	datChunk map[int][]tansa.Event
+	rcvChunk map[int][]int64
+	obsChunk map[int][][]normalize.Observable
+}
+
+func (s *Events) readBlock(ctx context.Context, b blockInfo) *blockReader {
+	return &blockReader{s: s, ctx: ctx, b: b, rawChunk: map[int][][]byte{}, datChunk: map[int][]tansa.Event{}, rcvChunk: map[int][]int64{}, obsChunk: map[int][][]normalize.Observable{}}
+}
+
+func (br *blockReader) loadTimes() ([]int64, error) {
+	if br.times != nil {
+		return br.times, nil
+	}
+	var tb []byte
+	if err := br.s.r.QueryRowContext(br.ctx, "SELECT times FROM event_blocks WHERE id = ?", br.b.id).Scan(&tb); err != nil {
+		return nil, fmt.Errorf("event block %d: %w", br.b.id, err)
+	}
+	t, err := decodeTimes(tb, br.b.n)
+	br.times = t
+	return t, err
+}
+
+func (br *blockReader) rawAt(pos int) ([]byte, error) {
+	c := pos / chunkEvents
+	if rs, ok := br.rawChunk[c]; ok {
+		return rs[pos%chunkEvents], nil
+	}
+	if !br.rawDone {
+		if err := br.s.r.QueryRowContext(br.ctx, "SELECT raw FROM event_blocks WHERE id = ?", br.b.id).Scan(&br.raw); err != nil {
+			return nil, fmt.Errorf("event block %d: %w", br.b.id, err)
+		}
+		br.rawDone = true
+	}
+	plain, err := br.s.c.chunk(br.raw, c)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := decodeRaw(plain, min(chunkEvents, br.b.n-c*chunkEvents))
+	if err != nil {
+		return nil, err
+	}
+	br.rawChunk[c] = rs
+	return rs[pos%chunkEvents], nil
+}
+
+// eventAt returns the event at pos without Raw, Time, Received and
+// TenantID, and its received time relative to its time.
+func (br *blockReader) eventAt(pos int) (*tansa.Event, int64, error) {
+	c := pos / chunkEvents
+	evs, ok := br.datChunk[c]
+	if !ok {
+		if !br.datDone {
+			if err := br.s.r.QueryRowContext(br.ctx, "SELECT data FROM event_blocks WHERE id = ?", br.b.id).Scan(&br.dat); err != nil {
+				return nil, 0, fmt.Errorf("event block %d: %w", br.b.id, err)
+			}
+			br.datDone = true
+		}
+		plain, err := br.s.c.chunk(br.dat, c)
+		if err != nil {
+			return nil, 0, err
+		}
+		var rcv []int64
+		var obs [][]normalize.Observable
+		evs, rcv, obs, err = decodeData(plain)
+		if err != nil {
+			return nil, 0, err
+		}
+		br.datChunk[c], br.rcvChunk[c], br.obsChunk[c] = evs, rcv, obs
+	}
+	if pos%chunkEvents >= len(evs) {
+		return nil, 0, fmt.Errorf("event block %d: damaged", br.b.id)
+	}
+	return &evs[pos%chunkEvents], br.rcvChunk[c][pos%chunkEvents], nil
+}
+
+// fieldText is a field value as the filters compare it: SQL's text of the
+// JSON value (numbers in decimal, true and false as 1 and 0, lists as
+// JSON); ok is false for null.
+func fieldText(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case int64:
+		return strconv.FormatInt(x, 10), true
+	case float64:
+		if x == float64(int64(x)) && x < 1e15 && x > -1e15 {
+			return strconv.FormatInt(int64(x), 10), true // as JSON stored it
+		}
+		return strconv.FormatFloat(x, 'g', -1, 64), true
+	case bool:
+		if x {
+			return "1", true
+		}
+		return "0", true
+	case nil:
+		return "", false
+	default:
+		j, err := json.Marshal(x)
+		if err != nil {
+			return "", false
+		}
+		return string(j), true
+	}
+}
+
+// visit calls fn with the time and position of every event of the plan's
+// candidate blocks that matches, block by block, latest block first. skip,
+// when not nil, may pass over a block before its events are checked; a
+// block skipped is not counted.
+func (s *Events) visit(ctx context.Context, p *plan, skip func(b blockInfo) bool, whole func(b blockInfo) bool, fn func(br *blockReader, pos int, t int64) error) error {
+	blocks, positions, err := s.candidates(ctx, p)
+	if err != nil {
+		return err
+	}
+	m := &matcher{words: p.words}
+	for _, b := range blocks {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if skip != nil && skip(b) {
+			continue
+		}
+		inside := (p.lo == 0 || b.tmin >= p.lo) && (p.hi == 0 || b.tmax < p.hi)
+		if inside && p.exact() && whole != nil && whole(b) {
+			continue
+		}
+		br := s.readBlock(ctx, b)
+		times, err := br.loadTimes()
+		if err != nil {
+			return err
+		}
+		check := func(pos int) error {
+			if pos >= b.n {
+				return nil
+			}
+			t := times[pos]
+			if (p.lo != 0 && t < p.lo) || (p.hi != 0 && t >= p.hi) {
+				return nil
+			}
+			if len(p.words) > 0 {
+				raw, err := br.rawAt(pos)
+				if err != nil {
+					return err
+				}
+				if !m.match(raw) {
+					return nil
+				}
+			}
+			if len(p.fields) > 0 || p.q.ParseErrors {
+				ev, _, err := br.eventAt(pos)
+				if err != nil {
+					return err
+				}
+				if p.q.ParseErrors && ev.ParseError == "" {
+					return nil
+				}
+				for f, want := range p.fields {
+					got, ok := fieldText(ev.Fields[f])
+					if _, present := ev.Fields[f]; !present || !ok || got != want {
+						return nil
+					}
+				}
+			}
+			return fn(br, pos, t)
+		}
+		if positions != nil {
+			ps := positions[b.id]
+			slices.Sort(ps)
+			for i, pos := range ps {
+				if i > 0 && ps[i-1] == pos {
+					continue
+				}
+				if err := check(pos); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		for pos := range b.n {
+			if err := check(pos); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// hit is one matching event: its time and its reference.
+type hit struct{ t, ref int64 }
+
+func newer(a, b hit) bool { return a.t > b.t || (a.t == b.t && a.ref > b.ref) }
+
+// Search returns matching events, newest first, and their total.
+func (s *Events) Search(ctx context.Context, q events.Query) ([]tansa.Event, int, error) {
+	names, err := s.tenantNames(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	p, err := s.resolve(ctx, q, names)
+	if err != nil {
+		return nil, 0, err
+	}
+	keep := 0
+	if q.Limit > 0 {
+		keep = q.Offset + q.Limit
+	}
+	total := 0
+	// top holds the newest hits; after each prune its first keep are sorted
+	// and floor is the keep-th, which later hits must beat.
+	var top []hit
+	var floor *hit
+	readers := map[int64]*blockReader{}
+	prune := func() {
+		slices.SortFunc(top, func(a, b hit) int {
+			if newer(a, b) {
+				return -1
+			}
+			if newer(b, a) {
+				return 1
+			}
+			return 0
+		})
+		if len(top) >= keep {
+			top = top[:keep]
+			f := top[keep-1]
+			floor = &f
+		}
+	}
+	// A block wholly inside the bounds with nothing to check adds its count
+	// without being read, unless it may hold one of the newest keep hits.
+	whole := func(b blockInfo) bool {
+		if keep > 0 {
+			if floor == nil && len(top) >= keep {
+				prune()
+			}
+			if floor == nil || b.tmax >= floor.t {
+				return false
+			}
+		}
+		total += b.n
+		return true
+	}
+	err = s.visit(ctx, p, nil, whole, func(br *blockReader, pos int, t int64) error {
+		total++
+		if keep == 0 {
+			return nil
+		}
+		h := hit{t, ref(br.b.id, pos)}
+		if floor != nil && !newer(h, *floor) {
+			return nil
+		}
+		top = append(top, h)
+		readers[br.b.id] = br
+		if len(top) >= 2*keep+64 {
+			prune()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	out := []tansa.Event{}
+	if keep == 0 || q.Offset >= total {
+		return out, total, nil
+	}
+	prune()
+	if q.Offset >= len(top) {
+		return out, total, nil
+	}
+	for _, h := range top[q.Offset:] {
+		br := readers[h.ref>>refBits]
+		ev, err := s.materialize(br, int(h.ref&(1<<refBits-1)), h.t, names)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, ev)
+	}
+	return out, total, nil
+}
+
+// materialize builds the whole event at pos of br.
+func (s *Events) materialize(br *blockReader, pos int, t int64, names map[int64]string) (tansa.Event, error) {
+	e, rcv, err := br.eventAt(pos)
+	if err != nil {
+		return tansa.Event{}, err
+	}
+	raw, err := br.rawAt(pos)
+	if err != nil {
+		return tansa.Event{}, err
+	}
+	ev := *e
+	ev.TenantID = names[br.b.tenant]
+	ev.Time = sqlstore.FromMicros(t)
+	if rcv != noReceived {
+		ev.Received = sqlstore.FromMicros(t + rcv)
+	}
+	ev.Raw = raw
 	return ev, nil
+}
+
+// Event returns event id.
+func (s *Events) Event(ctx context.Context, id string) (tansa.Event, error) {
+	h := idHash(id)
+	for {
+		var r int64
+		err := s.r.QueryRowContext(ctx, "SELECT ref FROM event_ids WHERE h = ?", h).Scan(&r)
+		if errors.Is(err, sql.ErrNoRows) {
+			return tansa.Event{}, tansa.Errorf(tansa.NotFound, "event %q not found", id)
+		}
+		if err != nil {
+			return tansa.Event{}, err
+		}
+		var b blockInfo
+		b.id = r >> refBits
+		if err := s.r.QueryRowContext(ctx, "SELECT tenant, tmin, tmax, n, errors FROM event_blocks WHERE id = ?", b.id).Scan(&b.tenant, &b.tmin, &b.tmax, &b.n, &b.errs); err != nil {
+			return tansa.Event{}, fmt.Errorf("event %s: block %d: %w", id, b.id, err)
+		}
+		br := s.readBlock(ctx, b)
+		pos := int(r & (1<<refBits - 1))
+		e, _, err := br.eventAt(pos)
+		if err != nil {
+			return tansa.Event{}, err
+		}
+		if e.ID != id {
+			h++ // another ID with the same hash; this one was stored further on
+			continue
+		}
+		times, err := br.loadTimes()
+		if err != nil {
+			return tansa.Event{}, err
+		}
+		names, err := s.tenantNames(ctx)
+		if err != nil {
+			return tansa.Event{}, err
+		}
+		return s.materialize(br, pos, times[pos], names)
+	}
+}
+
+// Histogram counts matching events in equal buckets between the query's
+// bounds (or the matching events' first and last times).
+func (s *Events) Histogram(ctx context.Context, q events.Query, buckets int) ([]events.Bucket, error) {
+	if buckets < 1 || buckets > 1000 {
+		return nil, tansa.Errorf(tansa.Invalid, "buckets: %d must be from 1 to 1000", buckets)
+	}
+	names, err := s.tenantNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.resolve(ctx, q, names)
+	if err != nil {
+		return nil, err
+	}
+	lo, hi := p.lo, p.hi
+	if q.Since.IsZero() || q.Until.IsZero() {
+		var mn, mx int64
+		found := false
+		err := s.visit(ctx, p, nil, nil, func(_ *blockReader, _ int, t int64) error {
+			if !found || t < mn {
+				mn = t
+			}
+			if !found || t > mx {
+				mx = t
+			}
+			found = true
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("histogram bounds: %w", err)
+		}
+		if !found {
+			return []events.Bucket{}, nil
+		}
+		if q.Since.IsZero() {
+			lo = mn
+		}
+		if q.Until.IsZero() {
+			hi = mx + 1
+		}
+	}
+	width := max((hi-lo+int64(buckets)-1)/int64(buckets), 1)
+	out := make([]events.Bucket, buckets)
+	for i := range out {
+		out[i].Start = sqlstore.FromMicros(lo + int64(i)*width)
+	}
+	err = s.visit(ctx, p, nil, func(b blockInfo) bool {
+		// A block within one bucket adds its count without its times.
+		if b.tmin < lo || (b.tmin-lo)/width != (b.tmax-lo)/width || (b.tmin-lo)/width >= int64(buckets) {
+			return false
+		}
+		out[(b.tmin-lo)/width].Count += b.n
+		return true
+	}, func(_ *blockReader, _ int, t int64) error {
+		if t < lo {
+			return nil
+		}
+		if i := (t - lo) / width; i < int64(buckets) {
+			out[i].Count++
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("histogram: %w", err)
+	}
+	return out, nil
+}
+
+// Top returns the n most frequent values of field among matching events.
+func (s *Events) Top(ctx context.Context, q events.Query, field string, n int) ([]events.FieldCount, error) {
+	if err := events.CheckField(field); err != nil {
+		return nil, err
+	}
+	names, err := s.tenantNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.resolve(ctx, q, names)
+	if err != nil {
+		return nil, err
+	}
+	counts := map[string]int{}
+	err = s.visit(ctx, p, nil, nil, func(br *blockReader, pos int, _ int64) error {
+		ev, _, err := br.eventAt(pos)
+		if err != nil {
+			return err
+		}
+		if v, ok := fieldText(ev.Fields[field]); ok {
+			if _, present := ev.Fields[field]; present {
+				counts[v]++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("top %s: %w", field, err)
+	}
+	out := make([]events.FieldCount, 0, len(counts))
+	for v, c := range counts {
+		out = append(out, events.FieldCount{Value: v, Count: c})
+	}
+	slices.SortFunc(out, func(a, b events.FieldCount) int {
+		if a.Count != b.Count {
+			return b.Count - a.Count
+		}
+		return strings.Compare(a.Value, b.Value)
+	})
+	if n >= 0 && len(out) > n {
+		out = out[:n]
+	}
+	return out, nil
+}
+
+// DeleteBefore removes tenant's events older than t with their index
+// entries, a block per transaction so the writer is never held for long. A
+// block holding older and newer events is written again without the older
+// ones.
+func (s *Events) DeleteBefore(ctx context.Context, tenant string, t time.Time) (int, error) {
+	cut := sqlstore.Micros(t)
+	total := 0
+	for {
+		var b blockInfo
+		err := s.r.QueryRowContext(ctx, `SELECT b.id, b.tenant, b.tmin, b.tmax, b.n, b.errors FROM event_blocks b JOIN event_tenants t ON t.id = b.tenant
+			WHERE t.name = ? AND b.tmin < ? ORDER BY b.tmin LIMIT 1`, tenant, cut).Scan(&b.id, &b.tenant, &b.tmin, &b.tmax, &b.n, &b.errs)
+		if errors.Is(err, sql.ErrNoRows) {
+			return total, nil
+		}
+		if err != nil {
+			return total, fmt.Errorf("retention: %w", err)
+		}
+		n, err := s.rewriteBlock(ctx, b, tenant, cut)
+		if err != nil {
+			return total, fmt.Errorf("retention: %w", err)
+		}
+		total += n
+	}
+}
+
+// rewriteBlock removes block b with its index entries and stores again
+// its events at or after cut; it returns how many it removed.
+func (s *Events) rewriteBlock(ctx context.Context, b blockInfo, tenant string, cut int64) (int, error) {
+	br := s.readBlock(ctx, b)
+	times, err := br.loadTimes()
+	if err != nil {
+		return 0, err
+	}
+	var keep []events.Record
+	var hs []any
+	obs := map[int64]bool{}
+	removed := 0
+	for pos := range b.n {
+		e, rcv, err := br.eventAt(pos)
+		if err != nil {
+			return 0, err
+		}
+		o := br.obsChunk[pos/chunkEvents][pos%chunkEvents]
+		for _, x := range o {
+			obs[obsHash(tenant, x.Value)] = true
+		}
+		hs = append(hs, idHash(e.ID))
+		if times[pos] < cut {
+			removed++
+			continue
+		}
+		raw, err := br.rawAt(pos)
+		if err != nil {
+			return 0, err
+		}
+		ev := *e
+		ev.TenantID = tenant
+		ev.Time = sqlstore.FromMicros(times[pos])
+		if rcv != noReceived {
+			ev.Received = sqlstore.FromMicros(times[pos] + rcv)
+		}
+		ev.Raw = slices.Clone(raw)
+		keep = append(keep, events.Record{Event: &ev, Observables: o})
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	lo, hi := ref(b.id, 0), ref(b.id+1, 0)
+	deleted := int64(0)
+	for i := 0; i < len(hs); i += 500 {
+		part := hs[i:min(i+500, len(hs))]
+		res, err := tx.ExecContext(ctx, "DELETE FROM event_ids WHERE h IN ("+placeholders(len(part))+") AND ref >= ? AND ref < ?", append(part, lo, hi)...)
+		if err != nil {
+			return 0, err
+		}
+		n, _ := res.RowsAffected()
+		deleted += n
+	}
+	// An ID stored past its hash (a collision, rare) is found by probing.
+	for i := 0; deleted < int64(len(hs)) && i < len(hs); i++ {
+		for h := hs[i].(int64) + 1; ; h++ {
+			var r int64
+			err := tx.QueryRowContext(ctx, "SELECT ref FROM event_ids WHERE h = ?", h).Scan(&r)
+			if errors.Is(err, sql.ErrNoRows) {
+				break
+			}
+			if err != nil {
+				return 0, err
+			}
+			if r >= lo && r < hi {
+				if _, err := tx.ExecContext(ctx, "DELETE FROM event_ids WHERE h = ?", h); err != nil {
+					return 0, err
+				}
+				deleted++
+			}
+		}
+	}
+	var ohs []any
+	for h := range obs {
+		ohs = append(ohs, h)
+	}
+	for i := 0; i < len(ohs); i += 500 {
+		part := ohs[i:min(i+500, len(ohs))]
+		if _, err := tx.ExecContext(ctx, "DELETE FROM event_observables WHERE epoch = ? AND block = ? AND h IN ("+placeholders(len(part))+")", append([]any{epoch(b.id), b.id}, part...)...); err != nil {
+			return 0, err
+		}
+	}
+	for _, stmt := range []string{"DELETE FROM event_text WHERE rowid = ?", "DELETE FROM event_blocks WHERE id = ?"} {
+		if _, err := tx.ExecContext(ctx, stmt, b.id); err != nil {
+			return 0, err
+		}
+	}
+	if len(keep) > 0 {
+		var tid int64
+		if err := tx.QueryRowContext(ctx, "SELECT id FROM event_tenants WHERE name = ?", tenant).Scan(&tid); err != nil {
+			return 0, err
+		}
+		enc := s.encode(keep)
+		hs, fresh, err := s.dedupe(ctx, tx, keep, map[int64]string{})
+		if err != nil {
+			return 0, err
+		}
+		if len(fresh) != len(keep) {
+			return 0, fmt.Errorf("event block %d: %d of its events are stored twice", b.id, len(keep)-len(fresh))
+		}
+		if err := s.insertBlock(ctx, tx, tid, tenant, enc, hs); err != nil {
+			return 0, err
+		}
+	}
+	return removed, tx.Commit()
 }
 
 // normalizeNumbers turns JSON's float64 back into int64 where the value is
@@ -212,164 +1231,5 @@ func normalizeNumbers(m map[string]any) {
 				m[k] = ss
 			}
 		}
-	}
-}
-
-// Search returns matching events, newest first, and their total.
-func (s *Events) Search(ctx context.Context, q events.Query) ([]tansa.Event, int, error) {
-	w, err := where(q)
-	if err != nil {
-		return nil, 0, err
-	}
-	var total int
-	if err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM events e"+w.String(), w.Args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("count events: %w", err)
-	}
-	out := []tansa.Event{}
-	if q.Limit <= 0 || q.Offset >= total {
-		return out, total, nil
-	}
-	rows, err := s.r.QueryContext(ctx, "SELECT "+eventCols+" FROM events e"+w.String()+" ORDER BY e.time DESC, e.seq DESC LIMIT ? OFFSET ?",
-		append(w.Args, q.Limit, q.Offset)...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("search events: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		ev, err := scanEvent(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, ev)
-	}
-	return out, total, rows.Err()
-}
-
-// Event returns event id.
-func (s *Events) Event(ctx context.Context, id string) (tansa.Event, error) {
-	ev, err := scanEvent(s.r.QueryRowContext(ctx, "SELECT "+eventCols+" FROM events e WHERE e.id = ?", id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return ev, tansa.Errorf(tansa.NotFound, "event %q not found", id)
-	}
-	return ev, err
-}
-
-// Histogram counts matching events in equal buckets between the query's
-// bounds (or the matching events' first and last times).
-func (s *Events) Histogram(ctx context.Context, q events.Query, buckets int) ([]events.Bucket, error) {
-	if buckets < 1 || buckets > 1000 {
-		return nil, tansa.Errorf(tansa.Invalid, "buckets: %d must be from 1 to 1000", buckets)
-	}
-	w, err := where(q)
-	if err != nil {
-		return nil, err
-	}
-	lo, hi := sqlstore.Micros(q.Since), sqlstore.Micros(q.Until)
-	if q.Since.IsZero() || q.Until.IsZero() {
-		var mn, mx sql.NullInt64
-		if err := s.r.QueryRowContext(ctx, "SELECT MIN(e.time), MAX(e.time) FROM events e"+w.String(), w.Args...).Scan(&mn, &mx); err != nil {
-			return nil, fmt.Errorf("histogram bounds: %w", err)
-		}
-		if !mn.Valid {
-			return []events.Bucket{}, nil
-		}
-		if q.Since.IsZero() {
-			lo = mn.Int64
-		}
-		if q.Until.IsZero() {
-			hi = mx.Int64 + 1
-		}
-	}
-	width := max((hi-lo+int64(buckets)-1)/int64(buckets), 1)
-	out := make([]events.Bucket, buckets)
-	for i := range out {
-		out[i].Start = sqlstore.FromMicros(lo + int64(i)*width)
-	}
-	rows, err := s.r.QueryContext(ctx, "SELECT (e.time - ?) / ?, COUNT(*) FROM events e"+w.String()+" GROUP BY 1",
-		append([]any{lo, width}, w.Args...)...)
-	if err != nil {
-		return nil, fmt.Errorf("histogram: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var b int64
-		var n int
-		if err := rows.Scan(&b, &n); err != nil {
-			return nil, err
-		}
-		if b >= 0 && b < int64(buckets) {
-			out[b].Count += n
-		}
-	}
-	return out, rows.Err()
-}
-
-// Top returns the n most frequent values of field among matching events.
-func (s *Events) Top(ctx context.Context, q events.Query, field string, n int) ([]events.FieldCount, error) {
-	path, err := jsonPath(field)
-	if err != nil {
-		return nil, err
-	}
-	w, err := where(q)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := s.r.QueryContext(ctx, "SELECT v, COUNT(*) AS c FROM (SELECT CAST(json_extract(e.fields, ?) AS TEXT) AS v FROM events e"+
-		w.String()+") WHERE v IS NOT NULL GROUP BY v ORDER BY c DESC, v LIMIT ?", append(append([]any{path}, w.Args...), n)...)
-	if err != nil {
-		return nil, fmt.Errorf("top %s: %w", field, err)
-	}
-	defer rows.Close()
-	out := []events.FieldCount{}
-	for rows.Next() {
-		var fc events.FieldCount
-		if err := rows.Scan(&fc.Value, &fc.Count); err != nil {
-			return nil, err
-		}
-		out = append(out, fc)
-	}
-	return out, rows.Err()
-}
-
-// DeleteBefore removes tenant's events older than t with their index
-// entries, in slices so the writer is never held for long.
-func (s *Events) DeleteBefore(ctx context.Context, tenant string, t time.Time) (int, error) {
-	total := 0
-	for {
-		tx, err := s.w.BeginTx(ctx, nil)
-		if err != nil {
-			return total, err
-		}
-		rows, err := tx.QueryContext(ctx, "SELECT seq FROM events WHERE tenant_id = ? AND time < ? LIMIT 5000", tenant, sqlstore.Micros(t))
-		if err != nil {
-			tx.Rollback()
-			return total, err
-		}
-		var seqs []any
-		for rows.Next() {
-			var seq int64
-			if err := rows.Scan(&seq); err != nil {
-				rows.Close()
-				tx.Rollback()
-				return total, err
-			}
-			seqs = append(seqs, seq)
-		}
-		rows.Close()
-		if len(seqs) == 0 {
-			tx.Rollback()
-			return total, nil
-		}
-		in := "(" + strings.TrimSuffix(strings.Repeat("?,", len(seqs)), ",") + ")"
-		for _, stmt := range []string{"DELETE FROM events_fts WHERE rowid IN " + in, "DELETE FROM observables WHERE seq IN " + in, "DELETE FROM events WHERE seq IN " + in} {
-			if _, err := tx.ExecContext(ctx, stmt, seqs...); err != nil {
-				tx.Rollback()
-				return total, fmt.Errorf("retention: %w", err)
-			}
-		}
-		if err := tx.Commit(); err != nil {
-			return total, err
-		}
-		total += len(seqs)
 	}
 }

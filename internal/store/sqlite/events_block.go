@@ -1,0 +1,440 @@
+package sqlite
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/tansa-sec/tansa/internal/normalize"
+	"github.com/tansa-sec/tansa/internal/store/sqlstore"
+	"github.com/tansa-sec/tansa/internal/tansa"
+)
+
+// A block is the stored form of up to maxBlock events of one tenant that
+// were written together. Events are kept column by column in chunks of
+// chunkEvents, each chunk compressed on its own with zstd, so that reading
+// one event decompresses one chunk, and repeated columns (a vendor field and
+// its ECS copy, the syslog header fields, the field names) cost almost
+// nothing once compressed. Two compressed columns are kept apart: raw (the
+// records as received, all a free-text check needs) and data (everything
+// else). Times are a small uncompressed column of their own, so that counts
+// and histograms over a time range never decompress anything.
+const (
+	maxBlock    = 4096
+	chunkEvents = 128
+)
+
+// refBits is how many low bits of an event's reference (its seq) hold its
+// position in the block; the rest is the block's id.
+const refBits = 16
+
+func ref(block int64, pos int) int64 { return block<<refBits | int64(pos) }
+
+// codec compresses and decompresses chunks; both zstd halves are safe for
+// concurrent use through EncodeAll and DecodeAll.
+type codec struct {
+	enc *zstd.Encoder
+	dec *zstd.Decoder
+}
+
+func newCodec() (*codec, error) {
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
+	if err != nil {
+		return nil, err
+	}
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(1<<30))
+	if err != nil {
+		return nil, err
+	}
+	return &codec{enc: enc, dec: dec}, nil
+}
+
+// encodeTimes writes the times as zig-zag varint differences from the
+// previous one.
+func encodeTimes(times []int64) []byte {
+	b := make([]byte, 0, len(times)*3)
+	var prev int64
+	for _, t := range times {
+		b = binary.AppendVarint(b, t-prev)
+		prev = t
+	}
+	return b
+}
+
+func decodeTimes(b []byte, n int) ([]int64, error) {
+	out := make([]int64, 0, n)
+	var prev int64
+	for len(out) < n {
+		d, k := binary.Varint(b)
+		if k <= 0 {
+			return nil, errors.New("event block: damaged times")
+		}
+		prev += d
+		out = append(out, prev)
+		b = b[k:]
+	}
+	return out, nil
+}
+
+// encodeChunks compresses the events in chunks of chunkEvents, each with
+// enc(lo, hi) building the chunk's plain bytes, and frames them: a varint
+// count, then each chunk's varint length and bytes.
+func (c *codec) encodeChunks(n int, enc func(buf []byte, lo, hi int) []byte) []byte {
+	chunks := (n + chunkEvents - 1) / chunkEvents
+	out := binary.AppendUvarint(nil, uint64(chunks))
+	var plain, packed []byte
+	for lo := 0; lo < n; lo += chunkEvents {
+		hi := min(lo+chunkEvents, n)
+		plain = enc(plain[:0], lo, hi)
+		packed = c.enc.EncodeAll(plain, packed[:0])
+		out = binary.AppendUvarint(out, uint64(len(packed)))
+		out = append(out, packed...)
+	}
+	return out
+}
+
+// chunk decompresses chunk i of a framed column.
+func (c *codec) chunk(col []byte, i int) ([]byte, error) {
+	r := reader{b: col}
+	chunks := int(r.uvarint())
+	if r.err != nil || i >= chunks {
+		return nil, errors.New("event block: damaged chunk table")
+	}
+	for j := 0; ; j++ {
+		size := int(r.uvarint())
+		if r.err != nil || size > len(r.b) {
+			return nil, errors.New("event block: damaged chunk table")
+		}
+		if j == i {
+			return c.dec.DecodeAll(r.b[:size], nil)
+		}
+		r.b = r.b[size:]
+	}
+}
+
+// encodeRaw is the plain form of a raw chunk: each record's length and
+// bytes.
+func encodeRaw(buf []byte, raws [][]byte) []byte {
+	for _, r := range raws {
+		buf = binary.AppendUvarint(buf, uint64(len(r)))
+		buf = append(buf, r...)
+	}
+	return buf
+}
+
+func decodeRaw(b []byte, n int) ([][]byte, error) {
+	r := reader{b: b}
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = r.bytes()
+	}
+	return out, r.err
+}
+
+// The tags of field values in a data chunk.
+const (
+	tagAbsent byte = iota
+	tagString
+	tagInt
+	tagFloat
+	tagTrue
+	tagFalse
+	tagNil
+	tagStrings
+	tagJSON // any other type, as JSON (parsers should not produce one)
+)
+
+// encodeData is the plain form of a data chunk of events evs: IDs,
+// received times (as differences from the event's time), sources, formats,
+// parse errors, the fields column by column (a sorted list of names, then
+// each name's values in event order), and the observables.
+func encodeData(buf []byte, evs []*tansa.Event, obs [][]normalize.Observable) []byte {
+	buf = binary.AppendUvarint(buf, uint64(len(evs)))
+	for _, ev := range evs {
+		buf = appendString(buf, ev.ID)
+	}
+	for _, ev := range evs {
+		buf = binary.AppendVarint(buf, sqlstore.Micros(ev.Received)-sqlstore.Micros(ev.Time))
+		buf = append(buf, boolByte(ev.Received.IsZero()))
+	}
+	for _, ev := range evs {
+		buf = appendString(buf, ev.Source)
+	}
+	for _, ev := range evs {
+		buf = appendString(buf, ev.Format)
+	}
+	for _, ev := range evs {
+		buf = appendString(buf, ev.ParseError)
+	}
+	seen := map[string]struct{}{}
+	var keys []string
+	for _, ev := range evs {
+		for k := range ev.Fields {
+			if _, ok := seen[k]; !ok {
+				seen[k] = struct{}{}
+				keys = append(keys, k)
+			}
+		}
+	}
+	slices.Sort(keys)
+	buf = binary.AppendUvarint(buf, uint64(len(keys)))
+	for _, k := range keys {
+		buf = appendString(buf, k)
+		for _, ev := range evs {
+			v, ok := ev.Fields[k]
+			if !ok {
+				buf = append(buf, tagAbsent)
+				continue
+			}
+			buf = appendValue(buf, v)
+		}
+	}
+	for _, os := range obs {
+		buf = binary.AppendUvarint(buf, uint64(len(os)))
+		for _, o := range os {
+			buf = appendString(buf, string(o.Type))
+			buf = appendString(buf, o.Value)
+		}
+	}
+	return buf
+}
+
+func boolByte(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendValue(b []byte, v any) []byte {
+	switch x := v.(type) {
+	case string:
+		return appendString(append(b, tagString), x)
+	case int64:
+		return binary.AppendVarint(append(b, tagInt), x)
+	case int:
+		return binary.AppendVarint(append(b, tagInt), int64(x))
+	case int32:
+		return binary.AppendVarint(append(b, tagInt), int64(x))
+	case uint16:
+		return binary.AppendVarint(append(b, tagInt), int64(x))
+	case uint32:
+		return binary.AppendVarint(append(b, tagInt), int64(x))
+	case float64:
+		return binary.LittleEndian.AppendUint64(append(b, tagFloat), math.Float64bits(x))
+	case float32:
+		return binary.LittleEndian.AppendUint64(append(b, tagFloat), math.Float64bits(float64(x)))
+	case bool:
+		if x {
+			return append(b, tagTrue)
+		}
+		return append(b, tagFalse)
+	case nil:
+		return append(b, tagNil)
+	case []string:
+		b = binary.AppendUvarint(append(b, tagStrings), uint64(len(x)))
+		for _, s := range x {
+			b = appendString(b, s)
+		}
+		return b
+	default:
+		j, err := json.Marshal(x)
+		if err != nil {
+			j = []byte(strconv.Quote(fmt.Sprint(x)))
+		}
+		return appendString(append(b, tagJSON), string(j))
+	}
+}
+
+// noReceived marks an event stored without a received time.
+const noReceived = math.MinInt64
+
+// decodeData reads a data chunk back into events (Time, Received, TenantID
+// and Raw are the caller's to fill in), each event's received time as a
+// difference from its time (noReceived when it had none), and their
+// observables.
+func decodeData(b []byte) ([]tansa.Event, []int64, [][]normalize.Observable, error) {
+	r := reader{b: b}
+	n64 := r.uvarint()
+	n := int(n64)
+	if r.err != nil || n64 > chunkEvents {
+		return nil, nil, nil, errors.New("event block: damaged data chunk")
+	}
+	evs := make([]tansa.Event, n)
+	for i := range evs {
+		evs[i].ID = r.string()
+	}
+	rcv := make([]int64, n)
+	for i := range evs {
+		rcv[i] = r.varint()
+		if r.byte() == 1 {
+			rcv[i] = noReceived
+		}
+	}
+	for i := range evs {
+		evs[i].Source = r.string()
+	}
+	for i := range evs {
+		evs[i].Format = r.string()
+	}
+	for i := range evs {
+		evs[i].ParseError = r.string()
+	}
+	nkeys := int(r.uvarint())
+	sizes := make([]int, n)
+	type kv struct {
+		k string
+		v any
+	}
+	// Count each event's fields first so that its map is made once.
+	vals := make([][]kv, n)
+	for range nkeys {
+		if r.err != nil {
+			break
+		}
+		k := r.string()
+		for i := range evs {
+			tag := r.byte()
+			if tag == tagAbsent {
+				continue
+			}
+			v := r.value(tag)
+			vals[i] = append(vals[i], kv{k, v})
+			sizes[i]++
+		}
+	}
+	for i := range evs {
+		evs[i].Fields = make(map[string]any, sizes[i])
+		for _, f := range vals[i] {
+			evs[i].Fields[f.k] = f.v
+		}
+	}
+	obs := make([][]normalize.Observable, n)
+	for i := range obs {
+		m := int(r.uvarint())
+		if r.err != nil || m > len(r.b) {
+			break
+		}
+		obs[i] = make([]normalize.Observable, m)
+		for j := range obs[i] {
+			obs[i][j] = normalize.Observable{Type: normalize.ObservableType(r.string()), Value: r.string()}
+		}
+	}
+	if r.err != nil {
+		return nil, nil, nil, r.err
+	}
+	return evs, rcv, obs, nil
+}
+
+// reader reads the encodings above; the first error sticks.
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) fail() {
+	if r.err == nil {
+		r.err = errors.New("event block: damaged data")
+	}
+	r.b = nil
+}
+
+func (r *reader) uvarint() uint64 {
+	v, k := binary.Uvarint(r.b)
+	if k <= 0 {
+		r.fail()
+		return 0
+	}
+	r.b = r.b[k:]
+	return v
+}
+
+func (r *reader) varint() int64 {
+	v, k := binary.Varint(r.b)
+	if k <= 0 {
+		r.fail()
+		return 0
+	}
+	r.b = r.b[k:]
+	return v
+}
+
+func (r *reader) byte() byte {
+	if len(r.b) == 0 {
+		r.fail()
+		return 0
+	}
+	c := r.b[0]
+	r.b = r.b[1:]
+	return c
+}
+
+func (r *reader) bytes() []byte {
+	n := r.uvarint()
+	if n > uint64(len(r.b)) {
+		r.fail()
+		return nil
+	}
+	s := r.b[:n:n]
+	r.b = r.b[n:]
+	return s
+}
+
+func (r *reader) string() string { return string(r.bytes()) }
+
+func (r *reader) value(tag byte) any {
+	switch tag {
+	case tagString:
+		return r.string()
+	case tagInt:
+		return r.varint()
+	case tagFloat:
+		if len(r.b) < 8 {
+			r.fail()
+			return nil
+		}
+		v := math.Float64frombits(binary.LittleEndian.Uint64(r.b))
+		r.b = r.b[8:]
+		return v
+	case tagTrue:
+		return true
+	case tagFalse:
+		return false
+	case tagNil:
+		return nil
+	case tagStrings:
+		n := r.uvarint()
+		if n > uint64(len(r.b)) {
+			r.fail()
+			return nil
+		}
+		ss := make([]string, n)
+		for i := range ss {
+			ss[i] = r.string()
+		}
+		return ss
+	case tagJSON:
+		var v any
+		if err := json.Unmarshal(r.bytes(), &v); err != nil {
+			r.fail()
+			return nil
+		}
+		if m, ok := v.(map[string]any); ok {
+			normalizeNumbers(m)
+		}
+		return v
+	}
+	r.fail()
+	return nil
+}

@@ -1,0 +1,119 @@
+package sqlite
+
+import (
+	"reflect"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/tansa-sec/tansa/internal/access"
+	"github.com/tansa-sec/tansa/internal/events"
+	"github.com/tansa-sec/tansa/internal/normalize"
+	"github.com/tansa-sec/tansa/internal/tansa"
+)
+
+// Every field type a parser stores comes back as it was, and so do the
+// other columns.
+func TestBlockRoundTrip(t *testing.T) {
+	c, err := newCodec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	var evs []*tansa.Event
+	var obs [][]normalize.Observable
+	for i := range 300 {
+		ev := &tansa.Event{ID: "b-" + string(rune('a'+i%26)), Time: at.Add(time.Duration(i) * time.Second), Received: at.Add(time.Hour), Source: "s", Format: "kv",
+			Raw: []byte("x"), Fields: map[string]any{"s": "v", "i": int64(-7), "f": 1.5, "t": true, "n": nil, "l": []string{"a", "b"}}}
+		if i%2 == 0 {
+			ev.Fields = map[string]any{"only": "even"}
+			ev.ParseError = "bad"
+			ev.Received = time.Time{}
+		}
+		evs = append(evs, ev)
+		obs = append(obs, []normalize.Observable{{Type: normalize.IP, Value: "192.0.2.1"}})
+	}
+	dat := c.encodeChunks(len(evs), func(buf []byte, lo, hi int) []byte { return encodeData(buf, evs[lo:hi], obs[lo:hi]) })
+	for ci := range 3 {
+		plain, err := c.chunk(dat, ci)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, rcv, gobs, err := decodeData(plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, g := range got {
+			want := evs[ci*chunkEvents+j]
+			if g.ID != want.ID || g.ParseError != want.ParseError || g.Format != "kv" || !reflect.DeepEqual(g.Fields, want.Fields) || !reflect.DeepEqual(gobs[j], obs[0]) {
+				t.Fatalf("event %d: got %+v, want %+v", ci*chunkEvents+j, g, want)
+			}
+			if want.Received.IsZero() != (rcv[j] == noReceived) {
+				t.Fatalf("event %d: received %d", j, rcv[j])
+			}
+		}
+	}
+	if _, err := c.chunk(dat, 3); err == nil {
+		t.Fatal("chunk 3 of 3 read")
+	}
+}
+
+// A damaged block is an error, never a panic.
+func FuzzDecodeData(f *testing.F) {
+	evs := []*tansa.Event{{ID: "x", Fields: map[string]any{"a": "b", "n": int64(1), "l": []string{"c"}}}}
+	f.Add(encodeData(nil, evs, [][]normalize.Observable{{{Type: normalize.IP, Value: "192.0.2.1"}}}))
+	f.Add([]byte{1, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		decodeData(b)
+		decodeTimes(b, 10)
+		decodeRaw(b, 5)
+		decodePositions(b)
+	})
+}
+
+// Words are found whole, in order, case-folded, as the index splits them.
+func TestMatchText(t *testing.T) {
+	for _, c := range []struct {
+		text, raw string
+		want      bool
+	}{
+		{"failed ROOT", "Failed password for root from 198.51.100.7", true},
+		{"203.0.113.5", "deny 203.0.113.5 -> x", true},
+		{"203.0.113.5", "deny 203.0.113.50 -> x", false},
+		{"pay*", "GET http://evil.example/payload.exe", true},
+		{"Straße", "user=STRASSE", false},
+		{"ｆｕｌｌ", "ＦＵＬＬ width", true},
+		{"Überweisung", "überweisung ok", true},
+	} {
+		words, _ := parseText(c.text)
+		m := &matcher{words: words}
+		if got := m.match([]byte(c.raw)); got != c.want {
+			t.Errorf("%q in %q: %v, want %v", c.text, c.raw, got, c.want)
+		}
+	}
+}
+
+// The full-text index and the check agree on words beyond ASCII: every
+// word the check accepts is found through the index.
+func TestEventsTextUnicode(t *testing.T) {
+	ctx := t.Context()
+	s, err := OpenEvents(ctx, t.TempDir()+"/events.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	raws := []string{"ＦＵＬＬ width Überweisung", "ログイン失敗 user=山田", "Ωmega café", "a_b-c.d/e:f"}
+	var recs []events.Record
+	for i, r := range raws {
+		recs = append(recs, events.Record{Event: &tansa.Event{ID: "u" + strconv.Itoa(i), TenantID: "A", Time: time.Now(), Raw: []byte(r), Fields: map[string]any{}}})
+	}
+	if err := s.Put(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string]string{"ｆｕｌｌ": "u0", "überweisung": "u0", "山田": "u1", "ωMEGA": "u2", "CAFÉ": "u2", "caf*": "u2", "b-c": "u3", "e:f": "u3"} {
+		evs, total, err := s.Search(ctx, events.Query{Scope: access.Scope{All: true}, Text: q, Page: access.Page{Limit: 5}})
+		if err != nil || total != 1 || evs[0].ID != want {
+			t.Errorf("%q: %d events (%v), want %s", q, total, err, want)
+		}
+	}
+}

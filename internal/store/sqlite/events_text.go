@@ -1,0 +1,180 @@
+package sqlite
+
+import (
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Free text is indexed per block, not per event: the full-text table holds
+// one document per block listing the distinct words of its raw records, so
+// a word that every firewall line repeats is indexed once per block, not
+// once per event. The index therefore answers "which blocks may hold these
+// words"; the words are then checked in the raw records of those blocks
+// (matchText), which gives the exact answer. Both sides split text into
+// words the way FTS5's unicode61 tokenizer does (letters, digits and
+// private-use characters form words; everything else separates them; case
+// is folded; diacritics are kept: the table is created with
+// remove_diacritics 0), so the index never misses a block the check would
+// accept.
+
+// isWordRune reports whether r belongs to a word for unicode61.
+func isWordRune(r rune) bool {
+	if r < utf8.RuneSelf {
+		return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9'
+	}
+	return unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.Is(unicode.Co, r)
+}
+
+// span is one word of a tokenized text, as a range of the folded buffer.
+type span struct{ lo, hi int32 }
+
+// tokenize appends the case-folded words of s to buf and their ranges to
+// spans.
+func tokenize(buf []byte, spans []span, s []byte) ([]byte, []span) {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+				i++
+				continue
+			}
+		} else if r, _ := utf8.DecodeRune(s[i:]); !isWordRune(r) {
+			_, size := utf8.DecodeRune(s[i:])
+			i += size
+			continue
+		}
+		lo := len(buf)
+		for i < len(s) {
+			c := s[i]
+			if c < utf8.RuneSelf {
+				switch {
+				case 'a' <= c && c <= 'z' || '0' <= c && c <= '9':
+					buf = append(buf, c)
+				case 'A' <= c && c <= 'Z':
+					buf = append(buf, c+'a'-'A')
+				default:
+					goto end
+				}
+				i++
+				continue
+			}
+			r, size := utf8.DecodeRune(s[i:])
+			if !isWordRune(r) {
+				break
+			}
+			buf = utf8.AppendRune(buf, unicode.ToLower(r))
+			i += size
+		}
+	end:
+		spans = append(spans, span{int32(lo), int32(len(buf))})
+	}
+	return buf, spans
+}
+
+// textWord is one word of a query: the words unicode61 splits it into
+// (which must occur in this order, adjacent), the last one a prefix when
+// the word ended in *.
+type textWord struct {
+	toks   []string
+	prefix bool
+}
+
+// parseText splits free text into query words; words without any letter
+// or digit are dropped. ok is false when nothing is left to look for.
+func parseText(text string) (words []textWord, ok bool) {
+	for _, w := range strings.Fields(text) {
+		prefix := strings.HasSuffix(w, "*")
+		w = strings.TrimRight(w, "*")
+		buf, spans := tokenize(nil, nil, []byte(w))
+		if len(spans) == 0 {
+			continue
+		}
+		tw := textWord{prefix: prefix}
+		for _, sp := range spans {
+			tw.toks = append(tw.toks, string(buf[sp.lo:sp.hi]))
+		}
+		words = append(words, tw)
+	}
+	return words, len(words) > 0
+}
+
+// ftsQuery is the index's query for words: every word of every query word
+// in some raw record of the block (quoted, so FTS5 syntax is literal).
+func ftsQuery(words []textWord) string {
+	var parts []string
+	for _, w := range words {
+		for i, t := range w.toks {
+			q := `"` + strings.ReplaceAll(t, `"`, `""`) + `"`
+			if w.prefix && i == len(w.toks)-1 {
+				q += "*"
+			}
+			parts = append(parts, q)
+		}
+	}
+	return strings.Join(parts, " AND ")
+}
+
+// matcher checks raw records against query words, reusing its buffers.
+type matcher struct {
+	words []textWord
+	buf   []byte
+	spans []span
+}
+
+// match reports whether every query word occurs in raw.
+func (m *matcher) match(raw []byte) bool {
+	m.buf, m.spans = tokenize(m.buf[:0], m.spans[:0], raw)
+	for _, w := range m.words {
+		if !m.has(w) {
+			return false
+		}
+	}
+	return true
+}
+
+func (m *matcher) has(w textWord) bool {
+	n := len(w.toks)
+	for i := 0; i+n <= len(m.spans); i++ {
+		ok := true
+		for j, t := range w.toks {
+			sp := m.spans[i+j]
+			tok := m.buf[sp.lo:sp.hi]
+			if w.prefix && j == n-1 {
+				ok = len(tok) >= len(t) && string(tok[:len(t)]) == t
+			} else {
+				ok = string(tok) == t
+			}
+			if !ok {
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+// blockWords returns the distinct words of raws separated by spaces: the
+// full-text document of a block.
+func blockWords(raws [][]byte) string {
+	var buf []byte
+	var spans []span
+	seen := make(map[string]struct{}, 1024)
+	var words []string
+	for _, r := range raws {
+		buf, spans = tokenize(buf[:0], spans[:0], r)
+		for _, sp := range spans {
+			w := buf[sp.lo:sp.hi]
+			if _, ok := seen[string(w)]; !ok {
+				s := string(w)
+				seen[s] = struct{}{}
+				words = append(words, s)
+			}
+		}
+	}
+	slices.Sort(words)
+	return strings.Join(words, " ")
+}
