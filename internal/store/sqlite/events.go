@@ -69,6 +69,13 @@ func OpenEvents(ctx context.Context, path string) (*Events, error) {
 		r.Close()
 		return nil, err
 	}
+	// Multi-row INSERTs keep a statement journal; in memory, not a temp
+	// file written with a system call per page.
+	if _, err := w.ExecContext(ctx, "PRAGMA temp_store = MEMORY"); err != nil {
+		w.Close()
+		r.Close()
+		return nil, describe(path, err)
+	}
 	s := &Events{w: w, r: r, c: c, tenants: map[string]int64{}}
 	if err := s.convertV1(ctx); err != nil {
 		s.Close()
@@ -97,6 +104,31 @@ func idHash(id string) int64 {
 	return int64(h.Sum64())
 }
 
+// prefixHash is the key of the addresses of tenant whose text starts with
+// p, an ipPrefixes prefix; the \x01 keeps it apart from every value's.
+func prefixHash(tenant, p string) int64 { return obsHash(tenant, "\x01"+p) }
+
+// ipPrefixes returns the textual prefixes an address is also indexed
+// under, so that intel's hunts for CIDRs (retro.Lookup.Prefixes) are index
+// lookups: whole octets of IPv4 ("10.", "10.1.", "10.1.2.") and up to four
+// whole groups of IPv6 ("2001:", … "2001:db8:1:2:").
+func ipPrefixes(v string) []string {
+	sep, most := byte('.'), 3
+	if strings.IndexByte(v, ':') >= 0 {
+		sep, most = ':', 4
+	}
+	var out []string
+	for i := 0; i < len(v) && len(out) < most; i++ {
+		if v[i] == sep {
+			if i > 0 && v[i-1] == sep {
+				break // "::": the groups after it are not at fixed places
+			}
+			out = append(out, v[:i+1])
+		}
+	}
+	return out
+}
+
 // epochBits groups blocks into epochs in the observable index: its key
 // starts with the epoch, so that the rows a Put adds go into the small,
 // recent part of the index instead of one random page each; a lookup
@@ -116,13 +148,18 @@ func obsHash(tenant, value string) int64 {
 
 // encoded is a block ready to insert.
 type encoded struct {
-	recs             []events.Record
-	times            []int64
-	tmin, tmax       int64
-	errs             int
-	timesB, raw, dat []byte
-	words            string
+	recs       []events.Record
+	times      []int64
+	tmin, tmax int64
+	errs       int
+	timesB     []byte
+	raws, dats [][]byte // compressed, per chunk
+	words      []string // each chunk's full-text document
 }
+
+// chunkID is the event_chunks key (and full-text rowid) of chunk c of a
+// block: maxBlock / chunkEvents chunks fit in its low bits.
+func chunkID(block int64, c int) int64 { return block<<6 | int64(c) }
 
 // encode builds the stored form of recs (at most maxBlock, one tenant).
 func (s *Events) encode(recs []events.Record) *encoded {
@@ -145,9 +182,11 @@ func (s *Events) encode(recs []events.Record) *encoded {
 		raws[i], evs[i], obs[i] = r.Event.Raw, r.Event, r.Observables
 	}
 	e.timesB = encodeTimes(e.times)
-	e.raw = s.c.encodeChunks(len(recs), func(buf []byte, lo, hi int) []byte { return encodeRaw(buf, raws[lo:hi]) })
-	e.dat = s.c.encodeChunks(len(recs), func(buf []byte, lo, hi int) []byte { return encodeData(buf, evs[lo:hi], obs[lo:hi]) })
-	e.words = blockWords(raws)
+	e.raws = s.c.encodeChunks(len(recs), func(buf []byte, lo, hi int) []byte { return encodeRaw(buf, raws[lo:hi]) })
+	e.dats = s.c.encodeChunks(len(recs), func(buf []byte, lo, hi int) []byte { return encodeData(buf, evs[lo:hi], obs[lo:hi]) })
+	for lo := 0; lo < len(recs); lo += chunkEvents {
+		e.words = append(e.words, blockWords(raws[lo:min(lo+chunkEvents, len(recs))]))
+	}
 	return e
 }
 
@@ -327,18 +366,18 @@ func (s *Events) dedupe(ctx context.Context, tx *sql.Tx, recs []events.Record, i
 
 // storedID reads the ID of the event at ref.
 func (s *Events) storedID(ctx context.Context, q querier, ref int64) (string, error) {
+	block, pos := ref>>refBits, int(ref&(1<<refBits-1))
 	var dat []byte
-	if err := q.QueryRowContext(ctx, "SELECT data FROM event_blocks WHERE id = ?", ref>>refBits).Scan(&dat); err != nil {
-		return "", fmt.Errorf("event block %d: %w", ref>>refBits, err)
+	if err := q.QueryRowContext(ctx, "SELECT data FROM event_chunks WHERE id = ?", chunkID(block, pos/chunkEvents)).Scan(&dat); err != nil {
+		return "", fmt.Errorf("event block %d: %w", block, err)
 	}
-	pos := int(ref & (1<<refBits - 1))
-	plain, err := s.c.chunk(dat, pos/chunkEvents)
+	plain, err := s.c.decode(dat)
 	if err != nil {
 		return "", err
 	}
-	evs, _, _, err := decodeData(plain)
+	evs, _, _, err := decodeData(plain, pos%chunkEvents)
 	if err != nil || pos%chunkEvents >= len(evs) {
-		return "", fmt.Errorf("event block %d: damaged", ref>>refBits)
+		return "", fmt.Errorf("event block %d: damaged", block)
 	}
 	return evs[pos%chunkEvents].ID, nil
 }
@@ -367,8 +406,8 @@ func insertRows(ctx context.Context, tx *sql.Tx, head string, cols int, args []a
 // insertBlock inserts one encoded block of tenant with its index entries;
 // hs are the records' event_ids keys.
 func (s *Events) insertBlock(ctx context.Context, tx *sql.Tx, tid int64, tenant string, b *encoded, hs []int64) error {
-	res, err := tx.ExecContext(ctx, "INSERT INTO event_blocks (tenant, tmin, tmax, n, errors, times, raw, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-		tid, b.tmin, b.tmax, len(b.recs), b.errs, b.timesB, b.raw, b.dat)
+	res, err := tx.ExecContext(ctx, "INSERT INTO event_blocks (tenant, tmin, tmax, n, errors, times) VALUES (?, ?, ?, ?, ?, ?)",
+		tid, b.tmin, b.tmax, len(b.recs), b.errs, b.timesB)
 	if err != nil {
 		return fmt.Errorf("insert event block: %w", err)
 	}
@@ -376,39 +415,57 @@ func (s *Events) insertBlock(ctx context.Context, tx *sql.Tx, tid int64, tenant 
 	if err != nil {
 		return err
 	}
-	args := make([]any, 0, 2*len(hs))
+	args := make([]any, 0, 3*len(b.raws))
+	for c := range b.raws {
+		args = append(args, chunkID(block, c), b.raws[c], b.dats[c])
+	}
+	if err := insertRows(ctx, tx, "INSERT OR IGNORE INTO event_chunks (id, raw, data) VALUES ", 3, args); err != nil {
+		return fmt.Errorf("insert event chunks: %w", err)
+	}
+	args = args[:0]
+	for c, w := range b.words {
+		args = append(args, chunkID(block, c), w)
+	}
+	if err := insertRows(ctx, tx, "INSERT INTO event_text (rowid, body) VALUES ", 2, args); err != nil {
+		return fmt.Errorf("index text: %w", err)
+	}
+	args = make([]any, 0, 2*len(hs))
 	for i, h := range hs {
 		args = append(args, h, ref(block, i))
 	}
-	if err := insertRows(ctx, tx, "INSERT INTO event_ids (h, ref) VALUES ", 2, args); err != nil {
+	if err := insertRows(ctx, tx, "INSERT OR IGNORE INTO event_ids (h, ref) VALUES ", 2, args); err != nil {
 		return fmt.Errorf("index event ids: %w", err)
 	}
 	pos := map[int64][]byte{}
 	var order []int64
 	last := map[int64]int{}
+	add := func(i int, h int64) {
+		l, ok := last[h]
+		if !ok {
+			order = append(order, h)
+			l = 0
+		} else if l == i+1 {
+			return // two observables of one event with the same hash
+		}
+		pos[h] = binary.AppendUvarint(pos[h], uint64(i+1-l))
+		last[h] = i + 1
+	}
 	for i, r := range b.recs {
 		for _, o := range r.Observables {
-			h := obsHash(tenant, o.Value)
-			l, ok := last[h]
-			if !ok {
-				order = append(order, h)
-				l = 0
-			} else if l == i+1 {
-				continue // two observables of one event with the same hash
+			add(i, obsHash(tenant, o.Value))
+			if o.Type == normalize.IP {
+				for _, p := range ipPrefixes(o.Value) {
+					add(i, prefixHash(tenant, p))
+				}
 			}
-			pos[h] = binary.AppendUvarint(pos[h], uint64(i+1-l))
-			last[h] = i + 1
 		}
 	}
 	args = args[:0]
 	for _, h := range order {
 		args = append(args, epoch(block), h, block, pos[h])
 	}
-	if err := insertRows(ctx, tx, "INSERT INTO event_observables (epoch, h, block, pos) VALUES ", 4, args); err != nil {
+	if err := insertRows(ctx, tx, "INSERT OR IGNORE INTO event_observables (epoch, h, block, pos) VALUES ", 4, args); err != nil {
 		return fmt.Errorf("index observables: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO event_text (rowid, body) VALUES (?, ?)", block, b.words); err != nil {
-		return fmt.Errorf("index text: %w", err)
 	}
 	return nil
 }
@@ -446,6 +503,8 @@ type plan struct {
 	words     []textWord
 	obsHashes []int64
 	fields    map[string]string
+	chunks    map[int64]bool // for free text: the chunks that hold every word
+	full      bool           // decode whole chunks: most of their events are read
 }
 
 // exact reports whether every event of a block that the block-level
@@ -547,8 +606,44 @@ func (s *Events) candidates(ctx context.Context, p *plan) ([]blockInfo, map[int6
 	if p.q.ParseErrors {
 		w.Add("b.errors > 0")
 	}
+	// restrict lists the blocks the indexes name, in the query when they
+	// are few, else checked here as the blocks come.
+	var only map[int64]bool
+	restrict := func(ids map[int64]bool) {
+		if len(ids) <= 2000 {
+			list := make([]int64, 0, len(ids))
+			for b := range ids {
+				list = append(list, b)
+			}
+			w.Add("b.id IN ("+placeholders(len(list))+")", int64sToAny(list)...)
+			return
+		}
+		only = ids
+	}
 	if len(p.words) > 0 {
-		w.Add("b.id IN (SELECT rowid FROM event_text WHERE event_text MATCH ?)", ftsQuery(p.words))
+		p.chunks = map[int64]bool{}
+		rows, err := s.r.QueryContext(ctx, "SELECT rowid FROM event_text WHERE event_text MATCH ?", ftsQuery(p.words))
+		if err != nil {
+			return nil, nil, fmt.Errorf("text search: %w", err)
+		}
+		blocks := map[int64]bool{}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, nil, err
+			}
+			p.chunks[id] = true
+			blocks[id>>6] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, nil, err
+		}
+		if len(blocks) == 0 {
+			return nil, nil, nil
+		}
+		restrict(blocks)
 	}
 	var positions map[int64][]int
 	if len(p.obsHashes) > 0 {
@@ -582,11 +677,11 @@ func (s *Events) candidates(ctx context.Context, p *plan) ([]blockInfo, map[int6
 		if len(positions) == 0 {
 			return nil, positions, nil
 		}
-		ids := make([]int64, 0, len(positions))
+		ids := make(map[int64]bool, len(positions))
 		for b := range positions {
-			ids = append(ids, b)
+			ids[b] = true
 		}
-		w.Add("b.id IN ("+placeholders(len(ids))+")", int64sToAny(ids)...)
+		restrict(ids)
 	}
 	rows, err := s.r.QueryContext(ctx, "SELECT b.id, b.tenant, b.tmin, b.tmax, b.n, b.errors FROM event_blocks b"+w.String()+" ORDER BY b.tmax DESC, b.id DESC", w.Args...)
 	if err != nil {
@@ -599,7 +694,9 @@ func (s *Events) candidates(ctx context.Context, p *plan) ([]blockInfo, map[int6
 		if err := rows.Scan(&b.id, &b.tenant, &b.tmin, &b.tmax, &b.n, &b.errs); err != nil {
 			return nil, nil, err
 		}
-		out = append(out, b)
+		if only == nil || only[b.id] {
+			out = append(out, b)
+		}
 	}
 	return out, positions, rows.Err()
 }
@@ -614,21 +711,25 @@ func int64sToAny(xs []int64) []any {
 
 // blockReader reads one block's columns on demand during a search.
 type blockReader struct {
-	s        *Events
-	ctx      context.Context
-	b        blockInfo
-	times    []int64
-	raw, dat []byte
-	rawDone  bool
-	datDone  bool
-	rawChunk map[int][][]byte
-	datChunk map[int][]tansa.Event
-	rcvChunk map[int][]int64
-	obsChunk map[int][][]normalize.Observable
+	s     *Events
+	ctx   context.Context
+	b     blockInfo
+	full  bool // decode a data chunk's every event at once
+	times []int64
+	raws  map[int][][]byte
+	plain map[int][]byte     // decompressed data chunks
+	evs   map[int]*dataChunk // decoded data chunks (full) or single events
 }
 
-func (s *Events) readBlock(ctx context.Context, b blockInfo) *blockReader {
-	return &blockReader{s: s, ctx: ctx, b: b, rawChunk: map[int][][]byte{}, datChunk: map[int][]tansa.Event{}, rcvChunk: map[int][]int64{}, obsChunk: map[int][][]normalize.Observable{}}
+// dataChunk is a decoded data chunk, or some of its events.
+type dataChunk struct {
+	evs []tansa.Event
+	rcv []int64
+	obs [][]normalize.Observable
+}
+
+func (s *Events) readBlock(ctx context.Context, b blockInfo, full bool) *blockReader {
+	return &blockReader{s: s, ctx: ctx, b: b, full: full, raws: map[int][][]byte{}, plain: map[int][]byte{}, evs: map[int]*dataChunk{}}
 }
 
 func (br *blockReader) loadTimes() ([]int64, error) {
@@ -644,18 +745,21 @@ func (br *blockReader) loadTimes() ([]int64, error) {
 	return t, err
 }
 
+// column reads and decompresses column col (raw or data) of chunk c.
+func (br *blockReader) column(col string, c int) ([]byte, error) {
+	var b []byte
+	if err := br.s.r.QueryRowContext(br.ctx, "SELECT "+col+" FROM event_chunks WHERE id = ?", chunkID(br.b.id, c)).Scan(&b); err != nil {
+		return nil, fmt.Errorf("event block %d chunk %d: %w", br.b.id, c, err)
+	}
+	return br.s.c.decode(b)
+}
+
 func (br *blockReader) rawAt(pos int) ([]byte, error) {
 	c := pos / chunkEvents
-	if rs, ok := br.rawChunk[c]; ok {
+	if rs, ok := br.raws[c]; ok {
 		return rs[pos%chunkEvents], nil
 	}
-	if !br.rawDone {
-		if err := br.s.r.QueryRowContext(br.ctx, "SELECT raw FROM event_blocks WHERE id = ?", br.b.id).Scan(&br.raw); err != nil {
-			return nil, fmt.Errorf("event block %d: %w", br.b.id, err)
-		}
-		br.rawDone = true
-	}
-	plain, err := br.s.c.chunk(br.raw, c)
+	plain, err := br.column("raw", c)
 	if err != nil {
 		return nil, err
 	}
@@ -663,38 +767,43 @@ func (br *blockReader) rawAt(pos int) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	br.rawChunk[c] = rs
+	br.raws[c] = rs
 	return rs[pos%chunkEvents], nil
 }
 
 // eventAt returns the event at pos without Raw, Time, Received and
-// TenantID, and its received time relative to its time.
-func (br *blockReader) eventAt(pos int) (*tansa.Event, int64, error) {
-	c := pos / chunkEvents
-	evs, ok := br.datChunk[c]
-	if !ok {
-		if !br.datDone {
-			if err := br.s.r.QueryRowContext(br.ctx, "SELECT data FROM event_blocks WHERE id = ?", br.b.id).Scan(&br.dat); err != nil {
-				return nil, 0, fmt.Errorf("event block %d: %w", br.b.id, err)
+// TenantID, its received time relative to its time, and its observables.
+func (br *blockReader) eventAt(pos int) (*tansa.Event, int64, []normalize.Observable, error) {
+	c, i := pos/chunkEvents, pos%chunkEvents
+	d := br.evs[c]
+	if d == nil || (!br.full && d.evs[i].Fields == nil) {
+		plain, ok := br.plain[c]
+		if !ok {
+			var err error
+			if plain, err = br.column("data", c); err != nil {
+				return nil, 0, nil, err
 			}
-			br.datDone = true
+			br.plain[c] = plain
 		}
-		plain, err := br.s.c.chunk(br.dat, c)
+		only := i
+		if br.full {
+			only = -1
+		}
+		evs, rcv, obs, err := decodeData(plain, only)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, nil, err
 		}
-		var rcv []int64
-		var obs [][]normalize.Observable
-		evs, rcv, obs, err = decodeData(plain)
-		if err != nil {
-			return nil, 0, err
+		if i >= len(evs) {
+			return nil, 0, nil, fmt.Errorf("event block %d: damaged", br.b.id)
 		}
-		br.datChunk[c], br.rcvChunk[c], br.obsChunk[c] = evs, rcv, obs
+		if d == nil || br.full {
+			d = &dataChunk{evs: evs, rcv: rcv, obs: obs}
+			br.evs[c] = d
+		} else {
+			d.evs[i], d.obs[i] = evs[i], obs[i]
+		}
 	}
-	if pos%chunkEvents >= len(evs) {
-		return nil, 0, fmt.Errorf("event block %d: damaged", br.b.id)
-	}
-	return &evs[pos%chunkEvents], br.rcvChunk[c][pos%chunkEvents], nil
+	return &d.evs[i], d.rcv[i], d.obs[i], nil
 }
 
 // fieldText is a field value as the filters compare it: SQL's text of the
@@ -748,13 +857,16 @@ func (s *Events) visit(ctx context.Context, p *plan, skip func(b blockInfo) bool
 		if inside && p.exact() && whole != nil && whole(b) {
 			continue
 		}
-		br := s.readBlock(ctx, b)
+		br := s.readBlock(ctx, b, p.full || len(p.fields) > 0 || p.q.ParseErrors)
 		times, err := br.loadTimes()
 		if err != nil {
 			return err
 		}
 		check := func(pos int) error {
 			if pos >= b.n {
+				return nil
+			}
+			if p.chunks != nil && !p.chunks[chunkID(b.id, pos/chunkEvents)] {
 				return nil
 			}
 			t := times[pos]
@@ -771,7 +883,7 @@ func (s *Events) visit(ctx context.Context, p *plan, skip func(b blockInfo) bool
 				}
 			}
 			if len(p.fields) > 0 || p.q.ParseErrors {
-				ev, _, err := br.eventAt(pos)
+				ev, _, _, err := br.eventAt(pos)
 				if err != nil {
 					return err
 				}
@@ -904,7 +1016,7 @@ func (s *Events) Search(ctx context.Context, q events.Query) ([]tansa.Event, int
 
 // materialize builds the whole event at pos of br.
 func (s *Events) materialize(br *blockReader, pos int, t int64, names map[int64]string) (tansa.Event, error) {
-	e, rcv, err := br.eventAt(pos)
+	e, rcv, _, err := br.eventAt(pos)
 	if err != nil {
 		return tansa.Event{}, err
 	}
@@ -939,9 +1051,9 @@ func (s *Events) Event(ctx context.Context, id string) (tansa.Event, error) {
 		if err := s.r.QueryRowContext(ctx, "SELECT tenant, tmin, tmax, n, errors FROM event_blocks WHERE id = ?", b.id).Scan(&b.tenant, &b.tmin, &b.tmax, &b.n, &b.errs); err != nil {
 			return tansa.Event{}, fmt.Errorf("event %s: block %d: %w", id, b.id, err)
 		}
-		br := s.readBlock(ctx, b)
+		br := s.readBlock(ctx, b, false)
 		pos := int(r & (1<<refBits - 1))
-		e, _, err := br.eventAt(pos)
+		e, _, _, err := br.eventAt(pos)
 		if err != nil {
 			return tansa.Event{}, err
 		}
@@ -1042,9 +1154,10 @@ func (s *Events) Top(ctx context.Context, q events.Query, field string, n int) (
 	if err != nil {
 		return nil, err
 	}
+	p.full = true // every matching event's fields are read
 	counts := map[string]int{}
 	err = s.visit(ctx, p, nil, nil, func(br *blockReader, pos int, _ int64) error {
-		ev, _, err := br.eventAt(pos)
+		ev, _, _, err := br.eventAt(pos)
 		if err != nil {
 			return err
 		}
@@ -1102,7 +1215,7 @@ func (s *Events) DeleteBefore(ctx context.Context, tenant string, t time.Time) (
 // rewriteBlock removes block b with its index entries and stores again
 // its events at or after cut; it returns how many it removed.
 func (s *Events) rewriteBlock(ctx context.Context, b blockInfo, tenant string, cut int64) (int, error) {
-	br := s.readBlock(ctx, b)
+	br := s.readBlock(ctx, b, true)
 	times, err := br.loadTimes()
 	if err != nil {
 		return 0, err
@@ -1112,13 +1225,17 @@ func (s *Events) rewriteBlock(ctx context.Context, b blockInfo, tenant string, c
 	obs := map[int64]bool{}
 	removed := 0
 	for pos := range b.n {
-		e, rcv, err := br.eventAt(pos)
+		e, rcv, o, err := br.eventAt(pos)
 		if err != nil {
 			return 0, err
 		}
-		o := br.obsChunk[pos/chunkEvents][pos%chunkEvents]
 		for _, x := range o {
 			obs[obsHash(tenant, x.Value)] = true
+			if x.Type == normalize.IP {
+				for _, p := range ipPrefixes(x.Value) {
+					obs[prefixHash(tenant, p)] = true
+				}
+			}
 		}
 		hs = append(hs, idHash(e.ID))
 		if times[pos] < cut {
@@ -1183,10 +1300,13 @@ func (s *Events) rewriteBlock(ctx context.Context, b blockInfo, tenant string, c
 			return 0, err
 		}
 	}
-	for _, stmt := range []string{"DELETE FROM event_text WHERE rowid = ?", "DELETE FROM event_blocks WHERE id = ?"} {
-		if _, err := tx.ExecContext(ctx, stmt, b.id); err != nil {
+	for _, stmt := range []string{"DELETE FROM event_text WHERE rowid >= ? AND rowid < ?", "DELETE FROM event_chunks WHERE id >= ? AND id < ?"} {
+		if _, err := tx.ExecContext(ctx, stmt, chunkID(b.id, 0), chunkID(b.id+1, 0)); err != nil {
 			return 0, err
 		}
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM event_blocks WHERE id = ?", b.id); err != nil {
+		return 0, err
 	}
 	if len(keep) > 0 {
 		var tid int64

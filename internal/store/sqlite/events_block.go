@@ -21,10 +21,11 @@ import (
 // chunkEvents, each chunk compressed on its own with zstd, so that reading
 // one event decompresses one chunk, and repeated columns (a vendor field and
 // its ECS copy, the syslog header fields, the field names) cost almost
-// nothing once compressed. Two compressed columns are kept apart: raw (the
-// records as received, all a free-text check needs) and data (everything
-// else). Times are a small uncompressed column of their own, so that counts
-// and histograms over a time range never decompress anything.
+// nothing once compressed. A chunk is a row of its own (event_chunks) with
+// two compressed columns: raw (the records as received, all a free-text
+// check needs) and data (everything else). Times are a small uncompressed
+// column of the block's row, so that counts and histograms over a time
+// range never decompress anything.
 const (
 	maxBlock    = 4096
 	chunkEvents = 128
@@ -82,40 +83,25 @@ func decodeTimes(b []byte, n int) ([]int64, error) {
 	return out, nil
 }
 
-// encodeChunks compresses the events in chunks of chunkEvents, each with
-// enc(lo, hi) building the chunk's plain bytes, and frames them: a varint
-// count, then each chunk's varint length and bytes.
-func (c *codec) encodeChunks(n int, enc func(buf []byte, lo, hi int) []byte) []byte {
-	chunks := (n + chunkEvents - 1) / chunkEvents
-	out := binary.AppendUvarint(nil, uint64(chunks))
-	var plain, packed []byte
+// encodeChunks compresses the events in chunks of chunkEvents, enc
+// building each chunk's plain bytes.
+func (c *codec) encodeChunks(n int, enc func(buf []byte, lo, hi int) []byte) [][]byte {
+	var out [][]byte
+	var plain []byte
 	for lo := 0; lo < n; lo += chunkEvents {
-		hi := min(lo+chunkEvents, n)
-		plain = enc(plain[:0], lo, hi)
-		packed = c.enc.EncodeAll(plain, packed[:0])
-		out = binary.AppendUvarint(out, uint64(len(packed)))
-		out = append(out, packed...)
+		plain = enc(plain[:0], lo, min(lo+chunkEvents, n))
+		out = append(out, c.enc.EncodeAll(plain, nil))
 	}
 	return out
 }
 
-// chunk decompresses chunk i of a framed column.
-func (c *codec) chunk(col []byte, i int) ([]byte, error) {
-	r := reader{b: col}
-	chunks := int(r.uvarint())
-	if r.err != nil || i >= chunks {
-		return nil, errors.New("event block: damaged chunk table")
+// decode decompresses one chunk.
+func (c *codec) decode(b []byte) ([]byte, error) {
+	out, err := c.dec.DecodeAll(b, nil)
+	if err != nil {
+		return nil, fmt.Errorf("event chunk: %w", err)
 	}
-	for j := 0; ; j++ {
-		size := int(r.uvarint())
-		if r.err != nil || size > len(r.b) {
-			return nil, errors.New("event block: damaged chunk table")
-		}
-		if j == i {
-			return c.dec.DecodeAll(r.b[:size], nil)
-		}
-		r.b = r.b[size:]
-	}
+	return out, nil
 }
 
 // encodeRaw is the plain form of a raw chunk: each record's length and
@@ -263,8 +249,9 @@ const noReceived = math.MinInt64
 // decodeData reads a data chunk back into events (Time, Received, TenantID
 // and Raw are the caller's to fill in), each event's received time as a
 // difference from its time (noReceived when it had none), and their
-// observables.
-func decodeData(b []byte) ([]tansa.Event, []int64, [][]normalize.Observable, error) {
+// observables. With only ≥ 0, the fields and observables of the other
+// events are skipped, not built.
+func decodeData(b []byte, only int) ([]tansa.Event, []int64, [][]normalize.Observable, error) {
 	r := reader{b: b}
 	n64 := r.uvarint()
 	n := int(n64)
@@ -309,12 +296,19 @@ func decodeData(b []byte) ([]tansa.Event, []int64, [][]normalize.Observable, err
 			if tag == tagAbsent {
 				continue
 			}
+			if only >= 0 && i != only {
+				r.skip(tag)
+				continue
+			}
 			v := r.value(tag)
 			vals[i] = append(vals[i], kv{k, v})
 			sizes[i]++
 		}
 	}
 	for i := range evs {
+		if only >= 0 && i != only {
+			continue
+		}
 		evs[i].Fields = make(map[string]any, sizes[i])
 		for _, f := range vals[i] {
 			evs[i].Fields[f.k] = f.v
@@ -325,6 +319,12 @@ func decodeData(b []byte) ([]tansa.Event, []int64, [][]normalize.Observable, err
 		m := int(r.uvarint())
 		if r.err != nil || m > len(r.b) {
 			break
+		}
+		if only >= 0 && i != only {
+			for range 2 * m {
+				r.bytes()
+			}
+			continue
 		}
 		obs[i] = make([]normalize.Observable, m)
 		for j := range obs[i] {
@@ -392,6 +392,34 @@ func (r *reader) bytes() []byte {
 }
 
 func (r *reader) string() string { return string(r.bytes()) }
+
+// skip passes over a value of type tag.
+func (r *reader) skip(tag byte) {
+	switch tag {
+	case tagString, tagJSON:
+		r.bytes()
+	case tagInt:
+		r.varint()
+	case tagFloat:
+		if len(r.b) < 8 {
+			r.fail()
+			return
+		}
+		r.b = r.b[8:]
+	case tagTrue, tagFalse, tagNil:
+	case tagStrings:
+		n := r.uvarint()
+		if n > uint64(len(r.b)) {
+			r.fail()
+			return
+		}
+		for range n {
+			r.bytes()
+		}
+	default:
+		r.fail()
+	}
+}
 
 func (r *reader) value(tag byte) any {
 	switch tag {

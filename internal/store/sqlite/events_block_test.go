@@ -34,12 +34,15 @@ func TestBlockRoundTrip(t *testing.T) {
 		obs = append(obs, []normalize.Observable{{Type: normalize.IP, Value: "192.0.2.1"}})
 	}
 	dat := c.encodeChunks(len(evs), func(buf []byte, lo, hi int) []byte { return encodeData(buf, evs[lo:hi], obs[lo:hi]) })
+	if len(dat) != 3 {
+		t.Fatalf("%d chunks for 300 events, want 3", len(dat))
+	}
 	for ci := range 3 {
-		plain, err := c.chunk(dat, ci)
+		plain, err := c.decode(dat[ci])
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, rcv, gobs, err := decodeData(plain)
+		got, rcv, gobs, err := decodeData(plain, -1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -53,8 +56,11 @@ func TestBlockRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	if _, err := c.chunk(dat, 3); err == nil {
-		t.Fatal("chunk 3 of 3 read")
+	// One event alone comes back whole; the others without fields.
+	plain, _ := c.decode(dat[1])
+	got, _, gobs, err := decodeData(plain, 5)
+	if err != nil || !reflect.DeepEqual(got[5].Fields, evs[chunkEvents+5].Fields) || got[4].Fields != nil || gobs[4] != nil || gobs[5] == nil {
+		t.Fatalf("one event: %+v %v", got[4:6], err)
 	}
 }
 
@@ -64,7 +70,8 @@ func FuzzDecodeData(f *testing.F) {
 	f.Add(encodeData(nil, evs, [][]normalize.Observable{{{Type: normalize.IP, Value: "192.0.2.1"}}}))
 	f.Add([]byte{1, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		decodeData(b)
+		decodeData(b, -1)
+		decodeData(b, 1)
 		decodeTimes(b, 10)
 		decodeRaw(b, 5)
 		decodePositions(b)

@@ -7,17 +7,17 @@ import (
 	"unicode/utf8"
 )
 
-// Free text is indexed per block, not per event: the full-text table holds
-// one document per block listing the distinct words of its raw records, so
-// a word that every firewall line repeats is indexed once per block, not
-// once per event. The index therefore answers "which blocks may hold these
-// words"; the words are then checked in the raw records of those blocks
-// (matchText), which gives the exact answer. Both sides split text into
-// words the way FTS5's unicode61 tokenizer does (letters, digits and
-// private-use characters form words; everything else separates them; case
-// is folded; diacritics are kept: the table is created with
-// remove_diacritics 0), so the index never misses a block the check would
-// accept.
+// Free text is indexed per chunk of 128 events, not per event: the
+// full-text table holds one document per chunk listing the distinct words
+// of its raw records, so a word that every firewall line repeats is
+// indexed once per chunk, not once per event. The index therefore answers
+// "which chunks may hold these words"; the words are then checked in the
+// raw records of those chunks (matcher), which gives the exact answer.
+// Both sides split text into words the way FTS5's unicode61 tokenizer does
+// (letters, digits and private-use characters form words; everything else
+// separates them; case is folded; diacritics are kept: the table is
+// created with remove_diacritics 0), so the index never misses a chunk the
+// check would accept.
 
 // isWordRune reports whether r belongs to a word for unicode61.
 func isWordRune(r rune) bool {
@@ -158,7 +158,7 @@ func (m *matcher) has(w textWord) bool {
 }
 
 // blockWords returns the distinct words of raws separated by spaces: the
-// full-text document of a block.
+// full-text document of a chunk.
 func blockWords(raws [][]byte) string {
 	var buf []byte
 	var spans []span

@@ -1,88 +1,113 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/tansa-sec/tansa/internal/intel/retro"
+	"github.com/tansa-sec/tansa/internal/normalize"
 	"github.com/tansa-sec/tansa/internal/store/sqlstore"
 )
 
 var _ retro.Index = (*Events)(nil)
 
 // Mentions finds tenant's events since l.Since that mention l's values,
-// through the observable index: one range scan of (tenant, value, time)
-// per value, inside one read transaction so that a hunt sees one state of
-// the store. Prefixes scan the range of values that start with them.
+// newest first, at most l.Max per value or prefix, through the observable
+// index. A prefix is looked up under the longest indexed prefix it starts
+// with (ipPrefixes) and the addresses are then compared in full.
 func (s *Events) Mentions(ctx context.Context, tenant string, l retro.Lookup) ([]retro.Mention, error) {
-	tx, err := s.r.BeginTx(ctx, nil)
+	names, err := s.tenantNames(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("begin: %w", err)
+		return nil, err
 	}
-	defer tx.Rollback()
+	var tid int64 = -1
+	for id, n := range names {
+		if n == tenant {
+			tid = id
+		}
+	}
+	if tid < 0 {
+		return nil, nil
+	}
 	since := sqlstore.Micros(l.Since)
-	limit := l.Max
-	if limit <= 0 {
-		limit = -1
-	}
-	exact, err := tx.PrepareContext(ctx, `SELECT o.value, e.id, o.time FROM observables o JOIN events e ON e.seq = o.seq
-		WHERE o.tenant_id = ? AND o.value = ? AND o.time >= ? ORDER BY o.time DESC LIMIT ?`)
-	if err != nil {
-		return nil, err
-	}
-	ranged, err := tx.PrepareContext(ctx, `SELECT o.value, e.id, o.time FROM observables o JOIN events e ON e.seq = o.seq
-		WHERE o.tenant_id = ? AND o.value >= ? AND o.value < ? AND o.time >= ? LIMIT ?`)
-	if err != nil {
-		return nil, err
-	}
 	var out []retro.Mention
-	read := func(rows interface {
-		Next() bool
-		Scan(...any) error
-		Err() error
-		Close() error
-	}, err error) error {
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var m retro.Mention
-			var t int64
-			if err := rows.Scan(&m.Value, &m.Ref, &t); err != nil {
-				return err
-			}
-			m.Time = sqlstore.FromMicros(t)
-			out = append(out, m)
-		}
-		return rows.Err()
-	}
 	for _, v := range l.Values {
-		if err := read(exact.QueryContext(ctx, tenant, v, since, limit)); err != nil {
+		ms, err := s.mentions(ctx, tid, obsHash(tenant, v), since, l.Max, func(o normalize.Observable) bool { return o.Value == v })
+		if err != nil {
 			return nil, fmt.Errorf("mentions of %q: %w", v, err)
 		}
+		out = append(out, ms...)
 	}
 	for _, p := range l.Prefixes {
 		if p == "" {
 			continue
 		}
-		if err := read(ranged.QueryContext(ctx, tenant, p, prefixEnd(p), since, limit)); err != nil {
+		indexed := ""
+		for _, q := range ipPrefixes(p + "0") {
+			if strings.HasPrefix(p, q) {
+				indexed = q
+			}
+		}
+		if indexed == "" {
+			continue
+		}
+		ms, err := s.mentions(ctx, tid, prefixHash(tenant, indexed), since, l.Max, func(o normalize.Observable) bool {
+			return o.Type == normalize.IP && strings.HasPrefix(o.Value, p)
+		})
+		if err != nil {
 			return nil, fmt.Errorf("mentions of %q…: %w", p, err)
 		}
+		out = append(out, ms...)
 	}
 	return out, nil
 }
 
-// prefixEnd returns the smallest string greater than every string that
-// starts with p: p with its last byte incremented ("10.1." → "10.1/").
-func prefixEnd(p string) string {
-	b := []byte(strings.Clone(p))
-	for i := len(b) - 1; i >= 0; i-- {
-		if b[i] < 0xff {
-			b[i]++
-			return string(b[:i+1])
+// mentions reads the index rows under key h of tenant tid and returns,
+// newest first, the observables of those events that want accepts.
+func (s *Events) mentions(ctx context.Context, tid, h, since int64, max int, want func(normalize.Observable) bool) ([]retro.Mention, error) {
+	p := &plan{tenantIDs: []int64{tid}, obsHashes: []int64{h}, lo: since}
+	type found struct {
+		t   int64
+		ref int64
+		br  *blockReader
+	}
+	var hits []found
+	// The index rows are checked against the events' own observables, so
+	// a hash shared by two values cannot report the wrong one.
+	err := s.visit(ctx, p, nil, nil, func(br *blockReader, pos int, t int64) error {
+		hits = append(hits, found{t, ref(br.b.id, pos), br})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(hits, func(a, b found) int {
+		if c := cmp.Compare(b.t, a.t); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.ref, a.ref)
+	})
+	var out []retro.Mention
+	for _, f := range hits {
+		if max > 0 && len(out) >= max {
+			break
+		}
+		pos := int(f.ref & (1<<refBits - 1))
+		ev, _, obs, err := f.br.eventAt(pos)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range obs {
+			if want(o) {
+				out = append(out, retro.Mention{Value: o.Value, Ref: ev.ID, Time: sqlstore.FromMicros(f.t)})
+				if max > 0 && len(out) >= max {
+					break
+				}
+			}
 		}
 	}
-	return "\xff\xff\xff\xff"
+	return out, nil
 }

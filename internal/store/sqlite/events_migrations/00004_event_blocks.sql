@@ -12,9 +12,8 @@ CREATE TABLE event_tenants (
     name TEXT NOT NULL UNIQUE
 );
 
--- One row per block of up to 4096 events of one tenant written together.
--- Small columns first: SQLite reads a large value's overflow pages only
--- when that column is asked for.
+-- One row per block of up to 4096 events of one tenant written together
+-- (see internal/store/sqlite/events_block.go).
 CREATE TABLE event_blocks (
     id     INTEGER PRIMARY KEY,
     tenant INTEGER NOT NULL,
@@ -22,12 +21,18 @@ CREATE TABLE event_blocks (
     tmax   INTEGER NOT NULL,
     n      INTEGER NOT NULL,  -- events
     errors INTEGER NOT NULL,  -- events with a parse error
-    times  BLOB NOT NULL,     -- each event's time, varint differences
-    raw    BLOB NOT NULL,     -- the raw records, zstd chunks
-    data   BLOB NOT NULL      -- everything else, zstd chunks
+    times  BLOB NOT NULL      -- each event's time, varint differences
 );
 CREATE INDEX event_blocks_tenant_tmax ON event_blocks (tenant, tmax);
 CREATE INDEX event_blocks_tmax ON event_blocks (tmax);
+
+-- A block's events in chunks of 128, each column zstd-compressed; id is
+-- the block's id << 6 | the chunk's number.
+CREATE TABLE event_chunks (
+    id   INTEGER PRIMARY KEY,
+    raw  BLOB NOT NULL,  -- the raw records
+    data BLOB NOT NULL   -- IDs, sources, formats, parse errors, fields, observables
+);
 
 -- Event IDs by their 64-bit hash (the next free value on a collision):
 -- ref is the block's id << 16 | the event's position in it. It makes Put
@@ -49,8 +54,8 @@ CREATE TABLE event_observables (
     PRIMARY KEY (epoch, h, block)
 ) WITHOUT ROWID;
 
--- Free text: one document per block, its distinct words; rowid is the
--- block's id. Only which blocks hold a word is kept (detail=none); the
+-- Free text: one document per chunk, its distinct words; rowid is the
+-- chunk's id. Only which chunks hold a word is kept (detail=none); the
 -- words are then checked in the raw records.
 CREATE VIRTUAL TABLE event_text USING fts5(body, content='', contentless_delete=1, detail=none, tokenize='unicode61 remove_diacritics 0');
 
@@ -58,6 +63,7 @@ CREATE VIRTUAL TABLE event_text USING fts5(body, content='', contentless_delete=
 DROP TABLE event_text;
 DROP TABLE event_observables;
 DROP TABLE event_ids;
+DROP TABLE event_chunks;
 DROP TABLE event_blocks;
 DROP TABLE event_tenants;
 ALTER TABLE events_fts_v1 RENAME TO events_fts;
