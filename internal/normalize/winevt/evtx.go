@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -213,11 +212,7 @@ func recordEvent(rec *evtx.EventRecord, raw []byte, opts Options) (*tansa.Event,
 		return nil, errNoEvent
 	}
 	if opts.RawJSON {
-		b, err := json.Marshal(root)
-		if err != nil {
-			return nil, fmt.Errorf("render record as JSON: %w", err)
-		}
-		raw = b
+		raw = appendJSON(make([]byte, 0, 2048), root)
 	}
 	fields := make(map[string]any, 48)
 	var t time.Time
