@@ -70,6 +70,10 @@ type bulkAction struct {
 // must. It answers only after every accepted item is persisted.
 func (in *Inputs) ESBulk(w http.ResponseWriter, r *http.Request, tenant, defaultIndex string) {
 	start := in.now()
+	if err := in.admit("bulk", tenant); err != nil {
+		ESError(w, err)
+		return
+	}
 	body, err := hecBody(r)
 	if err != nil {
 		ESError(w, err)

@@ -126,6 +126,10 @@ type ackCounter struct{ n atomic.Int64 }
 // objects, concatenated, for tenant. It answers 200 only after every
 // event is persisted; with a request channel it also returns an ackId.
 func (in *Inputs) HECEvent(w http.ResponseWriter, r *http.Request, tenant string) {
+	if err := in.admit("hec", tenant); err != nil {
+		HECError(w, err)
+		return
+	}
 	body, err := hecBody(r)
 	if err != nil {
 		HECError(w, err)
@@ -187,6 +191,10 @@ func (in *Inputs) HECEvent(w http.ResponseWriter, r *http.Request, tenant string
 // HECRaw serves POST /services/collector/raw: the body's lines are records,
 // with host, source and sourcetype from the query string.
 func (in *Inputs) HECRaw(w http.ResponseWriter, r *http.Request, tenant string) {
+	if err := in.admit("hec", tenant); err != nil {
+		HECError(w, err)
+		return
+	}
 	body, err := hecBody(r)
 	if err != nil {
 		HECError(w, err)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/tansa-sec/tansa/internal/tansa"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,6 +25,43 @@ type Inputs struct {
 	accepted *prometheus.CounterVec
 	refused  *prometheus.CounterVec
 	acks     ackCounter
+	pressure Pressure
+}
+
+// Pressure says when a tenant's records wait on the bus faster than they
+// are stored; the ingest pipeline implements it from the bus's backlog.
+type Pressure interface {
+	Busy(tenant string) bool
+}
+
+// SetPressure makes the inputs hold back while p says a tenant is busy:
+// HTTP inputs answer "busy, retry later" (HEC 503 with code 9 and
+// Retry-After, Elasticsearch 429) and stream inputs stop reading, so that
+// the bus's backlog stays bounded and nothing is taken that could not be
+// stored. Call it before the inputs serve.
+func (in *Inputs) SetPressure(p Pressure) { in.pressure = p }
+
+// admit refuses a request of input for tenant while tenant is busy,
+// counting its refusal.
+func (in *Inputs) admit(input, tenant string) error {
+	if in.pressure == nil || !in.pressure.Busy(tenant) {
+		return nil
+	}
+	in.refused.WithLabelValues(input, "busy").Inc()
+	return tansa.Errorf(tansa.Unavailable, "tenant %s has more records waiting than the store keeps up with; retry later", tenant)
+}
+
+// waitIdle blocks while tenant is busy: a stream input that does not read
+// makes its sender wait (TCP's flow control).
+func (in *Inputs) waitIdle(ctx context.Context, tenant string) {
+	for in.pressure != nil && in.pressure.Busy(tenant) && ctx.Err() == nil {
+		t := time.NewTimer(20 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+	}
 }
 
 // NewInputs returns inputs publishing to pub, counting on reg.
@@ -35,7 +73,7 @@ func NewInputs(pub Publisher, reg prometheus.Registerer) *Inputs {
 			Name: "tansa_ingest_records_total", Help: "Records accepted and persisted, by input.",
 		}, []string{"input"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tansa_ingest_refused_total", Help: "Records refused (sender told to retry, or lost on UDP), by input and reason.",
+			Name: "tansa_ingest_refused_total", Help: "Records refused (sender told to retry, or lost on UDP), by input and reason; for reason busy, requests.",
 		}, []string{"input", "reason"}),
 	}
 	reg.MustRegister(in.accepted, in.refused)

@@ -47,7 +47,9 @@ type Syslog struct {
 // being persisted, so a sender faster than the store is slowed by TCP
 // itself rather than losing records. UDP cannot push back: packets that
 // arrive while the queue is full are counted as lost in
-// tansa_ingest_refused_total{reason="overload"}.
+// tansa_ingest_refused_total{reason="overload"}, and those the kernel
+// dropped because the socket's buffer was full in {reason="kernel"}
+// (Linux).
 func (in *Inputs) ListenSyslog(ctx context.Context, cfg SyslogConfig, log *slog.Logger) (*Syslog, error) {
 	if cfg.Tenant == "" {
 		return nil, errors.New("syslog listener: a tenant is required")
@@ -166,6 +168,7 @@ func (s *Syslog) serveConn(ctx context.Context, c net.Conn) {
 		if len(batch) == 0 {
 			return true
 		}
+		s.in.waitIdle(ctx, s.cfg.Tenant)
 		if err := s.in.Publish(ctx, s.input, s.cfg.Tenant, "", batch); err != nil {
 			// Closing the connection tells the sender its last records may
 			// not have arrived; a reliable sender resends them.
@@ -267,12 +270,27 @@ func (s *Syslog) serveUDP(ctx context.Context) {
 		s.publishUDP(ctx, queue)
 	}()
 	buf := make([]byte, 65536)
+	uc, _ := s.pc.(*net.UDPConn)
+	counting := uc != nil && udpDrops(uc)
+	oob := make([]byte, 64)
+	var dropped uint32
 	for {
-		n, from, err := s.pc.ReadFrom(buf)
+		var n, oobn int
+		var from net.Addr
+		var err error
+		if counting {
+			n, oobn, _, from, err = uc.ReadMsgUDP(buf, oob)
+		} else {
+			n, from, err = s.pc.ReadFrom(buf)
+		}
 		if err != nil {
 			close(queue)
 			<-done
 			return
+		}
+		if d, ok := dropCount(oob[:oobn]); ok && d != dropped {
+			s.in.refused.WithLabelValues(s.input, "kernel").Add(float64(d - dropped))
+			dropped = d
 		}
 		p := packet{from: hostOf(from), data: append([]byte(nil), trimEOL(buf[:n])...), at: s.in.now().UTC()}
 		select {
@@ -291,6 +309,9 @@ func (s *Syslog) publishUDP(ctx context.Context, queue <-chan packet) {
 		if len(batch) == 0 {
 			return
 		}
+		// While the tenant is busy the queue fills, and packets beyond it
+		// are counted as lost by serveUDP.
+		s.in.waitIdle(ctx, s.cfg.Tenant)
 		if err := s.in.Publish(ctx, s.input, s.cfg.Tenant, "", batch); err != nil {
 			s.log.Error("syslog udp publish; records lost", "count", len(batch), "err", err)
 		}

@@ -56,9 +56,14 @@ func (ds Detectors) Detect(ctx context.Context, tenant string, recs []events.Rec
 
 // Options tunes the workers. Zero fields take the defaults in parentheses.
 type Options struct {
-	Workers  int           // parallel workers (2)
-	Messages int           // bus messages taken per fetch (8)
+	Workers  int           // parallel workers (3)
+	Messages int           // bus messages taken per fetch (32)
 	Idle     time.Duration // how long to wait when no tenant has a backlog (100 ms)
+	// MaxBacklog is how many bus messages may wait for a tenant before its
+	// inputs hold back (256; each is up to 2 000 records); they resume
+	// below half of it. It must exceed Workers × Messages, the messages
+	// being stored at once, which the backlog counts too.
+	MaxBacklog uint64
 }
 
 // Pipeline is the set of ingest workers.
@@ -73,20 +78,56 @@ type Pipeline struct {
 	parseErrors *prometheus.CounterVec
 	backlog     *prometheus.GaugeVec
 	latency     prometheus.Histogram
+
+	mu   sync.Mutex
+	busy map[string]bool // tenants whose inputs hold back
+}
+
+// Busy reports whether tenant's backlog on the bus has passed
+// Options.MaxBacklog (and not yet fallen below half of it); the inputs
+// hold back while it does (collect.Pressure).
+func (p *Pipeline) Busy(tenant string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.busy[tenant]
+}
+
+// noteBacklog updates Busy from a reading of the backlog.
+func (p *Pipeline) noteBacklog(bl map[string]uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for t := range p.busy {
+		if bl[t] < p.opt.MaxBacklog/2 {
+			delete(p.busy, t)
+		}
+	}
+	for t, n := range bl {
+		if n > p.opt.MaxBacklog {
+			p.busy[t] = true
+		}
+	}
 }
 
 // New returns a pipeline from src to store, counting on reg.
 func New(src Source, store Store, detect Detector, log *slog.Logger, reg prometheus.Registerer, opt Options) *Pipeline {
+	// Workers parse, extract observables and compress in parallel; the
+	// store takes their commits one at a time, so one more worker than two
+	// cores keeps both busy while one commits. A fetch of 32 messages (up
+	// to 32 000 records) makes blocks of the store's full size.
 	if opt.Workers <= 0 {
-		opt.Workers = 2
+		opt.Workers = 3
 	}
 	if opt.Messages <= 0 {
-		opt.Messages = 8
+		opt.Messages = 32
 	}
 	if opt.Idle <= 0 {
 		opt.Idle = 100 * time.Millisecond
 	}
-	p := &Pipeline{src: src, store: store, detect: detect, log: log, opt: opt,
+	if opt.MaxBacklog == 0 {
+		opt.MaxBacklog = 256
+	}
+	opt.MaxBacklog = max(opt.MaxBacklog, uint64(2*opt.Workers*opt.Messages))
+	p := &Pipeline{src: src, store: store, detect: detect, log: log, opt: opt, busy: map[string]bool{},
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tansa_events_stored_total", Help: "Events stored, by tenant.",
 		}, []string{"tenant"}),
@@ -134,6 +175,7 @@ func (p *Pipeline) work(ctx context.Context) {
 			sleep(ctx, time.Second)
 			continue
 		}
+		p.noteBacklog(bl)
 		fetched := false
 		for tenant, n := range bl {
 			p.backlog.WithLabelValues(tenant).Set(float64(n))

@@ -147,6 +147,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, version string) (*S
 	// Feed sources are pulled on their schedule and imported like uploads.
 	s.Feeds = feeds.New(store, s.Intel, s.Access, feeds.Options{Logger: log})
 	s.pipeline = ingest.New(s.bus, s.events, ingest.Detectors{s.IOC}, log, s.reg, ingest.Options{})
+	s.inputs.SetPressure(s.pipeline) // collection: inputs hold back while a tenant's backlog is over the limit
 	// Endpoint sweeps: results sealed to the server's age key (made on
 	// first start in DATA/fleet), packages signed with its ed25519 key,
 	// findings raised as alerts once the alert queue is wired here.
