@@ -137,9 +137,10 @@ echo "evtxinfo: $(tr -cd '\0' <"$WORK/evtx.list" | wc -c) files, $total records"
 exported=$(xargs -0 -n1 sh -c 'evtxexport "$0" 2>/dev/null || true' <"$WORK/evtx.list" | grep -c '^Event number' || true)
 echo "evtxexport: $exported records printed"
 base=$(curl -s $URL/metrics | awk '/^tansa_events_stored_total/ {s += $2} END {printf "%d", s}')
+c0=$(cpu "$TPID")
 start=$(date +%s.%N)
 /usr/bin/time -f "tansa ingest client: %e s wall, %U s user, %S s sys" \
-	xargs -0 "$T" ingest --server $URL --token "$INGEST" --parallel 2 --state "$WORK/ingest-state.json" <"$WORK/evtx.list" >"$WORK/ingest.out" 2>&1 || true
+	xargs -0 "$T" ingest --server $URL --token "$INGEST" --parallel 4 --state "$WORK/ingest-state.json" <"$WORK/evtx.list" >"$WORK/ingest.out" 2>&1 || true
 sent=$(date +%s.%N)
 tail -3 "$WORK/ingest.out"
 for _ in $(seq 3000); do
@@ -148,10 +149,12 @@ for _ in $(seq 3000); do
 	sleep 0.1
 done
 end=$(date +%s.%N)
+echo "server CPU for the import: $(echo "$(cpu "$TPID") - $c0" | bc) s"
 echo "tansa ingest: $((now - base)) of $total stored; sent in $(echo "$sent - $start" | bc) s, stored in $(echo "$end - $start" | bc) s: $(echo "($now - $base) / ($end - $start)" | bc) records/s"
 
 fi
 
+[ -z "${STOP:-}" ] || [ "$STOP" -gt 3 ] || exit 0
 total() { curl -s -H "Authorization: Bearer $READER" "$URL/api/v1/events?limit=0" | sed 's/.*"total":\([0-9]*\).*/\1/'; }
 if [ "$FROM" -le 4 ]; then
 stamp "4. more load for ${LOAD_SECS}s (HEC, mixed lines)"
