@@ -149,7 +149,9 @@ func (e *env) onlyRun(pb playbook.Playbook) playbook.Run {
 	return runs[0]
 }
 
-func status(s string) func(playbook.Run) bool { return func(r playbook.Run) bool { return r.Status == s } }
+func status(s string) func(playbook.Run) bool {
+	return func(r playbook.Run) bool { return r.Status == s }
+}
 
 func TestAlertApprovalIsolateRevert(t *testing.T) {
 	e := newEnv(t)

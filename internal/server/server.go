@@ -34,6 +34,7 @@ import (
 	"github.com/tansa-sec/tansa/internal/intel/feeds"
 	"github.com/tansa-sec/tansa/internal/intel/retro"
 	intelsvc "github.com/tansa-sec/tansa/internal/intel/service"
+	"github.com/tansa-sec/tansa/internal/playbook"
 	scanioc "github.com/tansa-sec/tansa/internal/scan/ioc"
 	"github.com/tansa-sec/tansa/internal/store/postgres"
 	"github.com/tansa-sec/tansa/internal/store/sqlite"
@@ -60,6 +61,8 @@ type backend interface {
 	UpdatedIndicators(ctx context.Context, tenant string, at time.Time) ([]string, error)
 	fleet.Store
 	cases.Store
+	// Response playbooks: versions, runs, connectors, block-list entries.
+	playbook.Store
 	Counts(ctx context.Context) (map[string]int64, error)
 	Close() error
 }
@@ -78,15 +81,18 @@ type Server struct {
 	Intel    *intelsvc.Service
 	// Threat intelligence at work (issue #5): live matching of ingested
 	// events, retro-hunts over stored ones.
-	IOC     *ioc.Detector
-	Hunts   *retro.Service
-	Feeds   *feeds.Service
-	web     *web.Server
-	reg     *prometheus.Registry
-	expired *prometheus.CounterVec // events removed by retention, by tenant
-	ready   atomic.Bool
-	fresh   bool
-	addr    atomic.Value // string, once listening
+	IOC   *ioc.Detector
+	Hunts *retro.Service
+	Feeds *feeds.Service
+	// Response (issue #7): playbooks and the runner that executes them.
+	Playbooks *playbook.Service
+	runner    *playbook.Runner
+	web       *web.Server
+	reg       *prometheus.Registry
+	expired   *prometheus.CounterVec // events removed by retention, by tenant
+	ready     atomic.Bool
+	fresh     bool
+	addr      atomic.Value // string, once listening
 	// Endpoint sweeps (issue #6).
 	Fleet *fleet.Service
 	// Incident response (issue #7).
@@ -135,7 +141,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, version string) (*S
 	// they belong to.
 	// Imports tell live matching to reload and start retro-hunts.
 	notice := &importListener{store: store, log: log}
-	if s.Intel, err = intelsvc.New(store, s.Access, intelsvc.Options{Listener: notice}); err != nil {
+	// The feeds carry the values playbooks block besides the indicators.
+	intelStore := playbook.BlockingIntel{Store: store, Blocks: store}
+	if s.Intel, err = intelsvc.New(intelStore, s.Access, intelsvc.Options{Listener: notice}); err != nil {
 		return fail(err)
 	}
 	// ③ detection: indicator matching runs over every stored batch; its
@@ -169,6 +177,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, version string) (*S
 	}); err != nil {
 		return fail(err)
 	}
+	// ⑥ respond: playbooks enrich from intel and events, contain through
+	// the tenants' connectors (secrets sealed with DATA/secret.key) and
+	// record every step so that a restart resumes each run.
+	if err := s.openPlaybooks(cfg, log); err != nil {
+		return fail(err)
+	}
 	s.expired = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tansa_events_expired_total", Help: "Events removed by each tenant's retention.",
 	}, []string{"tenant"})
@@ -181,19 +195,21 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, version string) (*S
 			ConstLabels: prometheus.Labels{"version": version}}, func() float64 { return 1 }),
 	)
 	s.web = web.NewServer(web.Deps{
-		Access:  s.Access,
-		Events:  s.Events,
-		Intel:   s.Intel,
-		Hunts:   s.Hunts,
-		Fleet:   s.Fleet,
-		Feeds:   s.Feeds,
-		Cases:   s.Cases,
-		Inputs:  s.inputs,
-		Logger:  log,
-		Metrics: s.reg,
-		Ready:   s.ready.Load,
-		Secure:  cfg.TLS.Cert != "" || cfg.SecureCookies,
-		Version: version,
+		Access: s.Access,
+		Events: s.Events,
+		Intel:  s.Intel,
+		Hunts:  s.Hunts,
+		// Playbooks (issue #7).
+		Playbooks: s.Playbooks,
+		Fleet:     s.Fleet,
+		Feeds:     s.Feeds,
+		Cases:     s.Cases,
+		Inputs:    s.inputs,
+		Logger:    log,
+		Metrics:   s.reg,
+		Ready:     s.ready.Load,
+		Secure:    cfg.TLS.Cert != "" || cfg.SecureCookies,
+		Version:   version,
 	})
 	return s, nil
 }
@@ -346,6 +362,14 @@ func (s *Server) Serve(ctx context.Context, onListen func(addr string)) error {
 	pipelineDone := make(chan struct{})
 	go func() { defer close(pipelineDone); s.pipeline.Run(bg) }()
 	defer func() { stopBG(); <-pipelineDone }()
+	runnerDone := make(chan struct{})
+	go func() {
+		defer close(runnerDone)
+		if err := s.runner.Run(bg); err != nil {
+			s.log.Error("playbook runner", "err", err)
+		}
+	}()
+	defer func() { stopBG(); <-runnerDone }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -533,4 +557,29 @@ func (s *Server) packageIOCs(ctx context.Context, tenant string) ([]scanioc.Indi
 		}
 	}
 	return out, nil
+}
+
+// openPlaybooks builds the playbook runner and service. Runs start on
+// alerts through Playbooks.Trigger (wired to the alert service's
+// subscription) and by hand through the API.
+func (s *Server) openPlaybooks(cfg Config, log *slog.Logger) error {
+	key, err := playbook.LoadOrCreateKey(filepath.Join(cfg.Data, "secret.key"))
+	if err != nil {
+		return err
+	}
+	sealer, err := playbook.NewSealer(key)
+	if err != nil {
+		return err
+	}
+	started := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "tansa_playbook_start_seconds",
+		Help:    "Time from a run's creation (an alert or a person starting it) to its first step.",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	})
+	s.reg.MustRegister(started)
+	s.runner = playbook.NewRunner(s.store, playbook.ActionDeps{Sealer: sealer, Intel: s.Intel, Events: s.Events, Tenants: s.Access, Log: log},
+		log, playbook.RunnerOptions{SingleNode: cfg.Store.Driver != "postgres",
+			OnStart: func(_ playbook.Run, wait time.Duration) { started.Observe(wait.Seconds()) }})
+	s.Playbooks = playbook.NewService(s.store, s.runner, s.Access, s.Access, sealer)
+	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/tansa-sec/tansa/internal/cases"
 	"github.com/tansa-sec/tansa/internal/events"
 	"github.com/tansa-sec/tansa/internal/fleet"
+	"github.com/tansa-sec/tansa/internal/playbook"
 	"github.com/tansa-sec/tansa/internal/scan/result"
 	"github.com/tansa-sec/tansa/internal/tansa"
 )
@@ -203,6 +204,24 @@ func samplePages(hq, vn tansa.Tenant) map[string]any {
 		"tracker": trackerPage{Items: []cases.TrackerRow{{Kind: "case", ID: "c1", CaseID: "c1", Title: "Emotet", Status: "triage", Severity: "high", Due: now},
 			{Kind: "task", ID: "k1", CaseID: "c1", Title: "Isolate", CaseTitle: "Emotet", Status: "in-progress", Severity: "high", OwnerName: "Aoki"}},
 			Pager: pg, Severities: cases.Severities, Statuses: []string{"triage", "open"}, Export: "/api/v1/case-tracker?format=csv", Me: "u9", Now: now},
+		// Playbooks (issue #7).
+		"playbooks": playbooksPage{Items: []playbook.Playbook{samplePlaybook(hq, now)}, Pager: pg, Builtins: builtinPlaybooks(),
+			Form: playbookForm{TenantID: hq.ID, Source: "name: x", Check: &sampleCheck}},
+		"playbook": playbookPage{Playbook: samplePlaybook(hq, now), Form: playbookForm{Source: "name: x", Version: 2, Check: &sampleCheck},
+			Runs: []playbook.Run{sampleRun(hq, now)}, RunsTotal: 1, Triggered: `level == "critical"`, Manual: true, SampleJSON: "{}"},
+		"runs": runsPage{Runs: []playbook.Run{sampleRun(hq, now), sampleRun(vn, now)}, Pager: pg, Status: "waiting",
+			Statuses: []string{playbook.StatusRunning, playbook.StatusWaiting, playbook.StatusSucceeded, playbook.StatusFailed, playbook.StatusRejected}},
+		"run": runPage{Run: sampleRun(hq, now), Alert: "{}", Steps: []runStep{
+			{ID: "approve", Action: playbook.ActApproval, Approvers: "tenant-admin", CanDecide: true,
+				Record: &playbook.StepRecord{StepID: "approve", Status: playbook.StepSucceeded, Started: now, Decision: "timeout", DecidedBy: "timeout", Decided: now}},
+			{ID: "isolate", Action: playbook.ActIsolate, Input: `{"host": "pc-1"}`, Output: "{}", CanRevert: true,
+				Record: &playbook.StepRecord{StepID: "isolate", Status: playbook.StepStarted, Started: now, Finished: now, Attempts: 2, IdemKey: "r/isolate",
+					Reverted: now, RevertedBy: "user:ana", Error: "HTTP 502"}},
+			{ID: "block", Action: playbook.ActBlock, CanRevert: true},
+		}},
+		"connectors": connectorsPage{Items: []playbook.ConnectorView{{Connector: playbook.Connector{TenantID: hq.ID, Name: "edr", Kind: "defender",
+			Config: map[string]string{"client_id": "x"}, Updated: now}, SecretsSet: []string{"client_secret"}}},
+			Kinds: playbook.ConnectorKinds, Form: connectorForm{TenantID: hq.ID, Kind: "smtp"}},
 	}
 }
 
@@ -268,4 +287,16 @@ func TestEveryPageRenders(t *testing.T) {
 			}
 		}
 	}
+}
+
+var sampleCheck = playbook.Checked{Problems: playbook.Problems{{Line: 3, Message: "unknown name levle"}},
+	Tests: []playbook.TestResult{{Name: "t", Line: 9, Failures: []string{"steps [], want [a]"}}, {Name: "u", Line: 12, Passed: true}}}
+
+func samplePlaybook(t tansa.Tenant, now time.Time) playbook.Playbook {
+	return playbook.Playbook{ID: "p1", TenantID: t.ID, Name: "Block C2", Version: 2, Enabled: true, Source: "name: Block C2", Created: now, Updated: now, UpdatedBy: "user:ana"}
+}
+
+func sampleRun(t tansa.Tenant, now time.Time) playbook.Run {
+	return playbook.Run{ID: "r1", TenantID: t.ID, PlaybookID: "p1", Playbook: "Block C2", Version: 2, Status: playbook.StatusWaiting, DryRun: true,
+		Trigger: "alert", StartedBy: "alert:rule-1", CaseID: "c1", Error: "step x: failed", Created: now, Updated: now}
 }

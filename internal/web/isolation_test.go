@@ -33,6 +33,7 @@ import (
 	"github.com/tansa-sec/tansa/internal/intel/retro"
 	intelsvc "github.com/tansa-sec/tansa/internal/intel/service"
 	"github.com/tansa-sec/tansa/internal/normalize"
+	"github.com/tansa-sec/tansa/internal/playbook"
 	"github.com/tansa-sec/tansa/internal/scan"
 	"github.com/tansa-sec/tansa/internal/scan/result"
 	"github.com/tansa-sec/tansa/internal/store/sqlite"
@@ -73,7 +74,13 @@ type isoTenant struct {
 	// show; SpareFeed is the object of the matrix's deletes, made again
 	// before each.
 	Feed, SpareFeed feeds.Feed
-	secrets         map[string]string // token ID → secret
+	// Playbook, its Run (not started: no runner works in the matrix) and
+	// the tenant's "edr" connector, whose secret is PlaybookSecret
+	// (response, issue #7).
+	Playbook       playbook.Playbook
+	Run            playbook.Run
+	PlaybookSecret string
+	secrets        map[string]string // token ID → secret
 	// Endpoint sweeps: the scanner (enrolment) token, one endpoint with
 	// one uploaded sweep (Host runs HostPath, a finding with FindingKey),
 	// and a campaign.
@@ -106,7 +113,8 @@ func (x *isoTenant) markers() []string {
 	return append(x.accessMarkers(), x.Event.ID, isoEventIP(x), x.IntelIP, x.IntelDomain, x.Indicator.ID, x.Hunt.ID,
 		x.Host, x.HostPath, x.Asset.ID, x.Sweep.ID, x.FindingKey, x.Campaign.ID, x.Campaign.Name,
 		x.Feed.ID, x.Feed.Source, x.Feed.Secret,
-		x.Case.ID, x.Case.Title, x.Task.ID, x.Observable.ID, x.Evidence.ID, x.Evidence.Name, x.Evidence.SHA256, x.AlertID)
+		x.Case.ID, x.Case.Title, x.Task.ID, x.Observable.ID, x.Evidence.ID, x.Evidence.Name, x.Evidence.SHA256, x.AlertID,
+		x.Playbook.ID, x.Playbook.Name, x.Run.ID, x.PlaybookSecret)
 }
 
 func (x *isoTenant) accessMarkers() []string {
@@ -152,6 +160,7 @@ type isoFixture struct {
 	keys  *fleet.Keys
 	feeds *feeds.Service
 	cases *cases.Service
+	pbs   *playbook.Service
 	logMu sync.Mutex
 	logs  strings.Builder
 	seq   int
@@ -219,7 +228,12 @@ func newIsoFixture(t *testing.T, opt access.Options) *isoFixture {
 		t.Fatalf("cases service: %v", err)
 	}
 	f.feeds = feeds.New(db, f.intel, f.svc, feeds.Options{Timeout: 5 * time.Second})
-	f.web = NewServer(Deps{Access: f.svc, Events: evsvc, Intel: f.intel, Cases: f.cases, Hunts: f.hunts, Feeds: f.feeds, Inputs: collect.NewInputs(f.bus, reg),
+	sealer, err := playbook.NewSealer([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.pbs = playbook.NewService(db, playbook.NewRunner(db, playbook.ActionDeps{Sealer: sealer}, nil, playbook.RunnerOptions{}), f.svc, f.svc, sealer)
+	f.web = NewServer(Deps{Access: f.svc, Playbooks: f.pbs, Events: evsvc, Intel: f.intel, Cases: f.cases, Hunts: f.hunts, Feeds: f.feeds, Inputs: collect.NewInputs(f.bus, reg),
 		Fleet: f.fleet, Logger: log, Metrics: reg, Version: "test"})
 	f.srv = httptest.NewServer(f.web)
 	t.Cleanup(f.srv.Close)
@@ -295,6 +309,7 @@ func (f *isoFixture) mkTenant(prefix, name, country string) *isoTenant {
 	x.ScannerToken = f.mkToken(x, prefix+" scanner token", tansa.RoleScanner, t.ID, nil)
 	f.mkFleet(x, prefix)
 	f.mkCases(x, prefix)
+	f.mkPlaybook(x, prefix)
 	return x
 }
 
@@ -1135,6 +1150,70 @@ var isolationRules = map[string]isoRule{
 	"GET /events":                  {queries: isoEventQueries, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Event.ID }},
 	"GET /events/{id}":             {id: "event", mustShow: func(x *isoTenant, _ *isoPrincipal) string { return isoEventIP(x) }},
 
+	// Response playbooks (issue #7): A's playbook, run and connector; B's
+	// never show, B's secret never even to B.
+	"GET /api/v1/playbooks": {queries: func(f *isoFixture, x *isoTenant) []string {
+		qs := []string{"?tenant=" + x.Tenant.ID}
+		if x == f.B {
+			qs = append(qs, "?q=zq7")
+		}
+		return qs
+	}, total: func(f *isoFixture, a *isoTenant, _ string) int {
+		_, n, _ := f.pbs.Playbooks(f.ctx, f.sys, playbook.PlaybookQuery{Scope: access.Scope{Tenants: []string{a.Tenant.ID}}})
+		return n
+	}, mustShow: isoShowTenantID},
+	"POST /api/v1/playbooks": {body: func(f *isoFixture, x *isoTenant) string {
+		return isoJSON(map[string]any{"tenant_id": x.Tenant.ID, "source": isoPlaybookSource(f.unique("made by a"))})
+	}, refuseB: true, mustShow: isoShowTenantID},
+	"POST /api/v1/playbooks/check": {body: func(f *isoFixture, x *isoTenant) string {
+		return isoJSON(map[string]any{"source": isoPlaybookSource("checked")})
+	}, mustShow: func(*isoTenant, *isoPrincipal) string { return `"passed":true` }},
+	"GET /api/v1/playbooks/{id}": {id: "playbook", mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Playbook.ID }},
+	"PUT /api/v1/playbooks/{id}": {id: "playbook", body: func(f *isoFixture, x *isoTenant) string {
+		return isoJSON(map[string]any{"enabled": true})
+	}, cross: func(f *isoFixture, b *isoTenant) []string {
+		return []string{isoJSON(map[string]any{"tenant_id": b.Tenant.ID})}
+	}, mustShow: isoShowTenantID},
+	"POST /api/v1/playbooks/{id}/runs": {id: "playbook", body: func(f *isoFixture, x *isoTenant) string {
+		return isoJSON(map[string]any{"dry_run": true, "alert": map[string]any{"level": "critical"}})
+	}, mustShow: isoShowTenantID},
+	"GET /api/v1/playbook-runs":      {queries: isoTenantQuery(), total: (*isoFixture).runTotal, mustShow: isoShowTenantID},
+	"GET /api/v1/playbook-runs/{id}": {id: "run", mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Run.ID }},
+	// No step "nope": refused for everyone, and B's run must look missing.
+	"POST /api/v1/playbook-runs/{id}/decide": {id: "run", body: func(f *isoFixture, x *isoTenant) string {
+		return isoJSON(map[string]string{"step": "nope", "decision": "approve"})
+	}, ok: func(*isoPrincipal) bool { return false }},
+	"POST /api/v1/playbook-runs/{id}/revert": {id: "run", body: func(f *isoFixture, x *isoTenant) string {
+		return isoJSON(map[string]string{"step": "nope"})
+	}, ok: func(*isoPrincipal) bool { return false }},
+	"GET /api/v1/connectors": {queries: isoTenantQuery(), total: func(*isoFixture, *isoTenant, string) int { return 1 }, mustShow: isoShowTenantID},
+	"PUT /api/v1/connectors": {body: func(f *isoFixture, x *isoTenant) string {
+		return isoJSON(map[string]any{"tenant_id": x.Tenant.ID, "name": "edr", "kind": "slack"})
+	}, refuseB: true, mustShow: isoShowTenantID},
+	// {name} is "tansa", which no tenant has: refused everywhere.
+	"DELETE /api/v1/connectors/{name}": {queries: isoTenantQuery(), refuseB: true, ok: func(*isoPrincipal) bool { return false }},
+	"GET /api/v1/blocklist":            {queries: isoTenantQuery(), refuseB: true, total: func(*isoFixture, *isoTenant, string) int { return 0 }},
+	"GET /playbooks":                   {queries: isoTenantQuery(), mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Playbook.Name }},
+	"POST /playbooks": {body: func(f *isoFixture, x *isoTenant) string {
+		return isoForm("tenant_id", x.Tenant.ID, "source", isoPlaybookSource(f.unique("page made by a")))
+	}, refuseB: true},
+	"GET /playbooks/{id}": {id: "playbook", mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Playbook.Name }},
+	"POST /playbooks/{id}": {id: "playbook", body: func(f *isoFixture, x *isoTenant) string {
+		return isoForm("source", x.Playbook.Source, "enabled", "on")
+	}},
+	"POST /playbooks/{id}/runs": {id: "playbook", body: func(f *isoFixture, x *isoTenant) string { return isoForm("dry_run", "on") }},
+	"GET /playbook-runs":        {queries: isoTenantQuery(), mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Playbook.Name }},
+	"GET /playbook-runs/{id}":   {id: "run", mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Playbook.Name }},
+	"POST /playbook-runs/{id}/decide": {id: "run", body: func(f *isoFixture, x *isoTenant) string {
+		return isoForm("step", "nope", "decision", "approve")
+	}, ok: func(*isoPrincipal) bool { return false }},
+	"POST /playbook-runs/{id}/revert": {id: "run", body: func(f *isoFixture, x *isoTenant) string { return isoForm("step", "nope") },
+		ok: func(*isoPrincipal) bool { return false }},
+	"GET /admin/connectors": {queries: isoTenantQuery()},
+	"POST /admin/connectors": {body: func(f *isoFixture, x *isoTenant) string {
+		return isoForm("tenant_id", x.Tenant.ID, "name", "edr", "kind", "slack", "config", "", "secrets", "")
+	}, refuseB: true},
+
 	// Console: switcher, language, settings.
 	"POST /switch-tenant": {body: func(f *isoFixture, x *isoTenant) string { return isoForm("tenant", x.Tenant.ID, "next", "/") },
 		refuseB: true, ok: isoIsProvider},
@@ -1253,6 +1332,10 @@ func (r isoRule) fill(rt route, x *isoTenant) string {
 		p = strings.ReplaceAll(p, "{id}", x.Indicator.ID)
 	case "hunt":
 		p = strings.ReplaceAll(p, "{id}", x.Hunt.ID)
+	case "playbook":
+		p = strings.ReplaceAll(p, "{id}", x.Playbook.ID)
+	case "run":
+		p = strings.ReplaceAll(p, "{id}", x.Run.ID)
 	case "asset":
 		p = strings.ReplaceAll(p, "{id}", x.Asset.ID)
 	case "sweep":
@@ -1561,6 +1644,10 @@ func isoIDOf(r isoRule, x *isoTenant) string {
 		return x.Indicator.ID
 	case "hunt":
 		return x.Hunt.ID
+	case "playbook":
+		return x.Playbook.ID
+	case "run":
+		return x.Run.ID
 	case "asset":
 		return x.Asset.ID
 	case "sweep":
@@ -1651,6 +1738,56 @@ func (f *isoFixture) caseTotal(a *isoTenant, qs string) int {
 	}
 	q.Scope = access.Scope{Tenants: []string{a.Tenant.ID}}
 	_, n, err := f.cases.Cases(f.ctx, f.sys, q)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return n
+}
+
+// isoPlaybookSource is a playbook of tenant X named name.
+func isoPlaybookSource(name string) string {
+	return "name: " + name + `
+trigger: {alert: 'level == "critical"', manual: true}
+steps:
+  - id: approve
+    action: approval
+    approvers: {roles: [tenant-admin]}
+    timeout: 1h
+  - id: block
+    action: block
+    with: {values: "{{ observables.domain }}"}
+tests:
+  - name: critical
+    alert: {level: critical}
+    want: {steps: [approve, block]}
+  - name: high
+    alert: {level: high}
+    want: {triggered: false}
+`
+}
+
+// mkPlaybook gives x an "edr" connector, a playbook and a run of it.
+func (f *isoFixture) mkPlaybook(x *isoTenant, prefix string) {
+	f.t.Helper()
+	x.PlaybookSecret = "https://hooks.example/" + prefix + "-secret"
+	if _, err := f.pbs.PutConnector(f.ctx, f.sys, playbook.ConnectorInput{TenantID: x.Tenant.ID, Name: "edr", Kind: "slack",
+		Secrets: map[string]string{"url": x.PlaybookSecret}}); err != nil {
+		f.t.Fatalf("connector of %s: %v", prefix, err)
+	}
+	on := true
+	pb, _, err := f.pbs.Create(f.ctx, f.sys, playbook.PlaybookInput{TenantID: x.Tenant.ID, Source: isoPlaybookSource(prefix + " playbook"), Enabled: &on})
+	if err != nil {
+		f.t.Fatalf("playbook of %s: %v", prefix, err)
+	}
+	x.Playbook = pb
+	if x.Run, err = f.pbs.Start(f.ctx, f.sys, pb.ID, playbook.StartInput{Alert: map[string]any{"level": "critical"}}); err != nil {
+		f.t.Fatalf("run of %s: %v", prefix, err)
+	}
+}
+
+// runTotal is how many runs of tenant a there are now.
+func (f *isoFixture) runTotal(a *isoTenant, _ string) int {
+	_, n, err := f.pbs.Runs(f.ctx, f.sys, playbook.RunQuery{Scope: access.Scope{Tenants: []string{a.Tenant.ID}}})
 	if err != nil {
 		f.t.Fatal(err)
 	}

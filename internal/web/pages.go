@@ -198,7 +198,7 @@ func (s *Server) newView(r *http.Request, titleKey string) *view {
 	}
 	areas := []struct{ key, href, key2 string }{
 		{"nav.alerts", "", "a"}, {"nav.events", "/events", "e"}, {"nav.cases", "/cases", "c"}, {"nav.tracker", "/tracker", "j"}, {"nav.intel", "", "i"},
-		{"nav.endpoints", "/endpoints", "n"}, {"nav.playbooks", "", "p"}, {"nav.advisories", "", "v"}, {"nav.reports", "", "r"},
+		{"nav.endpoints", "/endpoints", "n"}, {"nav.playbooks", "/playbooks", "p"}, {"nav.advisories", "", "v"}, {"nav.reports", "", "r"},
 	}
 	for _, a := range areas {
 		v.Nav = append(v.Nav, navItem{Key: a.key, Href: a.href, Shortcut: a.key2, Present: a.href != "",
@@ -212,6 +212,7 @@ func (s *Server) newView(r *http.Request, titleKey string) *view {
 		{"nav.users", "/admin/users", "u", access.PermUserRead},
 		{"nav.tokens", "/admin/tokens", "k", access.PermTokenRead},
 		{"nav.audit", "/admin/audit", "l", access.PermAuditRead},
+		{"nav.connectors", "/admin/connectors", "x", access.PermPlaybookRead},
 	}
 	for _, a := range admin {
 		if pr.Can(a.perm) {

@@ -207,6 +207,23 @@ func (s *Server) routeTable() []route {
 		need(access.PermCaseRead, "GET", "/api/v1/case-metrics", "A tenant's MTTA, time to contain and MTTR over a period.", s.apiCaseMetrics),
 		need(access.PermCaseRead, "GET", "/api/v1/case-tracker", "The issue-tracking view: open cases and tasks, as JSON or CSV.", s.apiCaseTracker),
 
+		// API: response playbooks (playbooks.go), their runs, the tenants'
+		// connectors and the values playbooks blocked.
+		need(access.PermPlaybookRead, "GET", "/api/v1/playbooks", "List playbooks.", s.apiPlaybooks),
+		need(access.PermPlaybookWrite, "POST", "/api/v1/playbooks", "Create a playbook from its YAML source.", s.apiCreatePlaybook),
+		need(access.PermPlaybookRead, "POST", "/api/v1/playbooks/check", "Validate a playbook's YAML (problems by line) and run its test cases, storing nothing.", s.apiCheckPlaybook),
+		need(access.PermPlaybookRead, "GET", "/api/v1/playbooks/{id}", "Get a playbook.", s.apiPlaybook),
+		need(access.PermPlaybookWrite, "PUT", "/api/v1/playbooks/{id}", "Save a new version of a playbook, or switch it on or off.", s.apiUpdatePlaybook),
+		need(access.PermPlaybookRun, "POST", "/api/v1/playbooks/{id}/runs", "Start a run by hand, or a dry run.", s.apiStartRun),
+		need(access.PermPlaybookRead, "GET", "/api/v1/playbook-runs", "List playbook runs, newest first.", s.apiRuns),
+		need(access.PermPlaybookRead, "GET", "/api/v1/playbook-runs/{id}", "Get a run with every step's inputs, outputs and decisions.", s.apiRun),
+		need(access.PermPlaybookRun, "POST", "/api/v1/playbook-runs/{id}/decide", "Approve or reject a waiting approval step.", s.apiDecide),
+		need(access.PermPlaybookRun, "POST", "/api/v1/playbook-runs/{id}/revert", "Revert a containment step: unblock its values or release its host.", s.apiRevert),
+		need(access.PermPlaybookRead, "GET", "/api/v1/connectors", "List the tenants' connectors (secrets are never shown).", s.apiConnectors),
+		need(access.PermConnectorWrite, "PUT", "/api/v1/connectors", "Create or change a connector (EDR, mail, chat, webhook).", s.apiPutConnector),
+		need(access.PermConnectorWrite, "DELETE", "/api/v1/connectors/{name}", "Delete a connector.", s.apiDeleteConnector),
+		need(access.PermPlaybookRead, "GET", "/api/v1/blocklist", "The values playbooks put on a tenant's block list.", s.apiBlocks),
+
 		// API: audit.
 		need(access.PermAuditRead, "GET", "/api/v1/audit", "List audit entries, newest first.", s.apiAudit),
 
@@ -237,6 +254,18 @@ func (s *Server) routeTable() []route {
 		page(need(access.PermCaseRead, "GET", "/case-templates", "Case templates.", s.pageCaseTemplates)),
 		page(need(access.PermCaseWrite, "POST", "/case-templates", "Save or revert a tenant's case template.", s.pageSaveCaseTemplate)),
 		page(need(access.PermCaseRead, "GET", "/tracker", "The issue-tracking view of open cases and tasks.", s.pageTracker)),
+		// Console: playbooks, runs, connectors (playbooks.go).
+		page(need(access.PermPlaybookRead, "GET", "/playbooks", "Playbooks and the built-in ones.", s.pagePlaybooks)),
+		page(need(access.PermPlaybookWrite, "POST", "/playbooks", "Create a playbook.", s.pageCreatePlaybook)),
+		page(need(access.PermPlaybookRead, "GET", "/playbooks/{id}", "A playbook: its YAML, validation, tests and runs.", s.pagePlaybook)),
+		page(need(access.PermPlaybookWrite, "POST", "/playbooks/{id}", "Save a playbook.", s.pageUpdatePlaybook)),
+		page(need(access.PermPlaybookRun, "POST", "/playbooks/{id}/runs", "Start a run or a dry run.", s.pageStartRun)),
+		page(need(access.PermPlaybookRead, "GET", "/playbook-runs", "Playbook runs.", s.pageRuns)),
+		page(need(access.PermPlaybookRead, "GET", "/playbook-runs/{id}", "A run: steps, inputs, outputs, approvals.", s.pageRun)),
+		page(need(access.PermPlaybookRun, "POST", "/playbook-runs/{id}/decide", "Approve or reject a step.", s.pageDecide)),
+		page(need(access.PermPlaybookRun, "POST", "/playbook-runs/{id}/revert", "Revert a containment.", s.pageRevert)),
+		page(need(access.PermPlaybookRead, "GET", "/admin/connectors", "Connectors.", s.pageConnectors)),
+		page(need(access.PermConnectorWrite, "POST", "/admin/connectors", "Create or change a connector.", s.pagePutConnector)),
 		page(need(access.PermTenantRead, "GET", "/admin/tenants", "Tenants.", s.pageTenants)),
 		page(need(access.PermTenantWrite, "POST", "/admin/tenants", "Create a tenant.", s.pageCreateTenant)),
 		page(need(access.PermTenantRead, "GET", "/admin/tenants/{id}", "A tenant.", s.pageTenant)),

@@ -28,6 +28,7 @@ import (
 	"github.com/tansa-sec/tansa/internal/intel/feeds"
 	"github.com/tansa-sec/tansa/internal/intel/retro"
 	intelsvc "github.com/tansa-sec/tansa/internal/intel/service"
+	"github.com/tansa-sec/tansa/internal/playbook"
 	"github.com/tansa-sec/tansa/internal/tansa"
 )
 
@@ -45,9 +46,12 @@ type Deps struct {
 	// Feeds configures and pulls feed sources (issue #5).
 	Feeds *feeds.Service
 	// Cases is incident response (internal/cases).
-	Cases   *cases.Service
-	Logger  *slog.Logger
-	Metrics *prometheus.Registry
+	Cases *cases.Service
+	// Playbooks runs and shows response playbooks (issue #7); without it
+	// their routes answer 503.
+	Playbooks *playbook.Service
+	Logger    *slog.Logger
+	Metrics   *prometheus.Registry
 	// Ready reports whether the server is ready to serve (healthz).
 	Ready func() bool
 	// Secure marks cookies Secure; set when serving TLS or behind a TLS proxy.
