@@ -22,8 +22,9 @@ import (
 func cmdIntel(ctx context.Context, e *env, args []string) error {
 	return subcommand(ctx, e, "intel", args, map[string]func(context.Context, *env, []string) error{
 		"import": intelImport,
+		"feeds":  intelFeeds,
 	}, `Work with the threat intelligence of a running Tansa server.
-Run "tansa intel import --help" for its flags.`)
+Run "tansa intel import --help" or "tansa intel feeds --help" for their flags.`)
 }
 
 // intelImportError is the API's error shape.

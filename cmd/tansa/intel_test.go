@@ -1,6 +1,8 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,5 +69,59 @@ func TestIntelImportEndToEnd(t *testing.T) {
 	}
 	if code, body := c.do("GET", "/api/v1/intel/feeds/edl/domain", "", ""); code != 200 || body != "evil-c2.top\n*.evil-c2.top\n" {
 		t.Errorf("domain EDL: %d %q", code, body)
+	}
+}
+
+// TestIntelFeedsEndToEnd configures a URL feed with tansa intel feeds,
+// pulls it, and finds its indicators and the retro-hunt its import
+// started.
+func TestIntelFeedsEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	getenv := testEnv(map[string]string{"TANSA_ADMIN_PASSWORD": adminPassword})
+	srv := startServe(t, dir, getenv)
+	out, errOut, err := runCmd(t, getenv, "tenant", "create", "--data", dir, "--name", "Feed Trading")
+	if err != nil {
+		t.Fatalf("tenant create: %v\n%s", err, errOut)
+	}
+	tenant := strings.TrimSpace(out)
+	out, errOut, err = runCmd(t, getenv, "token", "create", "--data", dir, "--role", "provider-admin", "--name", "feeds")
+	if err != nil {
+		t.Fatalf("token create: %v\n%s", err, errOut)
+	}
+	env := testEnv(map[string]string{"TANSA_TOKEN": strings.TrimSpace(out)})
+	list := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("45.77.33.1\n45.77.33.2\n"))
+	}))
+	defer list.Close()
+
+	out, errOut, err = runCmd(t, env, "intel", "feeds", "add", "--server", srv.base, "--tenant", tenant, "--name", "partner list",
+		"--kind", "url", "--source", list.URL+"/c2.txt", "--interval", "6h")
+	if err != nil {
+		t.Fatalf("feeds add: %v\n%s", err, errOut)
+	}
+	id := strings.TrimSpace(out)
+	out, errOut, err = runCmd(t, env, "intel", "feeds", "pull", "--server", srv.base, id)
+	if err != nil || !strings.Contains(out, "partner list") || !strings.Contains(out, " ok (2 added, 0 updated, 0 rejected)") {
+		t.Fatalf("feeds pull: %v\n%s\n%s", err, out, errOut)
+	}
+	out, _, err = runCmd(t, env, "intel", "feeds", "list", "--server", srv.base, "--tenant", tenant)
+	if err != nil || !strings.Contains(out, id+"\tpartner list\turl\t") || !strings.Contains(out, "every 6h0m0s") {
+		t.Errorf("feeds list: %v\n%s", err, out)
+	}
+	// The pull's import started a retro-hunt of the tenant.
+	c := newClient(t, srv.base)
+	c.auth = "Bearer " + env("TANSA_TOKEN")
+	var hunts struct {
+		Items []struct{ Origin, Ref, TenantID string } `json:"items"`
+	}
+	c.getJSON("/api/v1/intel/hunts?tenant="+tenant, &hunts)
+	if len(hunts.Items) != 1 || hunts.Items[0].Origin != "feed" || hunts.Items[0].Ref != id {
+		t.Errorf("hunts = %+v, want one started by the feed", hunts.Items)
+	}
+	if _, errOut, err = runCmd(t, env, "intel", "feeds", "rm", "--server", srv.base, id); err != nil {
+		t.Fatalf("feeds rm: %v\n%s", err, errOut)
+	}
+	if out, _, _ = runCmd(t, env, "intel", "feeds", "list", "--server", srv.base); strings.Contains(out, id) {
+		t.Errorf("the feed is still listed:\n%s", out)
 	}
 }
