@@ -18,6 +18,10 @@ import (
 	"github.com/tansa-sec/tansa/internal/cases"
 	"github.com/tansa-sec/tansa/internal/events"
 	"github.com/tansa-sec/tansa/internal/fleet"
+	"github.com/tansa-sec/tansa/internal/intel"
+	"github.com/tansa-sec/tansa/internal/intel/feeds"
+	"github.com/tansa-sec/tansa/internal/intel/importer"
+	"github.com/tansa-sec/tansa/internal/intel/retro"
 	"github.com/tansa-sec/tansa/internal/playbook"
 	"github.com/tansa-sec/tansa/internal/scan/result"
 	"github.com/tansa-sec/tansa/internal/tansa"
@@ -222,10 +226,37 @@ func samplePages(hq, vn tansa.Tenant) map[string]any {
 		"connectors": connectorsPage{Items: []playbook.ConnectorView{{Connector: playbook.Connector{TenantID: hq.ID, Name: "edr", Kind: "defender",
 			Config: map[string]string{"client_id": "x"}, Updated: now}, SecretsSet: []string{"client_secret"}}},
 			Kinds: playbook.ConnectorKinds, Form: connectorForm{TenantID: hq.ID, Kind: "smtp"}},
+		// Threat intelligence (issue #5).
+		"intel": intelSearchPage{Filter: intelFilter{Q: "45.77", Type: "ipv4"}, Types: intel.Types(), Pager: pg, Export: "q=45.77",
+			Items: []indicatorBody{sampleIndicator, {ID: "i2", Type: intel.TypeDomain, Value: "dns.google", Allowlisted: "public DNS", Tags: []string{}}}},
+		"indicator": indicatorPage{Ind: sampleIndicator, HitsTotal: 2,
+			Sightings: []sightingRow{{Sighting: intel.Sighting{TenantID: hq.ID, Where: "ws01", When: now, Count: 2, Ref: "e1"}, Event: true},
+				{Sighting: intel.Sighting{TenantID: hq.ID, Where: "retro-hunt sweeps", When: now, Ref: "sweep:s1"}}},
+			Hits: []hitBody{{HuntID: "h1", IndicatorID: "i1", Value: "45.77.61.11", Source: "events", Ref: "e1", Time: now},
+				{HuntID: "h1", IndicatorID: "i1", Value: "45.77.61.11", Source: "sweeps", Ref: "s1", Time: now}},
+			Hunts: []retro.Job{sampleHunt}},
+		"intel_import": intelImportPage{Formats: []importer.Format{importer.FormatAuto, importer.FormatText}, Source: "c2.txt", Pager: pg,
+			Result: &importer.Result{Format: importer.FormatText, Items: 3, Added: 2, RejectedCount: 1, Rejected: []importer.Rejection{{Item: "line 3", Reason: "not an indicator"}}},
+			Imports: []importBody{{ID: "im1", TenantID: hq.ID, Time: now, Actor: "user:admin", Source: "c2.txt",
+				Result: importer.Result{Format: importer.FormatText, Items: 3, Added: 2, Rejected: []importer.Rejection{{Item: "line 3", Reason: "x"}}}}, {ID: "im2", Time: now}}},
+		"intel_feeds": intelFeedsPage{Kinds: []string{"taxii", "url", "file"}, Pager: pg,
+			Items: []feedBody{{ID: "f1", TenantID: hq.ID, Name: "partner", Kind: feeds.KindTAXII, Source: "https://taxii.example/taxii2/", Interval: "1h0m0s", Enabled: true,
+				LastPull: now, LastStatus: "ok", LastResult: &feeds.Summary{Added: 3}}, {ID: "f2", Name: "list", Kind: feeds.KindURL, LastPull: now, LastStatus: "error", LastError: "404"},
+				{ID: "f3", Name: "new", Kind: feeds.KindFile}}},
+		"intel_hunts": huntsPage{Items: []retro.Job{sampleHunt, {ID: "h2", TenantID: vn.ID, Origin: retro.OriginFeed, Status: retro.StatusFailed, Error: "x"}}, Pager: pg},
+		"intel_hunt": huntPage{Job: sampleHunt, Percent: 50, Pager: pg,
+			Hits: []hitBody{{HuntID: "h1", IndicatorID: "i1", Value: "45.77.61.11", Source: "events", Ref: "e1", Time: now}, {Source: "sweeps", Ref: "s1"}}},
 	}
 }
 
 var (
+	sampleIndicator = indicatorBody{ID: "i1", TenantID: "t", Type: intel.TypeIPv4, Value: "45.77.61.11", Name: "C2", Confidence: 80, TLP: intel.TLPAmber,
+		Active: true, Source: "partner", Tags: []string{"c2"}, Techniques: []string{"T1071"}, KillChain: []killChainBody{{Chain: "mitre-attack", Phase: "command-and-control"}},
+		Context: indicatorContextBody{ThreatActors: []string{"APT-X"}, Campaigns: []string{"Op Y"}, Malware: []string{"Z"}, Motives: []string{"espionage"},
+			Sectors: []string{"energy"}, Regions: []string{"JP"}, IntrusionRoutes: []string{"vpn-exploit"}, Handling: "block and isolate", Description: "d"},
+		Relations: []relationBody{{Kind: "indicates", TargetType: "malware", TargetName: "Z", TargetID: "malware--1"}}}
+	sampleHunt = retro.Job{ID: "h1", TenantID: "t", Origin: retro.OriginImport, Ref: "im1", Actor: "user:admin", Days: 90, Status: retro.StatusRunning,
+		Total: 10, Done: 5, Hits: 2, Created: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)}
 	sampleAsset = fleet.Asset{ID: "a1", TenantID: "t", Hostname: "pc-001", Domain: "corp.example", OS: "windows", IPs: []string{"10.0.0.1"},
 		LastSeen: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC), Sweeps: 2, Findings: 1, MaxScore: 75}
 	sampleSweep   = fleet.Sweep{ID: "s1", TenantID: "t", AssetID: "a1", Hostname: "pc-001", Started: sampleAsset.LastSeen, Received: sampleAsset.LastSeen, Scanner: "tansa-scan dev", Findings: 1}

@@ -904,6 +904,26 @@ var isolationRules = map[string]isoRule{
 		return []string{"", "?limit=1", "?added_after=2000-01-01T00:00:00Z"}
 	}, mustShow: func(*isoTenant, *isoPrincipal) string { return "indicator--" }},
 	"GET /taxii2/api/collections/{id}/manifest/{$}": {id: "tenant", mustShow: func(*isoTenant, *isoPrincipal) string { return "indicator--" }},
+	// Console: threat intelligence (issue #5).
+	"GET /intel": {queries: func(f *isoFixture, x *isoTenant) []string {
+		return []string{"?tenant=" + x.Tenant.ID, "?q=" + x.IntelIP}
+	},
+		mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.IntelIP }},
+	"GET /intel/indicators/{id}":       {id: "indicator", mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Event.ID }},
+	"POST /intel/indicators/{id}/hunt": {id: "indicator", body: func(*isoFixture, *isoTenant) string { return isoForm("go", "1") }},
+	"GET /intel/import": {queries: isoTenantQuery(), mustShow: func(x *isoTenant, _ *isoPrincipal) string {
+		return strings.ToLower(strings.Fields(x.Tenant.Name)[0]) + " feed"
+	}},
+	"POST /intel/import": {body: func(f *isoFixture, x *isoTenant) string {
+		return isoForm("text", x.IntelIP, "format", "text", "tenant", x.Tenant.ID)
+	}, refuseB: true, mustShow: func(*isoTenant, *isoPrincipal) string { return `id="import-report"` }},
+	"GET /intel/feeds": {queries: isoTenantQuery(), mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Feed.Source }},
+	"POST /intel/feeds": {body: func(f *isoFixture, x *isoTenant) string {
+		return isoForm("name", f.unique("page feed"), "kind", "url", "source", "https://example.com/page.txt", "interval", "6h", "tenant_id", x.Tenant.ID)
+	}, refuseB: true},
+	"POST /intel/feeds/{id}": {id: "feed", body: func(*isoFixture, *isoTenant) string { return isoForm("action", "pull") }},
+	"GET /intel/hunts":       {queries: isoTenantQuery(), mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Hunt.ID }},
+	"GET /intel/hunts/{id}":  {id: "hunt", mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Event.ID }},
 	"PUT /api/v1/intel/settings": {queries: isoTenantQuery(), body: func(*isoFixture, *isoTenant) string { return `{"retro_hunt_days":30}` },
 		refuseB: true, mustShow: isoShowTenantID},
 

@@ -197,7 +197,7 @@ func (s *Server) newView(r *http.Request, titleKey string) *view {
 		v.Loc = loc
 	}
 	areas := []struct{ key, href, key2 string }{
-		{"nav.alerts", "", "a"}, {"nav.events", "/events", "e"}, {"nav.cases", "/cases", "c"}, {"nav.tracker", "/tracker", "j"}, {"nav.intel", "", "i"},
+		{"nav.alerts", "", "a"}, {"nav.events", "/events", "e"}, {"nav.cases", "/cases", "c"}, {"nav.tracker", "/tracker", "j"}, {"nav.intel", "/intel", "i"},
 		{"nav.endpoints", "/endpoints", "n"}, {"nav.playbooks", "/playbooks", "p"}, {"nav.advisories", "", "v"}, {"nav.reports", "", "r"},
 	}
 	for _, a := range areas {
