@@ -191,6 +191,13 @@ func (s *Service) Tasks(ctx context.Context, c access.Caller, id string) ([]Task
 
 // AddNote adds a note to case id.
 func (s *Service) AddNote(ctx context.Context, c access.Caller, id, body string) (Note, error) {
+	return s.AddNoteKeyed(ctx, c, id, "", body)
+}
+
+// AddNoteKeyed adds a note to case id once per key: a second call with the
+// same key returns the first note and adds nothing. An empty key always
+// adds.
+func (s *Service) AddNoteKeyed(ctx context.Context, c access.Caller, id, key, body string) (Note, error) {
 	if err := require(c, access.PermCaseWrite); err != nil {
 		return Note{}, err
 	}
@@ -203,6 +210,9 @@ func (s *Service) AddNote(ctx context.Context, c access.Caller, id, body string)
 	}
 	now := s.now()
 	n := Note{ID: newID(), CaseID: cs.ID, TenantID: cs.TenantID, Author: actor(c), Body: body, Created: now}
+	if key != "" {
+		n.ID = keyedID("note", cs.ID, key)
+	}
 	summary := body
 	if r := []rune(summary); len(r) > 120 {
 		summary = string(r[:120]) + "…"
@@ -211,6 +221,17 @@ func (s *Service) AddNote(ctx context.Context, c access.Caller, id, body string)
 		Timeline: []Entry{entry(c, now, &cs, "note.add", n.ID, summary)},
 		Audit:    []tansa.AuditEntry{s.audit(c, now, "case-note.create", "case-note", n.ID, n.TenantID, nil, n)}}
 	if err := s.store.ApplyCase(ctx, ch); err != nil {
+		if key != "" && tansa.KindOf(err) == tansa.Conflict {
+			notes, err := s.store.Notes(ctx, cs.ID)
+			if err != nil {
+				return Note{}, err
+			}
+			for _, old := range notes {
+				if old.ID == n.ID {
+					return old, nil
+				}
+			}
+		}
 		return Note{}, err
 	}
 	return n, nil

@@ -299,6 +299,19 @@ type CaseInput struct {
 	Assignee    string            `json:"assignee"`
 	AlertIDs    []string          `json:"alert_ids"`
 	Observables []ObservableInput `json:"observables"`
+	// Key, when set, makes the creation idempotent: a second Create with
+	// the same key in the same tenant returns the case the first one
+	// made, unchanged (a playbook step retried after a crash, a client
+	// retrying after a lost answer).
+	Key string `json:"idempotency_key"`
+}
+
+// keyNamespace derives the IDs of objects made with an idempotency key, so
+// that a repeat finds the first one by its primary key.
+var keyNamespace = uuid.MustParse("5b0e4c1e-7a1d-4d5e-9c57-0ca5e5ca5e00")
+
+func keyedID(parts ...string) string {
+	return uuid.NewSHA1(keyNamespace, []byte(strings.Join(parts, "\x00"))).String()
 }
 
 // MaxAlerts bounds the alerts linked in one request.
@@ -352,6 +365,17 @@ func (s *Service) Create(ctx context.Context, c access.Caller, in CaseInput) (Ca
 	}
 	now := s.now()
 	cs := Case{ID: newID(), TenantID: t.ID, Phase: PhaseNew, Creator: actor(c), Created: now, Updated: now, Version: 1}
+	if in.Key != "" {
+		if len(in.Key) > 200 {
+			return Case{}, tansa.Errorf(tansa.Invalid, "idempotency_key: longer than 200 bytes")
+		}
+		cs.ID = keyedID("case", t.ID, in.Key)
+		if old, err := s.store.Case(ctx, cs.ID); err == nil {
+			return old, nil
+		} else if tansa.KindOf(err) != tansa.NotFound {
+			return Case{}, err
+		}
+	}
 	if cs.Title, err = text("title", in.Title, true, 200); err != nil {
 		return Case{}, err
 	}
@@ -417,6 +441,10 @@ func (s *Service) Create(ctx context.Context, c access.Caller, in CaseInput) (Ca
 	}
 	ch.Audit = append(ch.Audit, s.audit(c, now, "case.create", "case", cs.ID, cs.TenantID, nil, cs))
 	if err := s.store.ApplyCase(ctx, ch); err != nil {
+		if in.Key != "" && tansa.KindOf(err) == tansa.Conflict {
+			// Another Create with the key won the race.
+			return s.store.Case(ctx, cs.ID)
+		}
 		return Case{}, err
 	}
 	return cs, nil

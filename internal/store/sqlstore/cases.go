@@ -91,7 +91,7 @@ func (db *DB) ApplyCase(ctx context.Context, ch cases.Change) error {
 		for _, n := range ch.Notes {
 			if _, err := db.exec(ctx, tx, "INSERT INTO case_notes (id, case_id, tenant_id, author, body, created) VALUES (?, ?, ?, ?, ?, ?)",
 				n.ID, n.CaseID, n.TenantID, n.Author, n.Body, Micros(n.Created)); err != nil {
-				return fmt.Errorf("insert note %s: %w", n.ID, err)
+				return db.conflict(fmt.Errorf("insert note %s: %w", n.ID, err), "note %q exists", n.ID)
 			}
 		}
 		for _, o := range ch.Observables {
