@@ -31,13 +31,20 @@ CREATE TABLE cases (
     updated       BIGINT NOT NULL,
     version       INTEGER NOT NULL
 );
-CREATE INDEX cases_tenant_updated ON cases (tenant_id, updated);
-CREATE INDEX cases_tenant_created ON cases (tenant_id, created);
-CREATE INDEX cases_tenant_open_updated ON cases (tenant_id, open, updated);
+-- Within a tenant (tenant roles, a provider working in one tenant) and
+-- across all of them (a provider's default view), each list order and
+-- filter walks an index; id breaks ties, as in the queries' ORDER BY.
+CREATE INDEX cases_tenant_updated ON cases (tenant_id, updated, id);
+CREATE INDEX cases_tenant_created ON cases (tenant_id, created, id);
+CREATE INDEX cases_tenant_open_updated ON cases (tenant_id, open, updated, id);
 CREATE INDEX cases_tenant_phase_updated ON cases (tenant_id, phase, updated);
-CREATE INDEX cases_tenant_severity ON cases (tenant_id, severity_rank, updated);
+CREATE INDEX cases_tenant_severity ON cases (tenant_id, severity_rank, updated, id);
 CREATE INDEX cases_tenant_assignee ON cases (tenant_id, assignee, updated);
-CREATE INDEX cases_updated ON cases (updated);
+CREATE INDEX cases_tenant_open_due ON cases (tenant_id, open, close_due);
+CREATE INDEX cases_updated ON cases (updated, id);
+CREATE INDEX cases_created ON cases (created, id);
+CREATE INDEX cases_open_updated ON cases (open, updated, id);
+CREATE INDEX cases_severity_updated ON cases (severity_rank, updated, id);
 
 CREATE TABLE case_alerts (
     case_id   TEXT NOT NULL,
@@ -66,6 +73,7 @@ CREATE TABLE case_tasks (
 );
 CREATE INDEX case_tasks_case ON case_tasks (case_id, position);
 CREATE INDEX case_tasks_tenant_status ON case_tasks (tenant_id, status, due);
+CREATE INDEX case_tasks_status ON case_tasks (status, due);
 
 CREATE TABLE case_notes (
     id        TEXT PRIMARY KEY,
