@@ -2,7 +2,7 @@ package playbook
 
 import (
 	"crypto/tls"
-	"fmt"
+	"crypto/x509"
 	"net/http"
 	"regexp"
 	"slices"
@@ -28,7 +28,7 @@ var ConnectorKinds = []ConnectorKind{
 	{"defender", "edr", []string{"base_url", "token_url", "tenant_id", "client_id"}, []string{"client_secret"}},
 	{"crowdstrike", "edr", []string{"base_url", "client_id"}, []string{"client_secret"}},
 	{"carbonblack", "edr", []string{"base_url", "org_key", "api_id"}, []string{"api_secret"}},
-	{"smtp", "notify", []string{"host", "port", "starttls", "username", "from", "to", "language"}, []string{"password"}},
+	{"smtp", "notify", []string{"host", "port", "starttls", "username", "from", "to", "language", "ca_pem"}, []string{"password"}},
 	{"slack", "notify", []string{"language"}, []string{"url"}},
 	{"teams", "notify", []string{"language"}, []string{"url"}},
 	{"webhook", "webhook", []string{"url"}, []string{"hmac_secret", "authorization"}},
@@ -97,6 +97,15 @@ func smtpConfig(config, secrets map[string]string, tc *tls.Config) (notify.SMTPC
 			to = append(to, t)
 		}
 	}
+	if pemCA := config["ca_pem"]; pemCA != "" && tc == nil {
+		// A private CA (or a self-signed server certificate) to trust for
+		// STARTTLS instead of the system's roots.
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM([]byte(pemCA)) {
+			return notify.SMTPConfig{}, tansa.Errorf(tansa.Invalid, "config.ca_pem: no PEM certificate in it")
+		}
+		tc = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
 	cfg := notify.SMTPConfig{Host: config["host"], Port: port, StartTLS: config["starttls"], Username: config["username"],
 		Password: secrets["password"], From: config["from"], To: to, TLS: tc}
 	return cfg, cfg.Validate()
@@ -125,5 +134,3 @@ func purposeOf(kind string) string {
 func wrongPurpose(c Connector, want string) error {
 	return tansa.Errorf(tansa.Invalid, "connector %q is a %s connector; this step needs a %s one", c.Name, c.Kind, want)
 }
-
-var _ = fmt.Sprint
