@@ -577,7 +577,8 @@ func (s *Server) openPlaybooks(cfg Config, log *slog.Logger) error {
 		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 	})
 	s.reg.MustRegister(started)
-	s.runner = playbook.NewRunner(s.store, playbook.ActionDeps{Sealer: sealer, Intel: s.Intel, Events: s.Events, Tenants: s.Access, Log: log},
+	s.runner = playbook.NewRunner(s.store, playbook.ActionDeps{Sealer: sealer, Intel: s.Intel, Events: s.Events, Tenants: s.Access, Log: log,
+		Cases: playbookCases{svc: s.Cases}},
 		log, playbook.RunnerOptions{SingleNode: cfg.Store.Driver != "postgres",
 			OnStart: func(_ playbook.Run, wait time.Duration) { started.Observe(wait.Seconds()) }})
 	s.Playbooks = playbook.NewService(s.store, s.runner, s.Access, s.Access, sealer)
