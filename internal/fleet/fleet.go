@@ -200,6 +200,8 @@ type StoredSweep struct {
 	// Artifacts is the set of the sweep's artifacts; they replace the
 	// asset's previous set when the sweep is its newest.
 	Artifacts []Artifact
+	// Observables are the sweep's values retro-hunts look up (Observables).
+	Observables []string
 }
 
 // Store keeps assets, sweeps, findings, reviews, campaigns and the

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"regexp"
 	"slices"
 	"strings"
@@ -332,7 +333,69 @@ func Build(r *result.Result, tenant string, sealed []byte, received time.Time, a
 			Hostname: r.Host.Hostname, Time: r.Started.UTC(), Key: f.Key(), Finding: f})
 	}
 	st.Artifacts = Artifacts(r)
+	st.Observables = Observables(r)
 	return st
+}
+
+// maxObservables bounds what one sweep adds to the retro-hunt index.
+const maxObservables = 20_000
+
+// Observables returns the distinct values of r that a retro-hunt looks
+// up when indicators arrive later, in the normal form of the event
+// observable index so that one indicator value finds both: the SHA-256 of
+// process executables and recorded files (lower-case hex), the remote
+// addresses of connections and the addresses in the DNS cache and hosts
+// file (canonical text, IPv4-mapped IPv6 unmapped), and the names there
+// (lower case, without a trailing dot). Loopback and unspecified
+// addresses and localhost names are left out: no indicator names them.
+func Observables(r *result.Result) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(v string) {
+		if v != "" && len(v) <= 1000 && !seen[v] && len(out) < maxObservables {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	hash := func(h string) {
+		h = strings.ToLower(h)
+		if len(h) == 64 && strings.Trim(h, "0123456789abcdef") == "" {
+			add(h)
+		}
+	}
+	ip := func(s string) bool {
+		a, err := netip.ParseAddr(strings.Trim(s, "[]"))
+		if err != nil {
+			return false
+		}
+		if a = a.Unmap(); !a.IsLoopback() && !a.IsUnspecified() {
+			add(a.WithZone("").String())
+		}
+		return true
+	}
+	for _, p := range r.Processes {
+		hash(p.SHA256)
+	}
+	for _, f := range r.Files {
+		hash(f.SHA256)
+	}
+	for _, c := range r.Connections {
+		if c.RemoteAddr != "" {
+			ip(c.RemoteAddr)
+		}
+	}
+	for _, d := range r.DNS {
+		if d.Address != "" {
+			ip(d.Address)
+		}
+		name := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d.Name)), ".")
+		if name == "" || ip(name) || name == "localhost" || strings.HasSuffix(name, ".localhost") ||
+			strings.IndexFunc(name, func(c rune) bool { return c <= ' ' || c == '/' }) >= 0 {
+			continue
+		}
+		add(name)
+	}
+	return out
 }
 
 // maxArtifacts bounds what one sweep adds to the prevalence counts.

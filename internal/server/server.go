@@ -63,6 +63,9 @@ type backend interface {
 	cases.Store
 	// Response playbooks: versions, runs, connectors, block-list entries.
 	playbook.Store
+	// Endpoint sweeps: the stored sweeps' observables, the sweep side of
+	// retro-hunts (events have their own index in eventStore).
+	retro.Index
 	Counts(ctx context.Context) (map[string]int64, error)
 	Close() error
 }
@@ -150,7 +153,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, version string) (*S
 	// alerts and the hunts' go to the alert queue.
 	var alerts ioc.Alerts // nil until internal/alert lands: hits are recorded as sightings only
 	s.IOC = ioc.New(store, alerts, ioc.Options{Allowlist: s.Intel.Options().Allowlist, Logger: log})
-	s.Hunts = retro.New(store, store, s.Intel, s.events, alerts, store, retro.Options{Logger: log})
+	s.Hunts = retro.New(store, store, s.Intel, s.events, alerts, store, retro.Options{Logger: log, Sweeps: store})
 	notice.ioc, notice.hunts = s.IOC, s.Hunts
 	// Feed sources are pulled on their schedule and imported like uploads.
 	s.Feeds = feeds.New(store, s.Intel, s.Access, feeds.Options{Logger: log})

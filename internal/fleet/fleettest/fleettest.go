@@ -9,18 +9,21 @@
 // conflict), assets created and updated by their newest sweep, findings
 // of the latest sweep, prevalence counts per tenant and across tenants as
 // artifacts come and go, coverage, reviews and exceptions, campaigns, and
-// that a scope never returns another tenant's rows.
+// that a scope never returns another tenant's rows, and that the store
+// answers retro-hunts (retro.Index) from stored sweeps' observables.
 package fleettest
 
 import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/tansa-sec/tansa/internal/access"
 	"github.com/tansa-sec/tansa/internal/fleet"
+	"github.com/tansa-sec/tansa/internal/intel/retro"
 	"github.com/tansa-sec/tansa/internal/scan/result"
 	"github.com/tansa-sec/tansa/internal/tansa"
 )
@@ -39,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) fleet.Store) {
 		{"ReviewsAndExceptions", testReviews},
 		{"Campaigns", testCampaigns},
 		{"NotFound", testNotFound},
+		{"RetroHuntMentions", testMentions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -297,5 +301,78 @@ func testNotFound(t *testing.T, s fleet.Store) {
 		if tansa.KindOf(err) != tansa.NotFound {
 			t.Errorf("%s: %v, want not found", name, err)
 		}
+	}
+}
+
+// testMentions checks the sweep side of retro-hunts: a value a stored
+// sweep holds is found in its tenant only, within the look-back, newest
+// first and bounded per value; address prefixes (CIDR hunts) find the
+// addresses under them.
+func testMentions(t *testing.T, s fleet.Store) {
+	ctx := context.Background()
+	idx, ok := s.(retro.Index)
+	if !ok {
+		t.Fatalf("%T does not implement retro.Index: retro-hunts cannot search stored sweeps", s)
+	}
+	hash := fmt.Sprintf("%064x", 0xbad)
+	mkObs := func(tenant, host string, n int, at time.Time) *fleet.StoredSweep {
+		id := fmt.Sprintf("%032x", n)
+		r := &result.Result{Schema: 1, SweepID: id, Started: at, Finished: at.Add(time.Second), Host: result.Host{Hostname: host},
+			Processes:   []result.Process{{PID: 7, Path: "/tmp/.x/kworker", SHA256: strings.ToUpper(hash)}},
+			Connections: []result.Connection{{Protocol: "tcp", RemoteAddr: "::ffff:198.51.100.23", RemotePort: 443, State: "ESTABLISHED"}, {Protocol: "tcp", RemoteAddr: "127.0.0.1", RemotePort: 5432}},
+			DNS:         []result.DNSEntry{{Name: "Update.Evil-CDN.example.", Address: "203.0.113.9", Source: "hosts"}, {Name: "localhost", Address: "::1", Source: "hosts"}}}
+		return fleet.Build(r, tenant, []byte("sealed-"+id), at.Add(time.Minute), "token:test")
+	}
+	put(t, s, mkObs("t-a", "PC-1", 1, t0.AddDate(0, 0, -200))) // outside the look-back
+	put(t, s, mkObs("t-a", "PC-1", 2, t0.Add(-time.Hour)))
+	put(t, s, mkObs("t-a", "PC-2", 3, t0))
+	put(t, s, mkObs("t-b", "PC-9", 4, t0)) // another tenant's sweep with the same values
+	since := t0.AddDate(0, 0, -90)
+
+	ms, err := idx.Mentions(ctx, "t-a", retro.Lookup{Values: []string{hash, "198.51.100.23", "update.evil-cdn.example", "203.0.113.9", "127.0.0.1", "::1", "localhost", "nothing.example"}, Since: since})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for _, m := range ms {
+		got[m.Value] = append(got[m.Value], m.Ref)
+		if m.Time.Before(since) {
+			t.Errorf("mention %+v is older than the look-back", m)
+		}
+	}
+	newestFirst := []string{fmt.Sprintf("%032x", 3), fmt.Sprintf("%032x", 2)}
+	for _, v := range []string{hash, "198.51.100.23", "update.evil-cdn.example", "203.0.113.9"} {
+		if !slices.Equal(got[v], newestFirst) {
+			t.Errorf("mentions of %s = %v, want tenant t-a's two sweeps in the window, newest first %v", v, got[v], newestFirst)
+		}
+	}
+	for _, v := range []string{"127.0.0.1", "::1", "localhost", "nothing.example"} {
+		if len(got[v]) != 0 {
+			t.Errorf("%s found in %v; loopback and localhost are not indexed, unknown values not found", v, got[v])
+		}
+	}
+	if len(ms) != 8 {
+		t.Errorf("%d mentions, want 8: %+v", len(ms), ms)
+	}
+
+	ms, err = idx.Mentions(ctx, "t-a", retro.Lookup{Values: []string{hash}, Since: since, Max: 1})
+	if err != nil || len(ms) != 1 || ms[0].Ref != fmt.Sprintf("%032x", 3) || !ms[0].Time.Equal(t0) {
+		t.Errorf("Max 1: %+v, %v; want the newest sweep with its start time", ms, err)
+	}
+	ms, err = idx.Mentions(ctx, "t-a", retro.Lookup{Prefixes: []string{"198.51."}, Since: since})
+	if err != nil || len(ms) != 2 || ms[0].Value != "198.51.100.23" {
+		t.Errorf("prefix 198.51.: %+v, %v", ms, err)
+	}
+	ms, err = idx.Mentions(ctx, "t-a", retro.Lookup{Prefixes: []string{"198.5."}, Since: since})
+	if err != nil || len(ms) != 0 {
+		t.Errorf("prefix 198.5. matched %+v, %v (a prefix ends at an octet)", ms, err)
+	}
+	ms, err = idx.Mentions(ctx, "t-c", retro.Lookup{Values: []string{hash}, Since: time.Time{}})
+	if err != nil || len(ms) != 0 {
+		t.Errorf("a tenant without sweeps: %+v, %v", ms, err)
+	}
+	ms, err = idx.Mentions(ctx, "t-b", retro.Lookup{Values: []string{hash}, Since: since})
+	if err != nil || len(ms) != 1 || ms[0].Ref != fmt.Sprintf("%032x", 4) {
+		t.Errorf("tenant t-b: %+v, %v; want its own sweep only", ms, err)
 	}
 }

@@ -17,11 +17,16 @@ import (
 
 	"github.com/tansa-sec/tansa/internal/access"
 	"github.com/tansa-sec/tansa/internal/fleet"
+	"github.com/tansa-sec/tansa/internal/intel/retro"
 	"github.com/tansa-sec/tansa/internal/scan/result"
 	"github.com/tansa-sec/tansa/internal/tansa"
 )
 
-var _ fleet.Store = (*DB)(nil)
+var (
+	_ fleet.Store = (*DB)(nil)
+	// The stored sweeps are the sweep side of retro-hunts.
+	_ retro.Index = (*DB)(nil)
+)
 
 // hostKey identifies an endpoint within a tenant.
 func hostKey(hostname, domain string) string {
@@ -124,6 +129,14 @@ func (db *DB) PutSweep(ctx context.Context, s *fleet.StoredSweep, a tansa.AuditE
 			if err := db.replaceArtifacts(ctx, tx, as.TenantID, assetID, s.Artifacts); err != nil {
 				return fmt.Errorf("artifacts: %w", err)
 			}
+		}
+		obs := make([][]any, 0, len(s.Observables))
+		for _, v := range s.Observables {
+			obs = append(obs, []any{sw.TenantID, v, Micros(sw.Started), sw.ID})
+		}
+		if err := db.insertMany(ctx, tx, "INSERT INTO fleet_observables (tenant_id, value, time, sweep_id) VALUES ",
+			" ON CONFLICT DO NOTHING", 4, obs); err != nil {
+			return fmt.Errorf("observables: %w", err)
 		}
 		return db.appendAudit(ctx, tx, a)
 	})
@@ -555,4 +568,70 @@ func (db *DB) CampaignSwept(ctx context.Context, c fleet.Campaign, since time.Ti
 	err := db.r.QueryRowContext(ctx, db.d.Q("SELECT COUNT(DISTINCT asset_id) FROM fleet_sweeps WHERE campaign = ? AND tenant_id = ? AND received >= ?"),
 		c.ID, c.TenantID, Micros(since)).Scan(&n)
 	return n, err
+}
+
+// Mentions implements retro.Index over stored sweep results: the sweeps
+// of tenant started since l.Since whose observables (fleet.Observables)
+// hold one of l.Values, newest first, at most l.Max per value, or start
+// with one of l.Prefixes (a CIDR's whole octets), at most l.Max per
+// prefix. Each value is one range of the primary key; all of them are
+// read in one transaction so that a hunt sees one state of the store.
+func (db *DB) Mentions(ctx context.Context, tenant string, l retro.Lookup) ([]retro.Mention, error) {
+	tx, err := db.r.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	since := Micros(l.Since)
+	limit := int64(l.Max)
+	if limit <= 0 {
+		limit = 1 << 62
+	}
+	exact, err := tx.PrepareContext(ctx, db.d.Q(`SELECT value, sweep_id, time FROM fleet_observables
+		WHERE tenant_id = ? AND value = ? AND time >= ? ORDER BY time DESC, sweep_id LIMIT ?`))
+	if err != nil {
+		return nil, err
+	}
+	defer exact.Close()
+	ranged, err := tx.PrepareContext(ctx, db.d.Q(`SELECT value, sweep_id, time FROM fleet_observables
+		WHERE tenant_id = ? AND value >= ? AND value < ? AND time >= ? LIMIT ?`))
+	if err != nil {
+		return nil, err
+	}
+	defer ranged.Close()
+	out := []retro.Mention{}
+	read := func(rows *sql.Rows, err error) error {
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var m retro.Mention
+			var t int64
+			if err := rows.Scan(&m.Value, &m.Ref, &t); err != nil {
+				return err
+			}
+			m.Time = FromMicros(t)
+			out = append(out, m)
+		}
+		return rows.Err()
+	}
+	for _, v := range l.Values {
+		if err := read(exact.QueryContext(ctx, tenant, v, since, limit)); err != nil {
+			return nil, fmt.Errorf("sweep mentions of %q: %w", v, err)
+		}
+	}
+	for _, p := range l.Prefixes {
+		if p == "" {
+			continue
+		}
+		// Prefixes are address text, plain ASCII: the next string after
+		// every one starting with p is p with its last byte raised.
+		end := []byte(p)
+		end[len(end)-1]++
+		if err := read(ranged.QueryContext(ctx, tenant, p, string(end), since, limit)); err != nil {
+			return nil, fmt.Errorf("sweep mentions of %q…: %w", p, err)
+		}
+	}
+	return out, nil
 }
