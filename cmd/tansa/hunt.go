@@ -64,7 +64,7 @@ Examples:
 		return err
 	}
 	// A hunt is a batch over files: collecting a quarter as often halves
-	// its CPU time in the collector (decoding allocates ~9 KB per event)
+	// its CPU time in the collector (decoding allocates ~37 KB per event)
 	// for a heap still far under the 1 GiB budget, which the soft memory
 	// limit enforces. GOGC and GOMEMLIMIT in the environment win.
 	if e.getenv("GOGC") == "" {
