@@ -417,7 +417,7 @@ func compileValue(v rvalue, mods modSet, opts *compileOpts, keyword bool) ([]val
 		if err != nil {
 			return nil, fmt.Errorf("regular expression %q: %w", v.text, err)
 		}
-		return []valueMatcher{&regexMatcher{re: re}}, nil
+		return []valueMatcher{&regexMatcher{re: re, src: expr}}, nil
 	case v.kind == kindBool && len(mods.transforms) == 0 && mods.position == "":
 		return []valueMatcher{&boolMatcher{b: v.b}}, nil
 	}

@@ -2,10 +2,13 @@ package sigma
 
 import (
 	"encoding/binary"
+	"regexp/syntax"
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/tansa-sec/tansa/internal/tansa"
 )
@@ -113,12 +116,14 @@ func (t *literalTable) groups(gs [][]valueMatcher, all bool) []clause {
 		var c clause
 		ok := len(g) > 0
 		for _, vm := range g {
-			lit, has := literalOf(vm)
-			if !has {
+			lits := literalsOf(vm)
+			if lits == nil {
 				ok = false
 				break
 			}
-			c = append(c, t.id(lit))
+			for _, l := range lits {
+				c = append(c, t.id(l))
+			}
 		}
 		switch {
 		case all && ok:
@@ -150,6 +155,100 @@ func (t *literalTable) best(cs []clause) clause {
 		}
 	}
 	return b
+}
+
+// literalsOf returns folded texts one of which must occur in any value
+// that vm matches, or nil when there are none: matchers other than string
+// patterns and regular expressions, patterns that match integers by value
+// or fold non-ASCII letters, and short texts.
+func literalsOf(vm valueMatcher) []string {
+	if r, ok := vm.(*regexMatcher); ok {
+		return regexLiterals(r.src)
+	}
+	if lit, ok := literalOf(vm); ok {
+		return []string{lit}
+	}
+	return nil
+}
+
+// regexLiterals returns folded texts one of which every match of the
+// regular expression contains, or nil.
+func regexLiterals(expr string) []string {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	return reRequired(re.Simplify())
+}
+
+func reRequired(re *syntax.Regexp) []string {
+	switch re.Op {
+	case syntax.OpLiteral:
+		s := string(re.Rune)
+		if re.Flags&syntax.FoldCase != 0 {
+			if !isASCII(s) {
+				return nil // folding beyond ASCII: the scan folds ASCII only
+			}
+			// Go folds k to the Kelvin sign and s to the long s; keep the
+			// longest piece without them, which is required as well.
+			piece := ""
+			for _, p := range strings.FieldsFunc(s, func(r rune) bool { return r == 'k' || r == 'K' || r == 's' || r == 'S' }) {
+				if len(p) > len(piece) {
+					piece = p
+				}
+			}
+			s = piece
+		}
+		if s = lowerASCII(s); len(s) < minLiteral {
+			return nil
+		}
+		return []string{s}
+	case syntax.OpCapture, syntax.OpPlus:
+		return reRequired(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return reRequired(re.Sub[0])
+		}
+	case syntax.OpConcat:
+		// Every part is required; keep the part whose shortest text is
+		// longest.
+		var best []string
+		bestMin := 0
+		for _, sub := range re.Sub {
+			ls := reRequired(sub)
+			if ls == nil {
+				continue
+			}
+			m := 1 << 30
+			for _, l := range ls {
+				m = min(m, len(l))
+			}
+			if m > bestMin {
+				best, bestMin = ls, m
+			}
+		}
+		return best
+	case syntax.OpAlternate:
+		var out []string
+		for _, sub := range re.Sub {
+			ls := reRequired(sub)
+			if ls == nil {
+				return nil
+			}
+			out = append(out, ls...)
+		}
+		return out
+	}
+	return nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // literalOf returns the folded text that must occur in the value a string

@@ -139,7 +139,8 @@ func (m *strMatcher) matchValue(v any) bool {
 }
 
 type regexMatcher struct {
-	re interface{ MatchString(string) bool }
+	re  interface{ MatchString(string) bool }
+	src string // the expression with its flags, for the prefilter
 }
 
 func (m *regexMatcher) matchValue(v any) bool {
