@@ -53,7 +53,7 @@ func (s *Events) Mentions(ctx context.Context, tenant string, l retro.Lookup) ([
 			continue
 		}
 		q := `SELECT o.value, e.id, o.time FROM observables o JOIN events e ON e.tenant_id = o.tenant_id AND e.time = o.time AND e.seq = o.seq
-			WHERE o.tenant_id = $1 AND o.value COLLATE "C" >= $2 AND o.value COLLATE "C" < $3 AND o.time >= $4 LIMIT $5`
+			WHERE o.tenant_id = $1 AND o.value COLLATE "C" >= $2 AND o.value COLLATE "C" < $3 AND o.time >= $4 ORDER BY o.time DESC LIMIT $5`
 		if err := read(q, tenant, p, prefixEnd(p), since, limit); err != nil {
 			return nil, fmt.Errorf("mentions of %q…: %w", p, err)
 		}

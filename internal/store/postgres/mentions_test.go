@@ -1,0 +1,60 @@
+package postgres_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/tansa-sec/tansa/internal/events"
+	"github.com/tansa-sec/tansa/internal/intel/retro"
+	"github.com/tansa-sec/tansa/internal/normalize"
+	"github.com/tansa-sec/tansa/internal/tansa"
+)
+
+// Hunts find a tenant's events by value and by address prefix, newest
+// first, within the look-back and the per-value bound, never another
+// tenant's: the same cases as the SQLite store's TestMentions.
+func TestMentions(t *testing.T) {
+	ctx := t.Context()
+	s := openEvents(t)
+	t0 := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	var recs []events.Record
+	for i, c := range []struct{ tenant, ip string }{{"A", "10.1.2.3"}, {"A", "10.1.9.9"}, {"A", "10.2.0.1"}, {"B", "10.1.2.3"}, {"A", "2001:db8:1::5"}, {"A", "10.1.2.3"}} {
+		ev := &tansa.Event{ID: fmt.Sprintf("m%d", i), TenantID: c.tenant, Time: t0.Add(time.Duration(i) * time.Hour), Raw: []byte(c.ip), Fields: map[string]any{}}
+		recs = append(recs, events.Record{Event: ev, Observables: []normalize.Observable{{Type: normalize.IP, Value: c.ip}, {Type: normalize.User, Value: "alice"}}})
+	}
+	if err := s.Put(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	got := func(l retro.Lookup) string {
+		ms, err := s.Mentions(ctx, "A", l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, m := range ms {
+			out = append(out, m.Ref+"="+m.Value)
+		}
+		return fmt.Sprint(out)
+	}
+	for _, c := range []struct {
+		l    retro.Lookup
+		want string
+	}{
+		{retro.Lookup{Values: []string{"10.1.2.3"}}, "[m5=10.1.2.3 m0=10.1.2.3]"},
+		{retro.Lookup{Values: []string{"10.1.2.3"}, Max: 1}, "[m5=10.1.2.3]"},
+		{retro.Lookup{Values: []string{"10.1.2.3"}, Since: t0.Add(time.Hour)}, "[m5=10.1.2.3]"},
+		{retro.Lookup{Prefixes: []string{"10.1."}}, "[m5=10.1.2.3 m1=10.1.9.9 m0=10.1.2.3]"},
+		{retro.Lookup{Prefixes: []string{"10."}, Max: 2}, "[m5=10.1.2.3 m2=10.2.0.1]"},
+		{retro.Lookup{Prefixes: []string{"2001:db8:"}}, "[m4=2001:db8:1::5]"},
+		{retro.Lookup{Prefixes: []string{"2001:db8:1:2:3:"}}, "[]"},
+		{retro.Lookup{Values: []string{"192.0.2.1"}}, "[]"},
+	} {
+		if g := got(c.l); g != c.want {
+			t.Errorf("%+v: got %s, want %s", c.l, g, c.want)
+		}
+	}
+	if ms, _ := s.Mentions(ctx, "nobody", retro.Lookup{Values: []string{"10.1.2.3"}}); len(ms) != 0 {
+		t.Errorf("an unknown tenant has mentions: %v", ms)
+	}
+}
