@@ -39,6 +39,12 @@ const (
 	PermFleetRead   Perm = "fleet.read"
 	PermFleetReview Perm = "fleet.review"
 	PermFleetWrite  Perm = "fleet.write"
+	// Detection (alerts engineer): reading and triaging alerts, reading
+	// and managing rules, rule settings and exceptions.
+	PermAlertRead  Perm = "alert.read"
+	PermAlertWrite Perm = "alert.write"
+	PermRuleRead   Perm = "rule.read"
+	PermRuleWrite  Perm = "rule.write"
 	// PermSelf is what every logged-in person has: their own profile and
 	// preferences.
 	PermSelf Perm = "self"
@@ -48,16 +54,16 @@ var rolePerms = map[tansa.Role][]Perm{
 	tansa.RoleProviderAdmin: {PermSelf, PermTenantRead, PermTenantWrite, PermUserRead, PermUserWrite,
 		PermTokenRead, PermTokenWrite, PermAuditRead, PermEventRead, PermIntelRead, PermIntelWrite,
 		PermCaseRead, PermCaseWrite, PermPlaybookRead, PermPlaybookWrite, PermPlaybookRun, PermConnectorWrite,
-		PermFleetRead, PermFleetReview, PermFleetWrite},
+		PermFleetRead, PermFleetReview, PermFleetWrite, PermAlertRead, PermAlertWrite, PermRuleRead, PermRuleWrite},
 	tansa.RoleProviderAnalyst: {PermSelf, PermTenantRead, PermEventRead, PermIntelRead, PermIntelWrite,
 		PermCaseRead, PermCaseWrite, PermPlaybookRead, PermPlaybookWrite, PermPlaybookRun,
-		PermFleetRead, PermFleetReview, PermFleetWrite},
+		PermFleetRead, PermFleetReview, PermFleetWrite, PermAlertRead, PermAlertWrite, PermRuleRead, PermRuleWrite},
 	tansa.RoleTenantAdmin: {PermSelf, PermTenantRead, PermUserRead, PermUserWrite, PermTokenRead,
 		PermTokenWrite, PermAuditRead, PermEventRead, PermIntelRead, PermIntelWrite, PermCaseRead, PermCaseWrite,
 		PermPlaybookRead, PermPlaybookWrite, PermPlaybookRun, PermConnectorWrite,
-		PermFleetRead, PermFleetReview, PermFleetWrite},
+		PermFleetRead, PermFleetReview, PermFleetWrite, PermAlertRead, PermAlertWrite, PermRuleRead, PermRuleWrite},
 	tansa.RoleTenantViewer: {PermSelf, PermTenantRead, PermEventRead, PermIntelRead, PermCaseRead, PermPlaybookRead,
-		PermFleetRead, PermFleetReview},
+		PermFleetRead, PermFleetReview, PermAlertRead, PermRuleRead},
 	tansa.RoleIngest:  {PermEventWrite},
 	tansa.RoleScanner: {PermSweepUpload},
 }
