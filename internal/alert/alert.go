@@ -111,14 +111,14 @@ type Store interface {
 	// call with NotFound and changes nothing.
 	Triage(ctx context.Context, ids []string, fn Mutation) ([]tansa.Alert, error)
 
-	PutException(ctx context.Context, e Exception, a tansa.AuditEntry) error
-	DeleteException(ctx context.Context, id string, a tansa.AuditEntry) error
-	Exception(ctx context.Context, id string) (Exception, error)
-	Exceptions(ctx context.Context, q ExceptionQuery) ([]Exception, int, error)
+	PutAlertException(ctx context.Context, e Exception, a tansa.AuditEntry) error
+	DeleteAlertException(ctx context.Context, id string, a tansa.AuditEntry) error
+	AlertException(ctx context.Context, id string) (Exception, error)
+	AlertExceptions(ctx context.Context, q ExceptionQuery) ([]Exception, int, error)
 	// CountHits adds suppressed matches to exceptions' hit counts and moves
 	// their last hit forward; unknown IDs are ignored (the exception was
 	// deleted meanwhile).
-	CountHits(ctx context.Context, hits map[string]Hit) error
+	CountExceptionHits(ctx context.Context, hits map[string]Hit) error
 }
 
 // Hit is a number of matches suppressed by one exception.

@@ -50,7 +50,7 @@ func (s *Service) CreateException(ctx context.Context, c access.Caller, in Excep
 	}
 	a := tansa.AuditEntry{Time: now, TenantID: tenant, Actor: e.Creator, Addr: c.Addr, Action: "exception.create",
 		ObjectType: "exception", ObjectID: e.ID, After: marshal(exceptionAudit(e))}
-	if err := s.store.PutException(ctx, e, a); err != nil {
+	if err := s.store.PutAlertException(ctx, e, a); err != nil {
 		return Exception{}, err
 	}
 	s.invalidate(tenant)
@@ -90,7 +90,7 @@ func (s *Service) UpdateException(ctx context.Context, c access.Caller, id strin
 	}
 	a := tansa.AuditEntry{Time: e.Updated, TenantID: e.TenantID, Actor: c.Kind + ":" + c.Name, Addr: c.Addr, Action: "exception.update",
 		ObjectType: "exception", ObjectID: e.ID, Before: marshal(exceptionAudit(old)), After: marshal(exceptionAudit(e))}
-	if err := s.store.PutException(ctx, e, a); err != nil {
+	if err := s.store.PutAlertException(ctx, e, a); err != nil {
 		return Exception{}, err
 	}
 	s.invalidate(e.TenantID)
@@ -109,7 +109,7 @@ func (s *Service) DeleteException(ctx context.Context, c access.Caller, id strin
 	}
 	a := tansa.AuditEntry{Time: s.now(), TenantID: e.TenantID, Actor: c.Kind + ":" + c.Name, Addr: c.Addr, Action: "exception.delete",
 		ObjectType: "exception", ObjectID: e.ID, Before: marshal(exceptionAudit(e))}
-	if err := s.store.DeleteException(ctx, id, a); err != nil {
+	if err := s.store.DeleteAlertException(ctx, id, a); err != nil {
 		return Exception{}, err
 	}
 	s.invalidate(e.TenantID)
@@ -121,7 +121,7 @@ func (s *Service) Exception(ctx context.Context, c access.Caller, id string) (Ex
 	if err := require(c, access.PermRuleRead); err != nil {
 		return Exception{}, err
 	}
-	e, err := s.store.Exception(ctx, id)
+	e, err := s.store.AlertException(ctx, id)
 	if tansa.KindOf(err) == tansa.NotFound || (err == nil && !visible(c, e.TenantID)) {
 		return Exception{}, tansa.Errorf(tansa.NotFound, "exception %q not found", id)
 	}
@@ -134,7 +134,7 @@ func (s *Service) Exceptions(ctx context.Context, c access.Caller, q ExceptionQu
 		return nil, 0, err
 	}
 	q.Scope = scope(c, q.Scope)
-	return s.store.Exceptions(ctx, q)
+	return s.store.AlertExceptions(ctx, q)
 }
 
 // Matcher returns tenant's exceptions compiled, for detectors that check
@@ -149,7 +149,7 @@ func (s *Service) Matcher(ctx context.Context, tenant string) (*Matcher, error) 
 	}
 	var all []Exception
 	for p := (access.Page{Limit: 500}); ; p.Offset += p.Limit {
-		es, total, err := s.store.Exceptions(ctx, ExceptionQuery{Scope: access.Scope{Tenants: []string{tenant}}, Active: s.now(), Page: p})
+		es, total, err := s.store.AlertExceptions(ctx, ExceptionQuery{Scope: access.Scope{Tenants: []string{tenant}}, Active: s.now(), Page: p})
 		if err != nil {
 			return nil, err
 		}
@@ -181,5 +181,5 @@ func (s *Service) CountSuppressed(ctx context.Context, tenant string, hits map[s
 	for id, h := range hits {
 		s.suppressed.WithLabelValues(tenant, id).Add(float64(h.Count))
 	}
-	return s.store.CountHits(ctx, hits)
+	return s.store.CountExceptionHits(ctx, hits)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/tansa-sec/tansa/internal/access"
+	"github.com/tansa-sec/tansa/internal/alert"
 	"github.com/tansa-sec/tansa/internal/bus"
 	"github.com/tansa-sec/tansa/internal/cases"
 	"github.com/tansa-sec/tansa/internal/collect"
@@ -61,6 +62,7 @@ type backend interface {
 	UpdatedIndicators(ctx context.Context, tenant string, at time.Time) ([]string, error)
 	fleet.Store
 	cases.Store
+	alert.Store
 	// Response playbooks: versions, runs, connectors, block-list entries.
 	playbook.Store
 	// Endpoint sweeps: the stored sweeps' observables, the sweep side of
@@ -84,9 +86,10 @@ type Server struct {
 	Intel    *intelsvc.Service
 	// Threat intelligence at work (issue #5): live matching of ingested
 	// events, retro-hunts over stored ones.
-	IOC   *ioc.Detector
-	Hunts *retro.Service
-	Feeds *feeds.Service
+	IOC    *ioc.Detector
+	Hunts  *retro.Service
+	Feeds  *feeds.Service
+	Alerts *alert.Service
 	// Response (issue #7): playbooks and the runner that executes them.
 	Playbooks *playbook.Service
 	runner    *playbook.Runner
@@ -149,9 +152,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, version string) (*S
 	if s.Intel, err = intelsvc.New(intelStore, s.Access, intelsvc.Options{Listener: notice}); err != nil {
 		return fail(err)
 	}
+	// ④ alerts: detection stages raise into the alert service, which
+	// deduplicates, applies exceptions and tells subscribers.
+	s.Alerts = alert.New(store, s.Access, s.Access, s.reg, alert.Options{})
 	// ③ detection: indicator matching runs over every stored batch; its
 	// alerts and the hunts' go to the alert queue.
-	var alerts ioc.Alerts // nil until internal/alert lands: hits are recorded as sightings only
+	var alerts ioc.Alerts = s.Alerts
 	s.IOC = ioc.New(store, alerts, ioc.Options{Allowlist: s.Intel.Options().Allowlist, Logger: log})
 	s.Hunts = retro.New(store, store, s.Intel, s.events, alerts, store, retro.Options{Logger: log, Sweeps: store})
 	notice.ioc, notice.hunts = s.IOC, s.Hunts
@@ -207,6 +213,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, version string) (*S
 		Fleet:     s.Fleet,
 		Feeds:     s.Feeds,
 		Cases:     s.Cases,
+		Alerts:    s.Alerts,
 		Inputs:    s.inputs,
 		Logger:    log,
 		Metrics:   s.reg,

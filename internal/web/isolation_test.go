@@ -23,9 +23,11 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/tansa-sec/tansa/internal/access"
+	"github.com/tansa-sec/tansa/internal/alert"
 	"github.com/tansa-sec/tansa/internal/bus"
 	"github.com/tansa-sec/tansa/internal/cases"
 	"github.com/tansa-sec/tansa/internal/collect"
+	"github.com/tansa-sec/tansa/internal/detect/ruleset"
 	"github.com/tansa-sec/tansa/internal/events"
 	"github.com/tansa-sec/tansa/internal/fleet"
 	"github.com/tansa-sec/tansa/internal/intel/feeds"
@@ -98,6 +100,15 @@ type isoTenant struct {
 	Observable cases.Observable
 	Evidence   cases.Evidence
 	AlertID    string
+	// Alert is the tenant's one alert and Exception its one exception
+	// (isoAlerts); SpareException makes a fresh exception of tenant A for
+	// the matrix to delete, and returns B's own for B.
+	Alert          tansa.Alert
+	Exception      alert.Exception
+	SpareException func() string
+	// RuleVersion is the tenant's own rule set version (one rule whose
+	// title names the tenant).
+	RuleVersion ruleset.Version
 }
 
 func (x *isoTenant) users() []tansa.User {
@@ -114,7 +125,8 @@ func (x *isoTenant) markers() []string {
 		x.Host, x.HostPath, x.Asset.ID, x.Sweep.ID, x.FindingKey, x.Campaign.ID, x.Campaign.Name,
 		x.Feed.ID, x.Feed.Source, x.Feed.Secret,
 		x.Case.ID, x.Case.Title, x.Task.ID, x.Observable.ID, x.Evidence.ID, x.Evidence.Name, x.Evidence.SHA256, x.AlertID,
-		x.Playbook.ID, x.Playbook.Name, x.Run.ID, x.PlaybookSecret)
+		x.Playbook.ID, x.Playbook.Name, x.Run.ID, x.PlaybookSecret,
+		x.Alert.ID, x.Alert.Host, x.Exception.ID, x.Exception.Reason, x.RuleVersion.ID, isoRuleTitle(x))
 }
 
 func (x *isoTenant) accessMarkers() []string {
@@ -161,9 +173,12 @@ type isoFixture struct {
 	feeds *feeds.Service
 	cases *cases.Service
 	pbs   *playbook.Service
-	logMu sync.Mutex
-	logs  strings.Builder
-	seq   int
+	// alerts and rules: the alerts engineer's services.
+	alerts *alert.Service
+	rules  *ruleset.Service
+	logMu  sync.Mutex
+	logs   strings.Builder
+	seq    int
 }
 
 type isoLogWriter struct {
@@ -233,7 +248,12 @@ func newIsoFixture(t *testing.T, opt access.Options) *isoFixture {
 		t.Fatal(err)
 	}
 	f.pbs = playbook.NewService(db, playbook.NewRunner(db, playbook.ActionDeps{Sealer: sealer}, nil, playbook.RunnerOptions{}), f.svc, f.svc, sealer)
-	f.web = NewServer(Deps{Access: f.svc, Playbooks: f.pbs, Events: evsvc, Intel: f.intel, Cases: f.cases, Hunts: f.hunts, Feeds: f.feeds, Inputs: collect.NewInputs(f.bus, reg),
+	f.alerts = alert.New(db, f.svc, f.svc, reg, alert.Options{})
+	f.rules = ruleset.New(db, f.svc)
+	if _, err := f.rules.Import(ctx, f.sys, []byte(isoRuleFile("Global matrix rule", "iso-global-1")), ruleset.ImportInput{Set: "global", Name: "g.yml"}); err != nil {
+		t.Fatalf("import global rules: %v", err)
+	}
+	f.web = NewServer(Deps{Alerts: f.alerts, Rules: f.rules, Access: f.svc, Playbooks: f.pbs, Events: evsvc, Intel: f.intel, Cases: f.cases, Hunts: f.hunts, Feeds: f.feeds, Inputs: collect.NewInputs(f.bus, reg),
 		Fleet: f.fleet, Logger: log, Metrics: reg, Version: "test"})
 	f.srv = httptest.NewServer(f.web)
 	t.Cleanup(f.srv.Close)
@@ -310,6 +330,7 @@ func (f *isoFixture) mkTenant(prefix, name, country string) *isoTenant {
 	f.mkFleet(x, prefix)
 	f.mkCases(x, prefix)
 	f.mkPlaybook(x, prefix)
+	f.mkAlerts(x, prefix)
 	return x
 }
 
@@ -388,6 +409,59 @@ func (f *isoFixture) mkCases(x *isoTenant, prefix string) {
 	}
 	if _, err := f.cases.AddNote(f.ctx, f.sys, c.ID, "note about "+x.Tenant.Name); err != nil {
 		f.t.Fatalf("note of %s: %v", prefix, err)
+	}
+}
+
+// isoRuleFile is a one-rule Sigma file.
+func isoRuleFile(title, id string) string {
+	return "title: " + title + "\nid: " + id + "\nstatus: test\nlevel: high\nlogsource: {product: windows, category: process_creation}\n" +
+		"detection: {sel: {Image|endswith: '\\matrix.exe'}, condition: sel}\n"
+}
+
+// isoRuleTitle is the title of x's own rule, which names x.
+func isoRuleTitle(x *isoTenant) string { return x.Tenant.Name + " own rule" }
+
+// isoRulesTotal is how many rules tenant a runs from.
+func (f *isoFixture) isoRulesTotal(a *isoTenant, _ string) int {
+	_, n, err := f.rules.Rules(f.ctx, f.sys, ruleset.RuleQuery{Tenant: a.Tenant.ID})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return n
+}
+
+// mkAlerts raises one alert in x, on a host named after x, and adds one
+// exception of x.
+func (f *isoFixture) mkAlerts(x *isoTenant, prefix string) {
+	f.t.Helper()
+	a := tansa.Alert{TenantID: x.Tenant.ID, Kind: tansa.AlertSigma, RuleID: "iso-rule-1", RuleTitle: "Matrix rule", Level: "high",
+		Host: prefix + "-dc01", User: x.Viewer.Username, GroupKey: prefix + "-dc01", EventIDs: []string{x.Event.ID}}
+	if err := f.alerts.Raise(f.ctx, []tansa.Alert{a}); err != nil {
+		f.t.Fatalf("raise alert of %s: %v", prefix, err)
+	}
+	got, _, err := f.alerts.List(f.ctx, f.sys, alert.Query{Scope: access.Scope{Tenants: []string{x.Tenant.ID}}, Page: access.Page{Limit: 1}})
+	if err != nil || len(got) != 1 {
+		f.t.Fatalf("find alert of %s: %d, %v", prefix, len(got), err)
+	}
+	x.Alert = got[0]
+	mk := func(reason string) alert.Exception {
+		e, err := f.alerts.CreateException(f.ctx, f.sys, alert.ExceptionInput{TenantID: x.Tenant.ID, RuleID: "iso-rule-2",
+			Reason: reason, Owner: x.Admin.Username})
+		if err != nil {
+			f.t.Fatalf("create exception of %s: %v", prefix, err)
+		}
+		return e
+	}
+	x.Exception = mk(prefix + " backup job")
+	v, err := f.rules.Import(f.ctx, f.sys, []byte(isoRuleFile(isoRuleTitle(x), "iso-own-"+prefix)), ruleset.ImportInput{TenantID: x.Tenant.ID, Set: "own", Name: "own.yml"})
+	if err != nil {
+		f.t.Fatalf("import rules of %s: %v", prefix, err)
+	}
+	x.RuleVersion = v
+	if prefix == "alpha" {
+		x.SpareException = func() string { return mk(f.unique("spare")).ID }
+	} else {
+		x.SpareException = func() string { return x.Exception.ID }
 	}
 }
 
@@ -1131,6 +1205,95 @@ var isolationRules = map[string]isoRule{
 		return qs
 	}, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Case.Title }},
 
+	// Alerts and exceptions (alerts engineer): A's own, never B's.
+	"GET /api/v1/alerts": {queries: func(f *isoFixture, x *isoTenant) []string {
+		qs := []string{"?tenant=" + x.Tenant.ID, "?host=" + x.Alert.Host, "?rule=iso-rule-1&status=new,acknowledged&tenant=" + x.Tenant.ID, "?user=" + x.Viewer.Username}
+		if x == f.B {
+			qs = append(qs, "?q=zq7")
+		}
+		return qs
+	}, total: func(*isoFixture, *isoTenant, string) int { return 1 }, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Alert.ID }},
+	"GET /api/v1/alerts/stream": {queries: func(f *isoFixture, x *isoTenant) []string {
+		return []string{"?timeout=20ms&tenant=" + x.Tenant.ID}
+	}},
+	"POST /api/v1/alerts/triage": {body: func(f *isoFixture, x *isoTenant) string {
+		return isoJSON(map[string]any{"action": "acknowledge", "ids": []string{x.Alert.ID}})
+	}, cross: func(f *isoFixture, b *isoTenant) []string {
+		return []string{isoJSON(map[string]any{"action": "close", "reason": "benign", "ids": []string{f.A.Alert.ID, b.Alert.ID}}),
+			isoJSON(map[string]any{"action": "assign", "assignee": b.Admin.ID, "ids": []string{f.A.Alert.ID}})}
+	}, refuseB: true, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Alert.ID }},
+	"GET /api/v1/alerts/{id}": {id: "alert", mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Alert.Host }},
+	"GET /api/v1/exceptions": {queries: func(f *isoFixture, x *isoTenant) []string {
+		return []string{"?tenant=" + x.Tenant.ID, "?rule=iso-rule-2&tenant=" + x.Tenant.ID}
+	}, total: func(f *isoFixture, a *isoTenant, qs string) int {
+		q := alert.ExceptionQuery{Scope: access.Scope{Tenants: []string{a.Tenant.ID}}}
+		if strings.Contains(qs, "rule=") {
+			q.RuleID = "iso-rule-2"
+		}
+		_, n, err := f.alerts.Exceptions(f.ctx, f.sys, q)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		return n
+	}, mustShow: isoShowTenantID},
+	"POST /api/v1/exceptions": {body: func(f *isoFixture, x *isoTenant) string {
+		return isoJSON(map[string]any{"tenant_id": x.Tenant.ID, "rule_id": "iso-rule-3", "reason": "matrix", "owner": "matrix"})
+	}, refuseB: true, mustShow: isoShowTenantID},
+	"GET /api/v1/exceptions/{id}": {id: "exception", mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Exception.Reason }},
+	"PATCH /api/v1/exceptions/{id}": {id: "exception", body: func(f *isoFixture, x *isoTenant) string {
+		return isoJSON(map[string]any{"rule_id": "iso-rule-2", "reason": x.Exception.Reason, "owner": "matrix"})
+	}, cross: func(f *isoFixture, b *isoTenant) []string {
+		return []string{isoJSON(map[string]any{"tenant_id": b.Tenant.ID, "rule_id": "iso-rule-2", "reason": "moved", "owner": "matrix"})}
+	}, mustShow: isoShowTenantID},
+	"DELETE /api/v1/exceptions/{id}": {id: "spare-exception", mustShow: isoShowTenantID},
+	"GET /api/v1/rules": {queries: func(f *isoFixture, x *isoTenant) []string {
+		return []string{"?tenant=" + x.Tenant.ID, "?q=own&tenant=" + x.Tenant.ID}
+	}, total: func(f *isoFixture, a *isoTenant, qs string) int {
+		if strings.Contains(qs, "q=own") {
+			return 1
+		}
+		return f.isoRulesTotal(a, qs)
+	}, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return isoRuleTitle(x) }},
+	"POST /api/v1/rules/import": {queries: func(f *isoFixture, x *isoTenant) []string {
+		return []string{"?set=matrix&name=m.yml&tenant=" + x.Tenant.ID}
+	}, body: func(f *isoFixture, x *isoTenant) string { return isoRuleFile("Imported by the matrix", "iso-matrix-1") },
+		refuseB: true, mustShow: isoShowTenantID},
+	"GET /api/v1/rules/versions": {queries: isoTenantQuery(), total: func(f *isoFixture, a *isoTenant, _ string) int {
+		_, n, err := f.rules.Versions(f.ctx, f.sys, ruleset.VersionQuery{Scope: access.Scope{Tenants: []string{a.Tenant.ID}}})
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		return n
+	}, mustShow: isoShowTenantID},
+	"GET /api/v1/rules/versions/{id}": {id: "rule-version", mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.RuleVersion.ID }},
+	"POST /api/v1/rules/versions/{id}/activate": {id: "rule-version", body: func(*isoFixture, *isoTenant) string { return "{}" },
+		mustShow: isoShowTenantID},
+	"GET /api/v1/rules/settings": {queries: isoTenantQuery(), refuseB: true, mustShow: isoShowTenantID},
+	"PUT /api/v1/rules/settings": {queries: isoTenantQuery(), body: func(*isoFixture, *isoTenant) string {
+		return `{"min_level":"medium","statuses":["stable","test"]}`
+	}, refuseB: true, mustShow: isoShowTenantID},
+	"POST /api/v1/rules/switch": {body: func(f *isoFixture, x *isoTenant) string {
+		return isoJSON(map[string]any{"tenant_id": x.Tenant.ID, "rule_ids": []string{"iso-own-alpha"}, "enabled": true})
+	}, refuseB: true, mustShow: isoShowTenantID},
+
+	// Console: detection (alerts engineer).
+	"GET /alerts": {queries: func(f *isoFixture, x *isoTenant) []string {
+		return []string{"?tenant=" + x.Tenant.ID, "?status=all&host=" + x.Alert.Host + "&tenant=" + x.Tenant.ID}
+	}, mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Alert.Host }},
+	"POST /alerts/triage": {body: func(f *isoFixture, x *isoTenant) string {
+		return isoForm("id", x.Alert.ID, "action", "acknowledge", "next", "/alerts")
+	}, refuseB: true},
+	"GET /alerts/{id}": {id: "alert", mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Alert.Host }},
+	"GET /rules":       {queries: isoTenantQuery(), mustShow: func(x *isoTenant, _ *isoPrincipal) string { return isoRuleTitle(x) }},
+	"POST /rules/switch": {body: func(f *isoFixture, x *isoTenant) string {
+		return isoForm("tenant", x.Tenant.ID, "rule_id", "iso-own-alpha", "enabled", "true", "next", "/rules")
+	}, refuseB: true},
+	"GET /exceptions": {queries: isoTenantQuery(), mustShow: func(x *isoTenant, _ *isoPrincipal) string { return x.Exception.Reason }},
+	"POST /exceptions": {body: func(f *isoFixture, x *isoTenant) string {
+		return isoForm("tenant_id", x.Tenant.ID, "rule_id", "iso-rule-4", "reason", "matrix page", "owner", "matrix", "days", "30")
+	}, refuseB: true},
+	"POST /exceptions/{id}/delete": {id: "spare-exception"},
+
 	// Audit.
 	"GET /api/v1/audit": {queries: func(f *isoFixture, x *isoTenant) []string {
 		return []string{"?tenant=" + x.Tenant.ID, "?object=" + x.Viewer.ID, "?actor=" + url.QueryEscape("user:"+x.Login.Username),
@@ -1350,6 +1513,14 @@ func (r isoRule) fill(rt route, x *isoTenant) string {
 		p = strings.ReplaceAll(p, "{id}", x.Event.ID)
 	case "indicator":
 		p = strings.ReplaceAll(p, "{id}", x.Indicator.ID)
+	case "alert":
+		p = strings.ReplaceAll(p, "{id}", x.Alert.ID)
+	case "exception":
+		p = strings.ReplaceAll(p, "{id}", x.Exception.ID)
+	case "spare-exception":
+		p = strings.ReplaceAll(p, "{id}", x.SpareException())
+	case "rule-version":
+		p = strings.ReplaceAll(p, "{id}", x.RuleVersion.ID)
 	case "hunt":
 		p = strings.ReplaceAll(p, "{id}", x.Hunt.ID)
 	case "playbook":
@@ -1662,6 +1833,12 @@ func isoIDOf(r isoRule, x *isoTenant) string {
 		return x.Event.ID
 	case "indicator":
 		return x.Indicator.ID
+	case "alert":
+		return x.Alert.ID
+	case "exception", "spare-exception":
+		return x.Exception.ID
+	case "rule-version":
+		return x.RuleVersion.ID
 	case "hunt":
 		return x.Hunt.ID
 	case "playbook":

@@ -181,6 +181,16 @@ func (s *Server) routeTable() []route {
 		need(access.PermFleetRead, "GET", "/api/v1/fleet/campaigns/{id}", "Get a campaign with its progress.", s.apiFleetCampaign),
 		need(access.PermFleetRead, "GET", "/api/v1/fleet/platforms", "The platform binaries this server holds for scan packages.", s.apiFleetPlatforms),
 		need(access.PermFleetWrite, "POST", "/api/v1/fleet/packages", "Download a scan package: a platform binary with a signed configuration and a new enrolment token appended.", s.apiFleetPackage),
+		// API: alerts and their tuning (alerts engineer).
+		need(access.PermAlertRead, "GET", "/api/v1/alerts", "List alerts.", s.apiAlerts),
+		need(access.PermAlertRead, "GET", "/api/v1/alerts/stream", "New and changed alerts as server-sent events.", s.apiAlertsStream),
+		need(access.PermAlertWrite, "POST", "/api/v1/alerts/triage", "Acknowledge, assign, close or reopen many alerts at once.", s.apiAlertsTriage),
+		need(access.PermAlertRead, "GET", "/api/v1/alerts/{id}", "Get an alert.", s.apiAlert),
+		need(access.PermRuleRead, "GET", "/api/v1/exceptions", "List exceptions.", s.apiExceptions),
+		need(access.PermRuleWrite, "POST", "/api/v1/exceptions", "Create an exception that suppresses a rule's matches.", s.apiCreateException),
+		need(access.PermRuleRead, "GET", "/api/v1/exceptions/{id}", "Get an exception with its hit count.", s.apiException),
+		need(access.PermRuleWrite, "PATCH", "/api/v1/exceptions/{id}", "Change an exception.", s.apiUpdateException),
+		need(access.PermRuleWrite, "DELETE", "/api/v1/exceptions/{id}", "Delete an exception.", s.apiDeleteException),
 
 		// API: cases (internal/cases) — incidents with tasks, notes,
 		// observables, evidence and timeline; templates, SLA targets,

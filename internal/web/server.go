@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tansa-sec/tansa/internal/access"
+	"github.com/tansa-sec/tansa/internal/alert"
 	"github.com/tansa-sec/tansa/internal/cases"
 	"github.com/tansa-sec/tansa/internal/collect"
 	"github.com/tansa-sec/tansa/internal/events"
@@ -47,6 +48,9 @@ type Deps struct {
 	Feeds *feeds.Service
 	// Cases is incident response (internal/cases).
 	Cases *cases.Service
+	// Alerts raises, lists and triages alerts and keeps their exceptions
+	// (alerts engineer).
+	Alerts *alert.Service
 	// Playbooks runs and shows response playbooks (issue #7); without it
 	// their routes answer 503.
 	Playbooks *playbook.Service

@@ -280,51 +280,51 @@ func testExceptions(t *testing.T, s alert.Store) {
 		Conditions: []alert.Condition{{Field: "Image", Op: alert.OpEndsWith, Values: []string{"\\backup.exe"}}},
 		Reason:     "nightly backup", Owner: "alice", Expires: t0.Add(24 * time.Hour), Creator: "user:alice", Created: t0, Updated: t0}
 	au := tansa.AuditEntry{Time: t0, TenantID: "t1", Actor: "user:alice", Action: "exception.create", ObjectType: "exception", ObjectID: e.ID}
-	if err := s.PutException(ctx, e, au); err != nil {
+	if err := s.PutAlertException(ctx, e, au); err != nil {
 		t.Fatal(err)
 	}
 	old := alert.Exception{ID: uuid.NewString(), TenantID: "t1", RuleID: "r2", Conditions: []alert.Condition{}, Reason: "old", Owner: "bob",
 		Expires: t0.Add(-time.Hour), Creator: "user:bob", Created: t0.Add(-time.Hour), Updated: t0}
-	if err := s.PutException(ctx, old, au); err != nil {
+	if err := s.PutAlertException(ctx, old, au); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.Exception(ctx, e.ID)
+	got, err := s.AlertException(ctx, e.ID)
 	if err != nil || got.Host != "ws1" || len(got.Conditions) != 1 || got.Conditions[0].Values[0] != "\\backup.exe" || !got.Expires.Equal(e.Expires) {
 		t.Fatalf("Exception: %+v, %v", got, err)
 	}
-	if _, n, _ := s.Exceptions(ctx, alert.ExceptionQuery{Scope: access.Scope{Tenants: []string{"t1"}}}); n != 2 {
+	if _, n, _ := s.AlertExceptions(ctx, alert.ExceptionQuery{Scope: access.Scope{Tenants: []string{"t1"}}}); n != 2 {
 		t.Errorf("exceptions of t1: %d, want 2", n)
 	}
-	if l, n, _ := s.Exceptions(ctx, alert.ExceptionQuery{Scope: access.Scope{Tenants: []string{"t1"}}, Active: t0, Page: access.Page{Limit: 10}}); n != 1 || l[0].ID != e.ID {
+	if l, n, _ := s.AlertExceptions(ctx, alert.ExceptionQuery{Scope: access.Scope{Tenants: []string{"t1"}}, Active: t0, Page: access.Page{Limit: 10}}); n != 1 || l[0].ID != e.ID {
 		t.Errorf("active exceptions of t1: %d, want 1 (the other expired)", n)
 	}
-	if _, n, _ := s.Exceptions(ctx, alert.ExceptionQuery{Scope: access.Scope{Tenants: []string{"t2"}}}); n != 0 {
+	if _, n, _ := s.AlertExceptions(ctx, alert.ExceptionQuery{Scope: access.Scope{Tenants: []string{"t2"}}}); n != 0 {
 		t.Errorf("exceptions of t2: %d, want 0", n)
 	}
-	if err := s.CountHits(ctx, map[string]alert.Hit{e.ID: {Count: 3, Last: t0.Add(time.Minute)}, "gone": {Count: 1, Last: t0}}); err != nil {
+	if err := s.CountExceptionHits(ctx, map[string]alert.Hit{e.ID: {Count: 3, Last: t0.Add(time.Minute)}, "gone": {Count: 1, Last: t0}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CountHits(ctx, map[string]alert.Hit{e.ID: {Count: 2, Last: t0}}); err != nil {
+	if err := s.CountExceptionHits(ctx, map[string]alert.Hit{e.ID: {Count: 2, Last: t0}}); err != nil {
 		t.Fatal(err)
 	}
-	got, _ = s.Exception(ctx, e.ID)
+	got, _ = s.AlertException(ctx, e.ID)
 	if got.Hits != 5 || !got.LastHit.Equal(t0.Add(time.Minute)) {
 		t.Errorf("hits %d last %v, want 5 and %v", got.Hits, got.LastHit, t0.Add(time.Minute))
 	}
 	e.Reason, e.Updated = "nightly backup job", t0.Add(time.Hour)
-	if err := s.PutException(ctx, e, au); err != nil {
+	if err := s.PutAlertException(ctx, e, au); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ = s.Exception(ctx, e.ID); got.Reason != "nightly backup job" || got.Hits != 5 {
+	if got, _ = s.AlertException(ctx, e.ID); got.Reason != "nightly backup job" || got.Hits != 5 {
 		t.Errorf("after update: reason %q hits %d, want the new reason and hits kept", got.Reason, got.Hits)
 	}
-	if err := s.DeleteException(ctx, e.ID, au); err != nil {
+	if err := s.DeleteAlertException(ctx, e.ID, au); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Exception(ctx, e.ID); tansa.KindOf(err) != tansa.NotFound {
+	if _, err := s.AlertException(ctx, e.ID); tansa.KindOf(err) != tansa.NotFound {
 		t.Errorf("after delete: %v, want NotFound", err)
 	}
-	if err := s.DeleteException(ctx, e.ID, au); tansa.KindOf(err) != tansa.NotFound {
+	if err := s.DeleteAlertException(ctx, e.ID, au); tansa.KindOf(err) != tansa.NotFound {
 		t.Errorf("delete again: %v, want NotFound", err)
 	}
 	if n := audits(t, s, "exception.create"); n != -1 && n != 4 {

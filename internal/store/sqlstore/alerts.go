@@ -222,9 +222,9 @@ func scanException(row interface{ Scan(...any) error }) (alert.Exception, error)
 	return e, nil
 }
 
-// PutException creates or replaces exception e (keeping its hits) with its
+// PutAlertException creates or replaces exception e (keeping its hits) with its
 // audit entry.
-func (db *DB) PutException(ctx context.Context, e alert.Exception, a tansa.AuditEntry) error {
+func (db *DB) PutAlertException(ctx context.Context, e alert.Exception, a tansa.AuditEntry) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		res, err := db.exec(ctx, tx, "UPDATE alert_exceptions SET rule_id = ?, host = ?, user_name = ?, conditions = ?, reason = ?, owner = ?, expires = ?, updated = ? WHERE id = ?",
 			e.RuleID, e.Host, e.User, jsonText(e.Conditions), e.Reason, e.Owner, Micros(e.Expires), Micros(e.Updated), e.ID)
@@ -242,8 +242,8 @@ func (db *DB) PutException(ctx context.Context, e alert.Exception, a tansa.Audit
 	})
 }
 
-// DeleteException removes exception id with its audit entry.
-func (db *DB) DeleteException(ctx context.Context, id string, a tansa.AuditEntry) error {
+// DeleteAlertException removes exception id with its audit entry.
+func (db *DB) DeleteAlertException(ctx context.Context, id string, a tansa.AuditEntry) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		res, err := db.exec(ctx, tx, "DELETE FROM alert_exceptions WHERE id = ?", id)
 		if err != nil {
@@ -256,14 +256,14 @@ func (db *DB) DeleteException(ctx context.Context, id string, a tansa.AuditEntry
 	})
 }
 
-// Exception returns exception id.
-func (db *DB) Exception(ctx context.Context, id string) (alert.Exception, error) {
+// AlertException returns exception id.
+func (db *DB) AlertException(ctx context.Context, id string) (alert.Exception, error) {
 	e, err := scanException(db.r.QueryRowContext(ctx, db.d.Q("SELECT "+exceptionCols+" FROM alert_exceptions WHERE id = ?"), id))
 	return e, notFound(err, "exception", id)
 }
 
-// Exceptions lists exceptions, newest first.
-func (db *DB) Exceptions(ctx context.Context, q alert.ExceptionQuery) ([]alert.Exception, int, error) {
+// AlertExceptions lists exceptions, newest first.
+func (db *DB) AlertExceptions(ctx context.Context, q alert.ExceptionQuery) ([]alert.Exception, int, error) {
 	var w Where
 	w.Scope("tenant_id", q.Scope)
 	if q.RuleID != "" {
@@ -276,8 +276,8 @@ func (db *DB) Exceptions(ctx context.Context, q alert.ExceptionQuery) ([]alert.E
 		func(r *sql.Rows) (alert.Exception, error) { return scanException(r) })
 }
 
-// CountHits adds suppressed matches to exceptions.
-func (db *DB) CountHits(ctx context.Context, hits map[string]alert.Hit) error {
+// CountExceptionHits adds suppressed matches to exceptions.
+func (db *DB) CountExceptionHits(ctx context.Context, hits map[string]alert.Hit) error {
 	ids := make([]string, 0, len(hits))
 	for id := range hits {
 		ids = append(ids, id)
