@@ -11,9 +11,10 @@ import (
 // the table.
 func cmdRules(ctx context.Context, e *env, args []string) error {
 	return subcommand(ctx, e, "rules", args, map[string]func(context.Context, *env, []string) error{
-		"test": rulesTest,
+		"test":   rulesTest,
+		"import": rulesImport,
 	}, `Work with Sigma rule sets.
-Run "tansa rules test --help" for the flags of an action.`)
+Run "tansa rules test --help" or "tansa rules import --help" for the flags of an action.`)
 }
 
 func rulesTest(ctx context.Context, e *env, args []string) error {

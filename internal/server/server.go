@@ -28,6 +28,8 @@ import (
 	"github.com/tansa-sec/tansa/internal/cases"
 	"github.com/tansa-sec/tansa/internal/collect"
 	"github.com/tansa-sec/tansa/internal/detect/ioc"
+	"github.com/tansa-sec/tansa/internal/detect/live"
+	"github.com/tansa-sec/tansa/internal/detect/ruleset"
 	"github.com/tansa-sec/tansa/internal/events"
 	"github.com/tansa-sec/tansa/internal/fleet"
 	"github.com/tansa-sec/tansa/internal/ingest"
@@ -63,6 +65,7 @@ type backend interface {
 	fleet.Store
 	cases.Store
 	alert.Store
+	ruleset.Store
 	// Response playbooks: versions, runs, connectors, block-list entries.
 	playbook.Store
 	// Endpoint sweeps: the stored sweeps' observables, the sweep side of
@@ -90,6 +93,8 @@ type Server struct {
 	Hunts  *retro.Service
 	Feeds  *feeds.Service
 	Alerts *alert.Service
+	Rules  *ruleset.Service
+	Live   *live.Detector
 	// Response (issue #7): playbooks and the runner that executes them.
 	Playbooks *playbook.Service
 	runner    *playbook.Runner
@@ -163,7 +168,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, version string) (*S
 	notice.ioc, notice.hunts = s.IOC, s.Hunts
 	// Feed sources are pulled on their schedule and imported like uploads.
 	s.Feeds = feeds.New(store, s.Intel, s.Access, feeds.Options{Logger: log})
-	s.pipeline = ingest.New(s.bus, s.events, ingest.Detectors{s.IOC}, log, s.reg, ingest.Options{})
+	// ③ detection: each tenant's enabled Sigma rules over every stored
+	// batch, from the rule sets kept in the store.
+	s.Rules = ruleset.New(store, s.Access)
+	s.Live = live.New(s.Rules, s.Alerts, log, s.reg, live.Options{})
+	s.pipeline = ingest.New(s.bus, s.events, ingest.Detectors{s.Live, s.IOC}, log, s.reg, ingest.Options{})
 	s.inputs.SetPressure(s.pipeline) // collection: inputs hold back while a tenant's backlog is over the limit
 	// Endpoint sweeps: results sealed to the server's age key (made on
 	// first start in DATA/fleet), packages signed with its ed25519 key,
@@ -214,6 +223,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, version string) (*S
 		Feeds:     s.Feeds,
 		Cases:     s.Cases,
 		Alerts:    s.Alerts,
+		Rules:     s.Rules,
 		Inputs:    s.inputs,
 		Logger:    log,
 		Metrics:   s.reg,
@@ -339,6 +349,7 @@ func (s *Server) Serve(ctx context.Context, onListen func(addr string)) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	srv.RegisterOnShutdown(s.web.CloseStreams)
 	if s.cfg.TLS.Cert != "" {
 		cert, err := tls.LoadX509KeyPair(s.cfg.TLS.Cert, s.cfg.TLS.Key)
 		if err != nil {
@@ -369,9 +380,17 @@ func (s *Server) Serve(ctx context.Context, onListen func(addr string)) error {
 	go s.Hunts.Run(bg)
 	go s.Feeds.Run(bg)
 	go s.retentionLoop(bg)
+	go s.Live.Run(bg)
 	pipelineDone := make(chan struct{})
 	go func() { defer close(pipelineDone); s.pipeline.Run(bg) }()
-	defer func() { stopBG(); <-pipelineDone }()
+	defer func() {
+		stopBG()
+		<-pipelineDone
+		// The workers are done: the correlators' state is final.
+		save, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		s.Live.Save(save)
+	}()
 	runnerDone := make(chan struct{})
 	go func() {
 		defer close(runnerDone)

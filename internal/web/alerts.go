@@ -136,6 +136,8 @@ func (s *Server) apiAlertsStream(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-end:
 			return
+		case <-s.closing:
+			return
 		case <-ping.C:
 			if _, err := fmt.Fprint(w, ": ping\n\n"); err != nil {
 				return

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,6 +25,7 @@ import (
 	"github.com/tansa-sec/tansa/internal/alert"
 	"github.com/tansa-sec/tansa/internal/cases"
 	"github.com/tansa-sec/tansa/internal/collect"
+	"github.com/tansa-sec/tansa/internal/detect/ruleset"
 	"github.com/tansa-sec/tansa/internal/events"
 	"github.com/tansa-sec/tansa/internal/fleet"
 	"github.com/tansa-sec/tansa/internal/intel/feeds"
@@ -51,6 +53,9 @@ type Deps struct {
 	// Alerts raises, lists and triages alerts and keeps their exceptions
 	// (alerts engineer).
 	Alerts *alert.Service
+	// Rules keeps the rule sets and each tenant's rule settings (alerts
+	// engineer).
+	Rules *ruleset.Service
 	// Playbooks runs and shows response playbooks (issue #7); without it
 	// their routes answer 503.
 	Playbooks *playbook.Service
@@ -71,11 +76,19 @@ type Server struct {
 	http   *httpMetrics
 	csrf   *http.CrossOriginProtection
 	pages  *pages
+	// closing ends the long-lived streams (/api/v1/alerts/stream) when the
+	// server shuts down, which would otherwise wait for their clients.
+	closing   chan struct{}
+	closeOnce sync.Once
 }
+
+// CloseStreams ends every open event stream; call it when shutting down
+// (http.Server.RegisterOnShutdown).
+func (s *Server) CloseStreams() { s.closeOnce.Do(func() { close(s.closing) }) }
 
 // NewServer returns the handler serving every route in routes.go.
 func NewServer(d Deps) *Server {
-	s := &Server{deps: d, mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection()}
+	s := &Server{deps: d, mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection(), closing: make(chan struct{})}
 	s.http = newHTTPMetrics(d.Metrics)
 	s.pages = newPages()
 	s.routes = s.routeTable()
