@@ -109,7 +109,7 @@ func TestAlertsEndToEnd(t *testing.T) {
 	var ex alert.Exception
 	c.postJSON("/api/v1/exceptions", map[string]any{"rule_id": ruleID, "host": "fs01.offsec.lan",
 		"conditions": []map[string]any{{"field": "CommandLine", "op": "contains", "values": []string{"connectp=3389"}}},
-		"reason": "lab host, port forwarding is its job", "owner": "lab team"}, 201, &ex)
+		"reason":     "lab host, port forwarding is its job", "owner": "lab team"}, 201, &ex)
 	send(3)
 	deadline := time.Now().Add(90 * time.Second)
 	for {
