@@ -197,7 +197,7 @@ func (s *Server) newView(r *http.Request, titleKey string) *view {
 		v.Loc = loc
 	}
 	areas := []struct{ key, href, key2 string }{
-		{"nav.alerts", "", "a"}, {"nav.events", "/events", "e"}, {"nav.cases", "/cases", "c"}, {"nav.tracker", "/tracker", "j"}, {"nav.intel", "/intel", "i"},
+		{"nav.alerts", "/alerts", "a"}, {"nav.events", "/events", "e"}, {"nav.cases", "/cases", "c"}, {"nav.tracker", "/tracker", "j"}, {"nav.intel", "/intel", "i"},
 		{"nav.endpoints", "/endpoints", "n"}, {"nav.playbooks", "/playbooks", "p"}, {"nav.advisories", "", "v"}, {"nav.reports", "", "r"},
 	}
 	for _, a := range areas {
@@ -213,6 +213,8 @@ func (s *Server) newView(r *http.Request, titleKey string) *view {
 		{"nav.tokens", "/admin/tokens", "k", access.PermTokenRead},
 		{"nav.audit", "/admin/audit", "l", access.PermAuditRead},
 		{"nav.connectors", "/admin/connectors", "x", access.PermPlaybookRead},
+		{"nav.rules", "/rules", "s", access.PermRuleRead},
+		{"nav.exceptions", "/exceptions", "w", access.PermRuleRead},
 	}
 	for _, a := range admin {
 		if pr.Can(a.perm) {

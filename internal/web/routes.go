@@ -306,6 +306,15 @@ func (s *Server) routeTable() []route {
 		page(need(access.PermTokenWrite, "POST", "/admin/tokens", "Create an API token; its secret is shown once.", s.pageCreateToken)),
 		page(need(access.PermTokenWrite, "POST", "/admin/tokens/{id}/revoke", "Revoke an API token.", s.pageRevokeToken)),
 		page(need(access.PermAuditRead, "GET", "/admin/audit", "The audit log.", s.pageAudit)),
+		// Console: detection (alerts engineer).
+		page(need(access.PermAlertRead, "GET", "/alerts", "Alerts queue: filter, sort, select and triage.", s.pageAlerts)),
+		page(need(access.PermAlertWrite, "POST", "/alerts/triage", "Acknowledge, assign, close or reopen the selected alerts.", s.pageAlertsTriage)),
+		page(need(access.PermAlertRead, "GET", "/alerts/{id}", "An alert: matched fields, context, linked events.", s.pageAlert)),
+		page(need(access.PermRuleRead, "GET", "/rules", "Rules: versions of the rule sets, rules on and off.", s.pageRules)),
+		page(need(access.PermRuleWrite, "POST", "/rules/switch", "Turn a rule on or off.", s.pageRulesSwitch)),
+		page(need(access.PermRuleRead, "GET", "/exceptions", "Exceptions: what is suppressed, why, by whom, and how often.", s.pageExceptions)),
+		page(need(access.PermRuleWrite, "POST", "/exceptions", "Create an exception.", s.pageCreateException)),
+		page(need(access.PermRuleWrite, "POST", "/exceptions/{id}/delete", "Delete an exception.", s.pageDeleteException)),
 		// Console: endpoint sweeps (console_fleet.go).
 		page(need(access.PermFleetRead, "GET", "/endpoints", "Endpoints: coverage, the endpoint list, the server's key.", s.pageEndpoints)),
 		page(need(access.PermFleetRead, "GET", "/endpoints/{id}", "An endpoint: its sweeps and findings, with their review.", s.pageEndpoint)),
