@@ -124,7 +124,7 @@ Every demo user's password is printed below; do not expose a demo to a network.`
 	}
 	return serve(ctx, e, cfg, pw, func(ctx context.Context, srv *server.Server) error {
 		if srv.Fresh() {
-			if err := demo.Seed(ctx, demo.Env{Access: srv.Access, Inputs: srv.Inputs(), Intel: srv.Intel}); err != nil {
+			if err := demo.Seed(ctx, demo.Env{Access: srv.Access, Inputs: srv.Inputs(), Intel: srv.Intel, Rules: srv.Rules}); err != nil {
 				return fmt.Errorf("demo data: %w", err)
 			}
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tansa-sec/tansa/internal/access"
 	"github.com/tansa-sec/tansa/internal/collect"
+	"github.com/tansa-sec/tansa/internal/detect/ruleset"
 	intelsvc "github.com/tansa-sec/tansa/internal/intel/service"
 	"github.com/tansa-sec/tansa/internal/tansa"
 )
@@ -29,6 +30,8 @@ type Env struct {
 	Inputs *collect.Inputs
 	// Intel stores demo threat intelligence; nil skips it.
 	Intel *intelsvc.Service
+	// Rules keeps the demo's rule sets for live detection; nil skips them.
+	Rules *ruleset.Service
 	// HQ and Subsidiary are the demo tenants, set by the first step.
 	HQ, Subsidiary tansa.Tenant
 }
@@ -44,6 +47,7 @@ func Steps() []Step {
 	return []Step{
 		{"tenants", seedTenants},
 		{"users", seedUsers},
+		{"rules", seedRules},
 		{"events", seedEvents},
 		{"intel", seedIntel},
 	}
