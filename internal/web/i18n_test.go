@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/tansa-sec/tansa/internal/access"
+	"github.com/tansa-sec/tansa/internal/alert"
 	"github.com/tansa-sec/tansa/internal/cases"
+	"github.com/tansa-sec/tansa/internal/detect/ruleset"
 	"github.com/tansa-sec/tansa/internal/events"
 	"github.com/tansa-sec/tansa/internal/fleet"
 	"github.com/tansa-sec/tansa/internal/intel"
@@ -246,6 +248,20 @@ func samplePages(hq, vn tansa.Tenant) map[string]any {
 		"intel_hunts": huntsPage{Items: []retro.Job{sampleHunt, {ID: "h2", TenantID: vn.ID, Origin: retro.OriginFeed, Status: retro.StatusFailed, Error: "x"}}, Pager: pg},
 		"intel_hunt": huntPage{Job: sampleHunt, Percent: 50, Pager: pg,
 			Hits: []hitBody{{HuntID: "h1", IndicatorID: "i1", Value: "45.77.61.11", Source: "events", Ref: "e1", Time: now}, {Source: "sweeps", Ref: "s1"}}},
+		// Detection (alerts engineer).
+		"alerts": alertsPage{Items: []tansa.Alert{sampleAlert(hq.ID, now), {ID: "a2", TenantID: vn.ID, Kind: tansa.AlertCorrelation, RuleTitle: "Spray",
+			Level: "critical", Count: 9, Status: tansa.AlertClosed, CloseReason: "benign", LastSeen: now}},
+			Filter: alertsFilter{Status: "open", MinLevel: "high", Sort: "level"}, Pager: pg, Reasons: alert.CloseReasons, Levels: tansa.Levels,
+			Sorts: alert.Sorts, Statuses: []string{"open", "new", "acknowledged", "closed", "all"}, Back: "/alerts"},
+		"alert": alertPage{Alert: sampleAlert(hq.ID, now), Fields: []contextRow{{"CommandLine", "netsh"}}, Context: []contextRow{{"channel", "Security"}},
+			Reasons: alert.CloseReasons, Back: "/alerts/a1", ExceptionURL: "/exceptions?rule=r1"},
+		"rules": rulesPage{Versions: []ruleset.Version{{ID: "v1", Set: "sigmahq", Version: 2, Time: now, Rules: 3000, Live: true}, {ID: "v2", TenantID: hq.ID, Set: "local", Version: 1}},
+			Rules:    []ruleset.Rule{{RuleID: "r1", Title: "Netsh", Level: "high", Status: "test", Kind: "detection", Enabled: true}, {RuleID: "r2", Title: "Chain", Kind: "correlation"}},
+			Settings: ruleset.DefaultSettings(hq.ID), HasTenant: true, Q: "net", Pager: pg, Back: "/rules"},
+		"exceptions": exceptionsPage{Items: []alert.Exception{{ID: "x1", TenantID: hq.ID, RuleID: "r1", Host: "ws1", Reason: "backup", Owner: "it",
+			Conditions: []alert.Condition{{Field: "CommandLine", Op: alert.OpContains, Values: []string{"backup"}}}, Hits: 4, LastHit: now, Expires: now.Add(-time.Hour)},
+			{ID: "x2", TenantID: vn.ID, RuleID: "r2", Reason: "lab", Owner: "lab"}}, Pager: pg, Ops: alert.Ops, Now: now,
+			Form: alert.ExceptionInput{RuleID: "r1"}, Field: alert.Condition{Op: alert.OpEquals, Values: []string{"x"}}},
 	}
 }
 
@@ -330,4 +346,9 @@ func samplePlaybook(t tansa.Tenant, now time.Time) playbook.Playbook {
 func sampleRun(t tansa.Tenant, now time.Time) playbook.Run {
 	return playbook.Run{ID: "r1", TenantID: t.ID, PlaybookID: "p1", Playbook: "Block C2", Version: 2, Status: playbook.StatusWaiting, DryRun: true,
 		Trigger: "alert", StartedBy: "alert:rule-1", CaseID: "c1", Error: "step x: failed", Created: now, Updated: now}
+// sampleAlert is an alert of tenant with everything filled in.
+func sampleAlert(tenant string, now time.Time) tansa.Alert {
+	return tansa.Alert{ID: "a1", TenantID: tenant, Kind: tansa.AlertSigma, RuleID: "r1", RuleTitle: "Netsh port forwarding", Level: "high",
+		Tags: []string{"attack.t1090"}, Host: "ws1", User: "bob", Count: 120, FirstSeen: now, LastSeen: now, EventIDs: []string{"e1"},
+		Status: tansa.AlertAcknowledged, Assignee: "u1"}
 }
