@@ -346,6 +346,8 @@ func samplePlaybook(t tansa.Tenant, now time.Time) playbook.Playbook {
 func sampleRun(t tansa.Tenant, now time.Time) playbook.Run {
 	return playbook.Run{ID: "r1", TenantID: t.ID, PlaybookID: "p1", Playbook: "Block C2", Version: 2, Status: playbook.StatusWaiting, DryRun: true,
 		Trigger: "alert", StartedBy: "alert:rule-1", CaseID: "c1", Error: "step x: failed", Created: now, Updated: now}
+}
+
 // sampleAlert is an alert of tenant with everything filled in.
 func sampleAlert(tenant string, now time.Time) tansa.Alert {
 	return tansa.Alert{ID: "a1", TenantID: tenant, Kind: tansa.AlertSigma, RuleID: "r1", RuleTitle: "Netsh port forwarding", Level: "high",
