@@ -6,10 +6,10 @@
 #	scripts/release.sh [OUT]
 #
 # Every target is built with CGO_ENABLED=0. Where cgo and a C toolchain
-# allow (linux/amd64 with libyara-dev; windows/amd64 with mingw-w64 and a
-# YARA built for it, given as YARA_MINGW_PREFIX), a YARA-enabled build is
-# added with the yara tag; a missing toolchain is reported and skipped, not
-# fatal. VERSION (default: git describe) is stamped into the binary;
+# allow (linux/amd64 with gcc; windows/amd64 with mingw-w64), a
+# YARA-enabled build is added with the yara tag: github.com/Velocidex/
+# go-yara compiles the libyara sources it carries, so no libyara-dev is
+# needed. A missing toolchain is reported and skipped, not fatal. VERSION (default: git describe) is stamped into the binary;
 # PACKAGE_KEY, the server's package-signing public key (base64, from GET
 # /api/v1/fleet/key), pins the scanner to that server's packages.
 set -eu
@@ -28,17 +28,17 @@ for target in windows/amd64 windows/386 linux/amd64 linux/arm64 darwin/amd64 dar
 	echo "release.sh: $target" >&2
 	CGO_ENABLED=0 GOOS=$goos GOARCH=$goarch go build -trimpath -ldflags "$ldflags" -o "$out/tansa-$goos-$goarch$ext" ./cmd/tansa
 done
-if pkg-config --exists yara 2>/dev/null; then
+if command -v gcc >/dev/null 2>&1; then
 	echo "release.sh: linux/amd64 with YARA" >&2
 	CGO_ENABLED=1 GOOS=linux GOARCH=amd64 go build -trimpath -tags yara -ldflags "$ldflags" -o "$out/tansa-linux-amd64-yara" ./cmd/tansa
 else
-	echo "release.sh: skipped linux/amd64 with YARA: libyara-dev (pkg-config yara) is not installed" >&2
+	echo "release.sh: skipped linux/amd64 with YARA: no C compiler (gcc)" >&2
 fi
-if [ -n "${YARA_MINGW_PREFIX:-}" ] && command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1; then
+if command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1; then
 	echo "release.sh: windows/amd64 with YARA" >&2
-	CC=x86_64-w64-mingw32-gcc PKG_CONFIG_PATH="$YARA_MINGW_PREFIX/lib/pkgconfig" CGO_ENABLED=1 GOOS=windows GOARCH=amd64 \
+	CC=x86_64-w64-mingw32-gcc CGO_ENABLED=1 GOOS=windows GOARCH=amd64 \
 		go build -trimpath -tags yara -ldflags "$ldflags -extldflags=-static" -o "$out/tansa-windows-amd64-yara.exe" ./cmd/tansa
 else
-	echo "release.sh: skipped windows/amd64 with YARA: needs x86_64-w64-mingw32-gcc and YARA_MINGW_PREFIX" >&2
+	echo "release.sh: skipped windows/amd64 with YARA: needs x86_64-w64-mingw32-gcc (apt-get install gcc-mingw-w64-x86-64)" >&2
 fi
 ls -l "$out" >&2

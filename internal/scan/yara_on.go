@@ -19,42 +19,125 @@ import (
 // pathological file cannot use up the sweep's whole budget.
 const yaraFileTimeout = 30 * time.Second
 
-// scanYARA compiles the rule files and scans every process executable and
-// every recorded executable file with them. Each match becomes a finding
-// scored by the rule's integer "score" meta (default 80). tick paces the
-// work like the collectors; template is the finding's English message.
-func scanYARA(ctx context.Context, files []string, r *result.Result, tick func(context.Context) error, template string) {
-	if len(files) == 0 {
-		return
-	}
+// externals are the variables signature-base's rules (LOKI's set) read;
+// each scanned file gets its own values.
+var externals = []string{"filename", "filepath", "extension", "filetype", "owner"}
+
+func newCompiler() (*yara.Compiler, error) {
 	comp, err := yara.NewCompiler()
 	if err != nil {
-		r.Errorf("yara", "", "compiler: %v", err)
-		return
+		return nil, err
 	}
-	defer comp.Destroy()
+	for _, v := range externals {
+		if err := comp.DefineVariable(v, ""); err != nil {
+			comp.Destroy()
+			return nil, err
+		}
+	}
+	return comp, nil
+}
+
+// compileRules compiles each rule file alone first, so that one file that
+// does not compile (libyara leaves a compiler unusable after an error) is
+// reported with its lines and skipped instead of stopping the YARA step,
+// then compiles the good ones together, each under its file name as
+// namespace.
+func compileRules(files []string, r *result.Result) (*yara.Rules, int) {
+	type src struct{ name, text string }
+	var good []src
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			r.Errorf("yara", f, "%v", err)
-			return
+			continue
 		}
-		// libyara leaves a compiler unusable after an error, so the first
-		// bad file stops the YARA step; the message says where.
-		if err := comp.AddString(string(data), filepath.Base(f)); err != nil {
+		comp, err := newCompiler()
+		if err != nil {
+			r.Errorf("yara", "", "compiler: %v", err)
+			return nil, 0
+		}
+		err = comp.AddString(string(data), filepath.Base(f))
+		if err != nil {
 			for _, m := range comp.Errors {
 				r.Errorf("yara", f, "line %d: %s", m.Line, m.Text)
 			}
-			r.Errorf("yara", f, "rules not compiled, no YARA scan done: %v", err)
-			return
+			r.Errorf("yara", f, "rules skipped, they do not compile: %v", err)
+		} else {
+			good = append(good, src{filepath.Base(f), string(data)})
+		}
+		comp.Destroy()
+	}
+	if len(good) == 0 {
+		return nil, 0
+	}
+	comp, err := newCompiler()
+	if err != nil {
+		r.Errorf("yara", "", "compiler: %v", err)
+		return nil, 0
+	}
+	defer comp.Destroy()
+	for _, g := range good {
+		if err := comp.AddString(g.text, g.name); err != nil {
+			// Rule names are unique per namespace, so files that compile
+			// alone compile together; should libyara disagree, say so.
+			r.Errorf("yara", g.name, "rules not compiled with the others, no YARA scan done: %v", err)
+			return nil, 0
 		}
 	}
 	rules, err := comp.GetRules()
 	if err != nil {
 		r.Errorf("yara", "", "rules: %v", err)
+		return nil, 0
+	}
+	return rules, len(good)
+}
+
+// fileType names a file's format from its first bytes the way LOKI fills
+// the filetype external ("EXE", "ELF", "MACH-O"), or "" when unknown.
+func fileType(p string) string {
+	f, err := os.Open(p)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	b := make([]byte, 4)
+	n, _ := f.Read(b)
+	b = b[:n]
+	switch {
+	case len(b) >= 2 && b[0] == 'M' && b[1] == 'Z':
+		return "EXE"
+	case len(b) == 4 && string(b) == "\x7fELF":
+		return "ELF"
+	case len(b) == 4 && (string(b) == "\xcf\xfa\xed\xfe" || string(b) == "\xce\xfa\xed\xfe" || string(b) == "\xca\xfe\xba\xbe"):
+		return "MACH-O"
+	case len(b) == 4 && string(b) == "MDMP":
+		return "MDMP"
+	}
+	return ""
+}
+
+// scanYARA compiles the rule files (with signature-base's externals
+// filename, filepath, extension, filetype and owner) and scans every
+// process executable and every recorded executable file with them. Each
+// match becomes a finding scored by the rule's integer "score" meta
+// (default 80). tick paces the work like the collectors; template is the
+// finding's English message.
+func scanYARA(ctx context.Context, files []string, r *result.Result, tick func(context.Context) error, template string) {
+	if len(files) == 0 {
+		return
+	}
+	rules, _ := compileRules(files, r)
+	if rules == nil {
 		return
 	}
 	defer rules.Destroy()
+	sc, err := yara.NewScanner(rules)
+	if err != nil {
+		r.Errorf("yara", "", "scanner: %v", err)
+		return
+	}
+	defer sc.Destroy()
+	sc.SetTimeout(yaraFileTimeout)
 
 	targets := map[string]result.Subject{}
 	for _, p := range r.Processes {
@@ -80,7 +163,14 @@ func scanYARA(ctx context.Context, files []string, r *result.Result, tick func(c
 			return
 		}
 		var matches yara.MatchRules
-		if err := rules.ScanFile(p, 0, yaraFileTimeout, &matches); err != nil {
+		ext := filepath.Ext(p)
+		for k, v := range map[string]string{"filename": filepath.Base(p), "filepath": filepath.Dir(p), "extension": ext,
+			"filetype": fileType(p), "owner": fileOwner(p)} {
+			if err := sc.DefineVariable(k, v); err != nil {
+				r.Errorf("yara", p, "external %s: %v", k, err)
+			}
+		}
+		if err := sc.SetCallback(&matches).ScanFile(p); err != nil {
 			r.Errorf("yara", p, "%v", err)
 			continue
 		}

@@ -6,9 +6,11 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/tansa-sec/tansa/internal/scan/result"
+	"github.com/tansa-sec/tansa/internal/shareddata"
 )
 
 func TestYARAMatchesRecordedFiles(t *testing.T) {
@@ -47,5 +49,67 @@ func TestYARABadRulesAreReported(t *testing.T) {
 	scanYARA(context.Background(), []string{rulesFile}, r, func(context.Context) error { return nil }, "")
 	if len(r.Errors) == 0 {
 		t.Error("a broken rules file produced no error")
+	}
+}
+
+// TestYARAExternalsAndBadFiles checks that rules reading signature-base's
+// externals compile and see each file's values, and that one rule file
+// that does not compile is reported and skipped while the others scan.
+func TestYARAExternalsAndBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	ext := write("ext.yar", `rule DroppedELF { condition: filetype == "ELF" and extension == ".bin" and filename == "dropper.bin" and filepath contains "drop" }`)
+	broken := write("broken.yar", "rule { oops")
+	bin := filepath.Join(dir, "drop", "dropper.bin")
+	if err := os.MkdirAll(filepath.Dir(bin), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, []byte("\x7fELF\x02\x01\x01"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	other := write("clean.bin", "\x7fELF\x02\x01\x01")
+	r := &result.Result{Files: []result.File{{Path: bin, Executable: true}, {Path: other, Executable: true}}}
+	scanYARA(context.Background(), []string{broken, ext}, r, func(context.Context) error { return nil }, "{path} {rule}")
+	if len(r.Findings) != 1 || r.Findings[0].Rule != "yara.DroppedELF" || r.Findings[0].Subject.Path != bin {
+		t.Errorf("findings %+v, errors %+v; want DroppedELF on %s only", r.Findings, r.Errors, bin)
+	}
+	skipped := false
+	for _, e := range r.Errors {
+		if e.Target == broken && strings.Contains(e.Message, "skipped") {
+			skipped = true
+		}
+	}
+	if !skipped {
+		t.Errorf("the broken file is not reported as skipped: %+v", r.Errors)
+	}
+}
+
+// TestYARASignatureBase compiles Florian Roth's signature-base the way a
+// responder passes it with --yara: every file, with the externals.
+func TestYARASignatureBase(t *testing.T) {
+	dir := shareddata.Path(t, "yara/signature-base")
+	files, err := filepath.Glob(filepath.Join(dir, "*.yar"))
+	if err != nil || len(files) < 100 {
+		t.Fatalf("%d rule files in %s: %v", len(files), dir, err)
+	}
+	r := &result.Result{}
+	rules, n := compileRules(files, r)
+	if rules == nil {
+		t.Fatalf("nothing compiled: %+v", r.Errors[:min(len(r.Errors), 5)])
+	}
+	defer rules.Destroy()
+	skipped := map[string]bool{}
+	for _, e := range r.Errors {
+		skipped[e.Target] = true
+	}
+	t.Logf("%d of %d signature-base files compile; skipped: %v", n, len(files), skipped)
+	if n+len(skipped) != len(files) || n < len(files)*9/10 {
+		t.Errorf("%d files compiled and %d skipped of %d", n, len(skipped), len(files))
 	}
 }
