@@ -183,3 +183,60 @@ func TestFindingsAlertThreshold(t *testing.T) {
 		t.Errorf("score 85 under a bar of 90 raised %d alerts", len(rec.alerts))
 	}
 }
+
+// TestRefusalsAuditedOncePerMinute checks that a scanner retrying the same
+// bad upload, or knocking with the same revoked token, leaves one audit
+// row a minute, the next one counting those left out; another address or
+// another reason is audited on its own.
+func TestRefusalsAuditedOncePerMinute(t *testing.T) {
+	k, err := LoadKeys(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
+	st := &uploadStore{}
+	s, err := New(st, nil, Options{Keys: k, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scanner := access.Caller{Principal: access.Principal{Kind: "token", Name: "enrol", Role: tansa.RoleScanner, TenantID: "t-acme"}, Addr: "192.0.2.7"}
+	garbage := func(c access.Caller, body string) {
+		t.Helper()
+		if _, err := s.Upload(context.Background(), c, UploadInput{Sealed: bytes.NewReader([]byte(body))}); tansa.KindOf(err) != tansa.Invalid {
+			t.Fatalf("garbage upload: %v", err)
+		}
+	}
+	for range 5 {
+		garbage(scanner, `{"schema":1}`)
+		now = now.Add(time.Second)
+	}
+	if len(st.audit) != 1 {
+		t.Fatalf("5 identical refusals within a minute left %d audit rows, want 1", len(st.audit))
+	}
+	other := scanner
+	other.Addr = "198.51.100.9"
+	garbage(other, `{"schema":1}`)
+	if len(st.audit) != 2 || st.audit[1].Addr != "198.51.100.9" {
+		t.Fatalf("another address: %d rows", len(st.audit))
+	}
+	for range 3 {
+		if err := s.RecordRefusal(context.Background(), "token:tansa_abcdef…", "192.0.2.7", "", tansa.Errorf(tansa.Unauthorized, "the token is invalid, revoked or expired")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(st.audit) != 3 {
+		t.Fatalf("3 unknown-token knocks: %d rows in all, want 3", len(st.audit))
+	}
+	now = now.Add(time.Minute)
+	garbage(scanner, `{"schema":1}`)
+	if len(st.audit) != 4 {
+		t.Fatalf("a minute later: %d rows, want 4", len(st.audit))
+	}
+	var after map[string]any
+	if err := json.Unmarshal(st.audit[3].After, &after); err != nil {
+		t.Fatal(err)
+	}
+	if after["suppressed"] != float64(4) || after["code"] == "" || after["reason"] == "" {
+		t.Errorf("the row after the minute: %v; want the reason, the code and suppressed 4", after)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -49,17 +50,89 @@ type Options struct {
 	ServerURL string
 	// IOCs returns the indicators a tenant's packages carry; nil gives
 	// packages without indicators.
-	IOCs   func(ctx context.Context, tenant string) ([]ioc.Indicator, error)
-	Logger *slog.Logger
-	Now    func() time.Time // (time.Now)
+	IOCs func(ctx context.Context, tenant string) ([]ioc.Indicator, error)
+	// RefusalEvery is how often the same refusal (actor, address, code and
+	// reason) is audited (1m); the refusals in between are counted in the
+	// next row, so a scanner retrying with a revoked token cannot fill the
+	// audit log.
+	RefusalEvery time.Duration
+	Logger       *slog.Logger
+	Now          func() time.Time // (time.Now)
 }
 
 // Service enforces permissions and tenant walls over a Store. It is safe
 // for concurrent use.
 type Service struct {
-	store   Store
-	tenants Tenants
-	opt     Options
+	store    Store
+	tenants  Tenants
+	opt      Options
+	refusals refusalLimiter
+}
+
+// refusalLimiter remembers when each kind of refusal was last audited.
+type refusalLimiter struct {
+	mu   sync.Mutex
+	seen map[string]*refusalSeen
+}
+
+type refusalSeen struct {
+	last       time.Time
+	suppressed int
+}
+
+// maxRefusalKeys bounds the limiter's memory: past it, entries older than
+// the window are dropped, and if that is not enough, all of them.
+const maxRefusalKeys = 10_000
+
+// allow reports whether the refusal key may be audited at now, and how
+// many of the same were left out since the last row.
+func (l *refusalLimiter) allow(key string, now time.Time, every time.Duration) (bool, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.seen == nil {
+		l.seen = map[string]*refusalSeen{}
+	}
+	if e, ok := l.seen[key]; ok && now.Sub(e.last) < every {
+		e.suppressed++
+		return false, 0
+	}
+	if len(l.seen) >= maxRefusalKeys {
+		for k, e := range l.seen {
+			if now.Sub(e.last) >= every {
+				delete(l.seen, k)
+			}
+		}
+		if len(l.seen) >= maxRefusalKeys {
+			clear(l.seen)
+		}
+	}
+	n := 0
+	if e, ok := l.seen[key]; ok {
+		n = e.suppressed
+	}
+	l.seen[key] = &refusalSeen{last: now}
+	return true, n
+}
+
+// variablePart matches what differs between two instances of the same
+// refusal (sweep IDs, sizes, offsets), so they share a limiter key.
+var variablePart = regexp.MustCompile(`[0-9a-fA-F]{8,}|[0-9]+`)
+
+// auditRefusal appends the audit row of a refused upload unless the same
+// refusal was audited within RefusalEvery.
+func (s *Service) auditRefusal(ctx context.Context, a tansa.AuditEntry, cause error) error {
+	reason, code := tansa.MessageOf(cause), tansa.KindOf(cause).String()
+	key := a.Actor + "|" + a.Addr + "|" + a.TenantID + "|" + code + "|" + variablePart.ReplaceAllString(reason, "#")
+	ok, suppressed := s.refusals.allow(key, a.Time, s.opt.RefusalEvery)
+	if !ok {
+		return nil
+	}
+	after := map[string]any{"reason": reason, "code": code}
+	if suppressed > 0 {
+		after["suppressed"] = suppressed // the same refusals since the last row, not audited one by one
+	}
+	a.After = jsonOf(after)
+	return s.store.AppendAudit(ctx, a)
 }
 
 // New returns a service over store.
@@ -81,6 +154,9 @@ func New(store Store, tenants Tenants, opt Options) (*Service, error) {
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.RefusalEvery == 0 {
+		opt.RefusalEvery = time.Minute
 	}
 	return &Service{store: store, tenants: tenants, opt: opt}, nil
 }
@@ -198,8 +274,7 @@ func (s *Service) Upload(ctx context.Context, c access.Caller, in UploadInput) (
 			ref = ""
 		}
 		if k := tansa.KindOf(err); k != tansa.Internal {
-			if aerr := s.store.AppendAudit(ctx, s.audit(c, "sweep.refuse", "sweep", ref, tenant,
-				map[string]string{"reason": tansa.MessageOf(err), "code": k.String()})); aerr != nil {
+			if aerr := s.auditRefusal(ctx, s.audit(c, "sweep.refuse", "sweep", ref, tenant, nil), err); aerr != nil {
 				s.opt.Logger.Warn("audit a refused sweep", "err", aerr)
 			}
 		}
@@ -912,8 +987,9 @@ func (s *Service) progress(ctx context.Context, cp Campaign) (CampaignProgress, 
 // unknown, revoked or expired token, or a credential of another role — so
 // that scanners knocking with a bad token show in the audit log. tenant is
 // the credential's tenant when it was recognised.
+// The same refusal from the same actor and address is audited once per
+// Options.RefusalEvery.
 func (s *Service) RecordRefusal(ctx context.Context, actor, addr, tenant string, cause error) error {
-	return s.store.AppendAudit(ctx, tansa.AuditEntry{Time: s.now(), TenantID: tenant, Actor: actor, Addr: addr,
-		Action: "sweep.refuse", ObjectType: "sweep",
-		After: jsonOf(map[string]string{"reason": tansa.MessageOf(cause), "code": tansa.KindOf(cause).String()})})
+	return s.auditRefusal(ctx, tansa.AuditEntry{Time: s.now(), TenantID: tenant, Actor: actor, Addr: addr,
+		Action: "sweep.refuse", ObjectType: "sweep"}, cause)
 }

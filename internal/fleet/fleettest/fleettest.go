@@ -205,6 +205,12 @@ func testPrevalence(t *testing.T, s fleet.Store) {
 	if ps, n, _ := s.Prevalence(ctx, fleet.PrevalenceQuery{Scope: access.Scope{All: true}, Text: "COMMON", Page: access.Page{Limit: 10}}); n != 1 || len(ps) != 1 {
 		t.Errorf("text filter: %+v (%d)", ps, n)
 	}
+	// It comes back on the sweep after: counted from 1 again, in the
+	// tenant and across tenants.
+	put(t, s, mk("t-a", "A1", 5, t0.Add(2*time.Hour), []string{"/usr/bin/common", "/tmp/rare"}))
+	if got, all := count(one("t-a"), "/tmp/rare"), count(access.Scope{All: true}, "/tmp/rare"); got != 1 || all != 1 {
+		t.Errorf("back again: %d in the tenant, %d across tenants; want 1 and 1", got, all)
+	}
 }
 
 func testCoverage(t *testing.T, s fleet.Store) {

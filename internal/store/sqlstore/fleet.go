@@ -216,6 +216,11 @@ func (db *DB) replaceArtifacts(ctx context.Context, tx *sql.Tx, tenant, asset st
 		if _, err := db.exec(ctx, tx, "UPDATE fleet_prevalence SET assets = assets - 1 WHERE (tenant_id = ? OR tenant_id = '') AND vid IN "+inList(n), args...); err != nil {
 			return err
 		}
+		// An artifact no endpoint has any more leaves the counts, so that
+		// the rarest-first index holds only what exists.
+		if _, err := db.exec(ctx, tx, "DELETE FROM fleet_prevalence WHERE (tenant_id = ? OR tenant_id = '') AND assets <= 0 AND vid IN "+inList(n), args...); err != nil {
+			return err
+		}
 		removed = removed[n:]
 	}
 	return nil
