@@ -114,7 +114,7 @@ func run() error {
 				recs := make([]events.Record, 0, hi-lo)
 				// A batch is received at one moment; its events happened
 				// over the day before it.
-				at := now.Add(-span + time.Duration(int64(span)*int64(lo-*offset)/int64(max(*n, 1))))
+				at := now.Add(-span + time.Duration(float64(span)*float64(lo-*offset)/float64(max(*n, 1))))
 				for k := lo; k < hi; k++ {
 					line = loglines.Line(line[:0], k, at, false)
 					raw := slices.Clone(line)

@@ -507,12 +507,6 @@ type plan struct {
 	full      bool           // decode whole chunks: most of their events are read
 }
 
-// exact reports whether every event of a block that the block-level
-// conditions accept matches, apart from the time bounds.
-func (p *plan) exact() bool {
-	return len(p.words) == 0 && len(p.fields) == 0 && !p.q.ParseErrors && len(p.obsHashes) == 0
-}
-
 func (s *Events) tenantNames(ctx context.Context) (map[int64]string, error) {
 	rows, err := s.r.QueryContext(ctx, "SELECT id, name FROM event_tenants")
 	if err != nil {
@@ -839,8 +833,11 @@ func fieldText(v any) (string, bool) {
 // visit calls fn with the time and position of every event of the plan's
 // candidate blocks that matches, block by block, latest block first. skip,
 // when not nil, may pass over a block before its events are checked; a
-// block skipped is not counted.
-func (s *Events) visit(ctx context.Context, p *plan, skip func(b blockInfo) bool, whole func(b blockInfo) bool, fn func(br *blockReader, pos int, t int64) error) error {
+// block skipped is not counted. whole, when not nil, is offered a block
+// whose n matching events are known without reading it (the block is
+// inside the time bounds and only the block's own conditions or the
+// observable index decide); when it takes them, fn is not called for them.
+func (s *Events) visit(ctx context.Context, p *plan, skip func(b blockInfo) bool, whole func(b blockInfo, n int) bool, fn func(br *blockReader, pos int, t int64) error) error {
 	blocks, positions, err := s.candidates(ctx, p)
 	if err != nil {
 		return err
@@ -854,8 +851,23 @@ func (s *Events) visit(ctx context.Context, p *plan, skip func(b blockInfo) bool
 			continue
 		}
 		inside := (p.lo == 0 || b.tmin >= p.lo) && (p.hi == 0 || b.tmax < p.hi)
-		if inside && p.exact() && whole != nil && whole(b) {
-			continue
+		if inside && whole != nil && len(p.words) == 0 && len(p.fields) == 0 && !p.q.ParseErrors {
+			n := b.n
+			if positions != nil {
+				ps := positions[b.id]
+				slices.Sort(ps)
+				ps = slices.Compact(ps)
+				positions[b.id] = ps
+				n = 0
+				for _, pos := range ps {
+					if pos < b.n {
+						n++
+					}
+				}
+			}
+			if whole(b, n) {
+				continue
+			}
 		}
 		br := s.readBlock(ctx, b, p.full || len(p.fields) > 0 || p.q.ParseErrors)
 		times, err := br.loadTimes()
@@ -964,7 +976,7 @@ func (s *Events) Search(ctx context.Context, q events.Query) ([]tansa.Event, int
 	}
 	// A block wholly inside the bounds with nothing to check adds its count
 	// without being read, unless it may hold one of the newest keep hits.
-	whole := func(b blockInfo) bool {
+	whole := func(b blockInfo, n int) bool {
 		if keep > 0 {
 			if floor == nil && len(top) >= keep {
 				prune()
@@ -973,7 +985,7 @@ func (s *Events) Search(ctx context.Context, q events.Query) ([]tansa.Event, int
 				return false
 			}
 		}
-		total += b.n
+		total += n
 		return true
 	}
 	err = s.visit(ctx, p, nil, whole, func(br *blockReader, pos int, t int64) error {
@@ -1119,12 +1131,12 @@ func (s *Events) Histogram(ctx context.Context, q events.Query, buckets int) ([]
 	for i := range out {
 		out[i].Start = sqlstore.FromMicros(lo + int64(i)*width)
 	}
-	err = s.visit(ctx, p, nil, func(b blockInfo) bool {
+	err = s.visit(ctx, p, nil, func(b blockInfo, n int) bool {
 		// A block within one bucket adds its count without its times.
 		if b.tmin < lo || (b.tmin-lo)/width != (b.tmax-lo)/width || (b.tmin-lo)/width >= int64(buckets) {
 			return false
 		}
-		out[(b.tmin-lo)/width].Count += b.n
+		out[(b.tmin-lo)/width].Count += n
 		return true
 	}, func(_ *blockReader, _ int, t int64) error {
 		if t < lo {
