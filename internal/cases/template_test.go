@@ -84,6 +84,7 @@ func FuzzParseTemplate(f *testing.F) {
 		f.Fatal(err)
 	}
 	for _, tm := range ts {
+		tm.Tasks = tm.Tasks[:1] // a short seed per type: the mutator works on small inputs
 		f.Add([]byte(tm.YAML()))
 	}
 	f.Add([]byte(`{"type":"x","severity":"low","name":{"en":"X","ja":"エ"},"tasks":[{"title":{"en":"a","ja":"あ"}}]}`))
