@@ -36,6 +36,11 @@ type Options struct {
 	// keeps growing beyond it.
 	MaxEvents int
 	Now       func() time.Time // (time.Now)
+	// OnNew, when set, is called after every Raise that created alerts,
+	// with the new ones, before Raise returns. Unlike a subscription it
+	// never drops: response playbooks start from it. It must not call
+	// Raise.
+	OnNew func(ctx context.Context, created []tansa.Alert)
 }
 
 // Service raises, deduplicates, lists and triages alerts, and keeps the
@@ -200,6 +205,17 @@ func (s *Service) Raise(ctx context.Context, in []tansa.Alert) error {
 		s.raised.WithLabelValues(a.TenantID, string(a.Kind)).Add(float64(a.Count))
 	}
 	s.publish(changes)
+	if s.opt.OnNew != nil {
+		var created []tansa.Alert
+		for _, c := range changes {
+			if c.New {
+				created = append(created, c.Alert)
+			}
+		}
+		if len(created) > 0 {
+			s.opt.OnNew(ctx, created)
+		}
+	}
 	return nil
 }
 

@@ -2,6 +2,7 @@ package alert_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -242,4 +243,43 @@ func suppressedMetric(t *testing.T, reg *prometheus.Registry, id string) float64
 		}
 	}
 	return 0
+}
+
+// Playbooks start from OnNew: it must hear of every created alert exactly
+// once and never of a merge, whatever a subscriber's buffer does.
+func TestOnNewHearsEveryCreatedAlertOnce(t *testing.T) {
+	f := newFixture(t)
+	var heard []string
+	f.alerts = alert.New(f.db, f.access, f.access, prometheus.NewRegistry(), alert.Options{
+		Now: func() time.Time { return f.now },
+		OnNew: func(_ context.Context, created []tansa.Alert) {
+			for _, a := range created {
+				heard = append(heard, a.RuleID+"/"+a.Host)
+			}
+		},
+	})
+	_, cancel := f.alerts.Subscribe(1) // a slow subscriber that drops
+	defer cancel()
+	at := f.now.Add(-time.Minute)
+	var batch []tansa.Alert
+	for i := range 50 {
+		batch = append(batch, match(f.t1, "r1", fmt.Sprintf("ws%d", i), at, fmt.Sprintf("e%d", i)))
+	}
+	if err := f.alerts.Raise(f.ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	// The same matches again merge: no new alert, nothing heard.
+	if err := f.alerts.Raise(f.ctx, batch[:10]); err != nil {
+		t.Fatal(err)
+	}
+	if len(heard) != 50 {
+		t.Fatalf("OnNew heard %d alerts, want the 50 created", len(heard))
+	}
+	seen := map[string]bool{}
+	for _, h := range heard {
+		if seen[h] {
+			t.Errorf("OnNew heard %s twice", h)
+		}
+		seen[h] = true
+	}
 }

@@ -38,6 +38,7 @@ type tansaNode struct {
 	url    string
 	token  string
 	tenant tansa.Tenant
+	srv    *server.Server
 }
 
 func startTansa(t *testing.T) *tansaNode {
@@ -58,7 +59,7 @@ func startTansa(t *testing.T) *tansaNode {
 		<-done
 		s.Close()
 	})
-	n := &tansaNode{t: t, url: "http://" + <-addr}
+	n := &tansaNode{t: t, url: "http://" + <-addr, srv: s}
 	for range 500 {
 		if res, err := http.Get(n.url + "/healthz"); err == nil {
 			res.Body.Close()

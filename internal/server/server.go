@@ -159,7 +159,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, version string) (*S
 	}
 	// ④ alerts: detection stages raise into the alert service, which
 	// deduplicates, applies exceptions and tells subscribers.
-	s.Alerts = alert.New(store, s.Access, s.Access, s.reg, alert.Options{})
+	// New alerts start the playbooks whose trigger they match (the
+	// playbook service exists by the time ingest runs).
+	s.Alerts = alert.New(store, s.Access, s.Access, s.reg, alert.Options{OnNew: s.triggerPlaybooks})
 	// ③ detection: indicator matching runs over every stored batch; its
 	// alerts and the hunts' go to the alert queue.
 	var alerts ioc.Alerts = s.Alerts
@@ -391,6 +393,7 @@ func (s *Server) Serve(ctx context.Context, onListen func(addr string)) error {
 		defer cancel()
 		s.Live.Save(save)
 	}()
+	go s.catchUpPlaybooks(bg)
 	runnerDone := make(chan struct{})
 	go func() {
 		defer close(runnerDone)
@@ -588,8 +591,49 @@ func (s *Server) packageIOCs(ctx context.Context, tenant string) ([]scanioc.Indi
 	return out, nil
 }
 
+// triggerPlaybooks starts the playbooks new alerts match. A failure is
+// logged, not returned: the alerts are stored, and catchUpPlaybooks gives
+// them another chance at the next start.
+func (s *Server) triggerPlaybooks(ctx context.Context, created []tansa.Alert) {
+	if s.Playbooks == nil {
+		return
+	}
+	if err := s.Playbooks.Trigger(ctx, created); err != nil {
+		s.log.Error("playbook trigger", "alerts", len(created), "err", err)
+	}
+}
+
+// catchUpPlaybooks offers the alerts of the last playbookCatchUp to the
+// playbooks again at start, for alerts stored just before a crash whose
+// trigger never ran. Trigger makes one run per playbook and alert, so an
+// alert that already started its run starts nothing new.
+func (s *Server) catchUpPlaybooks(ctx context.Context) {
+	sys := access.Caller{Principal: access.System("playbook-catch-up")}
+	q := alert.Query{Since: time.Now().Add(-playbookCatchUp), Status: []tansa.AlertStatus{tansa.AlertNew}}
+	q.Limit = 500
+	for {
+		list, _, err := s.Alerts.List(ctx, sys, q)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Error("playbook catch-up", "err", err)
+			}
+			return
+		}
+		if len(list) > 0 {
+			s.triggerPlaybooks(ctx, list)
+		}
+		if len(list) < q.Limit {
+			return
+		}
+		q.Offset += len(list)
+	}
+}
+
+// playbookCatchUp is how far back catchUpPlaybooks looks.
+const playbookCatchUp = time.Hour
+
 // openPlaybooks builds the playbook runner and service. Runs start on
-// alerts through Playbooks.Trigger (wired to the alert service's
+// alerts through Playbooks.Trigger (wired to the alert service's OnNew,
 // subscription) and by hand through the API.
 func (s *Server) openPlaybooks(cfg Config, log *slog.Logger) error {
 	key, err := playbook.LoadOrCreateKey(filepath.Join(cfg.Data, "secret.key"))
