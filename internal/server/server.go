@@ -633,8 +633,8 @@ func (s *Server) catchUpPlaybooks(ctx context.Context) {
 const playbookCatchUp = time.Hour
 
 // openPlaybooks builds the playbook runner and service. Runs start on
-// alerts through Playbooks.Trigger (wired to the alert service's OnNew,
-// subscription) and by hand through the API.
+// alerts through Playbooks.Trigger (the alert service's OnNew) and by
+// hand through the API.
 func (s *Server) openPlaybooks(cfg Config, log *slog.Logger) error {
 	key, err := playbook.LoadOrCreateKey(filepath.Join(cfg.Data, "secret.key"))
 	if err != nil {
