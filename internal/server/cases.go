@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/tansa-sec/tansa/internal/access"
+	"github.com/tansa-sec/tansa/internal/alert"
 	"github.com/tansa-sec/tansa/internal/cases"
 	"github.com/tansa-sec/tansa/internal/playbook"
 	"github.com/tansa-sec/tansa/internal/tansa"
@@ -73,3 +74,30 @@ func (p playbookCases) UpdateCase(ctx context.Context, tenant, id string, in pla
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// caseAlerts lets cases show and check their linked alerts (cases.Alerts)
+// through the alert service, as the caller: an alert the caller may not
+// see, or of another tenant, is left out as if it did not exist.
+type caseAlerts struct {
+	svc *alert.Service
+}
+
+var _ cases.Alerts = caseAlerts{}
+
+// AlertsByID implements cases.Alerts.
+func (a caseAlerts) AlertsByID(ctx context.Context, c access.Caller, tenant string, ids []string) ([]tansa.Alert, error) {
+	var out []tansa.Alert
+	for _, id := range ids {
+		al, err := a.svc.Get(ctx, c, id)
+		if tansa.KindOf(err) == tansa.NotFound {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if al.TenantID == tenant {
+			out = append(out, al)
+		}
+	}
+	return out, nil
+}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/tansa-sec/tansa/internal/access"
+	"github.com/tansa-sec/tansa/internal/alert"
 	"github.com/tansa-sec/tansa/internal/cases"
 	"github.com/tansa-sec/tansa/internal/playbook"
 	"github.com/tansa-sec/tansa/internal/store/sqlite"
@@ -73,5 +74,53 @@ func TestPlaybookCases(t *testing.T) {
 	// The same key in another tenant is another case.
 	if id3, err := pc.CreateCase(ctx, tn2.ID, in); err != nil || id3 == id1 {
 		t.Errorf("same key, other tenant: %s %v", id3, err)
+	}
+}
+
+// TestCaseAlerts links alerts raised through the alert service to a case:
+// the case shows their titles and levels, an unknown ID or another
+// tenant's alert is refused.
+func TestCaseAlerts(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "tansa.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	acc := access.New(db, access.Options{})
+	sys := access.Caller{Principal: access.System("test")}
+	n1, n2 := "Nagoya", "Sendai"
+	t1, _ := acc.CreateTenant(ctx, sys, access.TenantInput{Name: &n1})
+	t2, _ := acc.CreateTenant(ctx, sys, access.TenantInput{Name: &n2})
+	alerts := alert.New(db, acc, acc, nil, alert.Options{})
+	raise := func(tenant, title string) string {
+		t.Helper()
+		if err := alerts.Raise(ctx, []tansa.Alert{{TenantID: tenant, Kind: tansa.AlertSigma, RuleID: "r-" + title, RuleTitle: title, Level: "high", Host: "PC-1"}}); err != nil {
+			t.Fatal(err)
+		}
+		l, _, err := alerts.List(ctx, sys, alert.Query{Scope: access.Scope{Tenants: []string{tenant}}, Text: title, Page: access.Page{Limit: 1}})
+		if err != nil || len(l) != 1 {
+			t.Fatalf("raised alert %s: %v %v", title, l, err)
+		}
+		return l[0].ID
+	}
+	a1, other := raise(t1.ID, "Mimikatz"), raise(t2.ID, "Elsewhere")
+	svc, err := cases.New(db, acc, acc, cases.Options{Alerts: caseAlerts{alerts}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Create(ctx, sys, cases.CaseInput{TenantID: t1.ID, Title: "x", AlertIDs: []string{other}}); tansa.KindOf(err) != tansa.Invalid {
+		t.Errorf("linking another tenant's alert: %v, want Invalid", err)
+	}
+	if _, err := svc.Create(ctx, sys, cases.CaseInput{TenantID: t1.ID, Title: "x", AlertIDs: []string{"no-such-alert"}}); tansa.KindOf(err) != tansa.Invalid {
+		t.Errorf("linking an unknown alert: %v, want Invalid", err)
+	}
+	c, err := svc.Create(ctx, sys, cases.CaseInput{TenantID: t1.ID, Title: "Credential dumping on PC-1", AlertIDs: []string{a1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := svc.AlertsOf(ctx, sys, c)
+	if err != nil || len(got) != 1 || got[0].RuleTitle != "Mimikatz" || got[0].Level != "high" {
+		t.Errorf("linked alerts: %+v %v", got, err)
 	}
 }

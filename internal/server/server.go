@@ -192,6 +192,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, version string) (*S
 	// event store's observable index.
 	caseIntel := cases.IntelLookup{Search: s.Intel}
 	if s.Cases, err = cases.New(store, s.Access, s.Access, cases.Options{
+		Alerts:      caseAlerts{s.Alerts},
 		Intel:       caseIntel,
 		RetroHunter: cases.EventHunter{Search: s.Events, Intel: caseIntel, Hunts: s.Hunts},
 	}); err != nil {
