@@ -20,8 +20,8 @@ import (
 // TestConsoleSweepUpload uploads an offline result file (tansa scan --out)
 // through the console's form as a person at a site without network would:
 // the browser lands on the endpoint's page with the confirmation, the
-// endpoint shows its host name and finding, and the audit log names the
-// console as the source.
+// endpoint shows its host name and finding, the finding is in the alert
+// queue, and the audit log names the console as the source.
 func TestConsoleSweepUpload(t *testing.T) {
 	dir := t.TempDir()
 	getenv := testEnv(map[string]string{"TANSA_ADMIN_PASSWORD": adminPassword})
@@ -93,6 +93,30 @@ func TestConsoleSweepUpload(t *testing.T) {
 	c.getJSON("/api/v1/fleet/assets?tenant="+tenant, &assets)
 	if len(assets.Items) != 1 || assets.Items[0].Hostname != "ship-pc-42" || loc != "/endpoints/"+assets.Items[0].ID+"?flash=flash.sweep_uploaded" {
 		t.Fatalf("assets: %+v after landing on %s", assets, loc)
+	}
+	// The finding is in the alert queue, with its explanation.
+	var alerts struct {
+		Items []struct {
+			Kind, Host, Level string
+			RuleID            string `json:"rule_id"`
+			RuleTitle         string `json:"rule_title"`
+			TenantID          string `json:"tenant_id"`
+			Context           json.RawMessage
+		}
+	}
+	c.getJSON("/api/v1/alerts?limit=50", &alerts)
+	found := false
+	for _, a := range alerts.Items {
+		if a.Kind == "sweep" {
+			found = true
+			if a.RuleID != "process.office-shell" || a.Host != "ship-pc-42" || a.TenantID != tenant || a.Level != "high" ||
+				a.RuleTitle != "powershell.exe was started by WINWORD.EXE" || !strings.Contains(string(a.Context), `"explanation":"powershell.exe was started by WINWORD.EXE"`) {
+				t.Errorf("sweep alert: %+v %s", a, string(a.Context))
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no sweep alert in the queue after a finding scoring 85: %+v", alerts.Items)
 	}
 	var audit struct {
 		Items []struct {

@@ -20,8 +20,8 @@ import (
 // TestSweepRetroHuntEndToEnd runs the binary's serve command: a scanner
 // uploads a sweep whose process hash and hosts-file name become known bad
 // only afterwards; importing them starts a retro-hunt that finds the
-// stored sweep, records sightings on the indicators, and lists the sweep
-// as the hunt's hit. Another tenant's sweep with the same values stays
+// stored sweep, records sightings on the indicators, lists the sweep as
+// the hunt's hit, and raises a retro alert per indicator. Another tenant's sweep with the same values stays
 // out of it.
 func TestSweepRetroHuntEndToEnd(t *testing.T) {
 	dir := t.TempDir()
@@ -103,6 +103,26 @@ func TestSweepRetroHuntEndToEnd(t *testing.T) {
 	}
 	if hunts.Items[0].Hits != 2 {
 		t.Errorf("hunt found %d mentions, want 2 (the hash and the name in tenant %s's one sweep)", hunts.Items[0].Hits, tenant)
+	}
+	// Each indicator found in the stored sweep is a retro alert.
+	var alerts struct {
+		Items []struct {
+			Kind    string
+			Context json.RawMessage
+		}
+	}
+	c.getJSON("/api/v1/alerts?limit=50", &alerts)
+	retros := 0
+	for _, a := range alerts.Items {
+		if a.Kind == "retro" {
+			retros++
+			if !strings.Contains(string(a.Context), "sweeps") {
+				t.Errorf("retro alert context %s does not say it was found in stored sweeps", a.Context)
+			}
+		}
+	}
+	if retros != 2 {
+		t.Errorf("%d retro alerts, want 2 (the hash and the name)", retros)
 	}
 	for _, value := range []string{implant, "update.evil-cdn.example"} {
 		var inds struct{ Items []struct{ ID, Value string } }

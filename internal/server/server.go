@@ -178,12 +178,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, version string) (*S
 	s.inputs.SetPressure(s.pipeline) // collection: inputs hold back while a tenant's backlog is over the limit
 	// Endpoint sweeps: results sealed to the server's age key (made on
 	// first start in DATA/fleet), packages signed with its ed25519 key,
-	// findings raised as alerts once the alert queue is wired here.
+	// findings scoring 40 or more raised into the alert queue.
 	keys, err := fleet.LoadKeys(filepath.Join(cfg.Data, "fleet"))
 	if err != nil {
 		return fail(err)
 	}
-	if s.Fleet, err = fleet.New(store, s.Access, fleet.Options{Keys: keys, Binaries: cfg.Fleet.Binaries,
+	if s.Fleet, err = fleet.New(store, s.Access, fleet.Options{Keys: keys, Alerts: s.Alerts, Binaries: cfg.Fleet.Binaries,
 		ServerURL: cfg.Fleet.ServerURL, IOCs: s.packageIOCs, Logger: log}); err != nil {
 		return fail(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) fleet.Store) {
 		{"Campaigns", testCampaigns},
 		{"NotFound", testNotFound},
 		{"RetroHuntMentions", testMentions},
+		{"ConcurrentUploads", testConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -380,5 +382,54 @@ func testMentions(t *testing.T, s fleet.Store) {
 	ms, err = idx.Mentions(ctx, "t-b", retro.Lookup{Values: []string{hash}, Since: since})
 	if err != nil || len(ms) != 1 || ms[0].Ref != fmt.Sprintf("%032x", 4) {
 		t.Errorf("tenant t-b: %+v, %v; want its own sweep only", ms, err)
+	}
+}
+
+// testConcurrent stores sweeps from many goroutines at once, as concurrent
+// uploads do (a store may write them in shared transactions): every one is
+// stored with its audit entry, a replay among them is a conflict that
+// harms none of the others, and the prevalence counts add up.
+func testConcurrent(t *testing.T, s fleet.Store) {
+	ctx := context.Background()
+	const n = 40
+	errs := make([]error, n+1)
+	var wg sync.WaitGroup
+	for i := range n + 1 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := i
+			if i == n {
+				id = 7 // a replay of sweep 7, racing it
+			}
+			st := mk("t-a", fmt.Sprintf("PC-%03d", id), id+1, t0, []string{"/usr/bin/common", fmt.Sprintf("/opt/only-%d", id)}, "rule.x")
+			errs[i] = s.PutSweep(ctx, st, tansa.AuditEntry{Time: t0, TenantID: "t-a", Actor: "token:test", Action: "sweep.upload", ObjectType: "sweep", ObjectID: st.Sweep.ID})
+		}()
+	}
+	wg.Wait()
+	conflicts := 0
+	for i, err := range errs {
+		switch {
+		case tansa.KindOf(err) == tansa.Conflict:
+			conflicts++
+		case err != nil:
+			t.Errorf("sweep %d: %v", i, err)
+		}
+	}
+	if conflicts != 1 {
+		t.Errorf("%d conflicts, want exactly 1 (the replay)", conflicts)
+	}
+	if _, total, err := s.Sweeps(ctx, fleet.SweepQuery{Scope: one("t-a")}); err != nil || total != n {
+		t.Errorf("%d sweeps stored, %v; want %d", total, err, n)
+	}
+	if _, total, err := s.Assets(ctx, fleet.AssetQuery{Scope: one("t-a")}); err != nil || total != n {
+		t.Errorf("%d endpoints, %v; want %d", total, err, n)
+	}
+	ps, _, err := s.Prevalence(ctx, fleet.PrevalenceQuery{Scope: one("t-a"), Kind: fleet.KindProcess, Text: "/usr/bin/common", Page: access.Page{Limit: 10}})
+	if err != nil || len(ps) != 1 || ps[0].Assets != n {
+		t.Errorf("prevalence of the common path: %+v, %v; want %d endpoints", ps, err, n)
+	}
+	if _, total, err := s.Findings(ctx, fleet.FindingQuery{Scope: one("t-a"), Page: access.Page{Limit: 1}}); err != nil || total != n {
+		t.Errorf("%d findings, %v; want %d", total, err, n)
 	}
 }

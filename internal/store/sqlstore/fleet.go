@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -66,80 +67,167 @@ func (db *DB) insertMany(ctx context.Context, tx *sql.Tx, head, tail string, nco
 
 func inList(n int) string { return "(" + strings.TrimSuffix(strings.Repeat("?,", n), ",") + ")" }
 
-// PutSweep implements fleet.Store.
+// sweepQueue gathers the sweeps that arrive while another batch is being
+// written, so that concurrent uploads share one transaction: one commit
+// (one fsync) and one write of the index pages they all touch — the
+// prevalence counts of the artifacts every endpoint has — instead of one
+// per sweep. On a shared disk the commit is what an upload waits for.
+type sweepQueue struct {
+	mu      sync.Mutex
+	queue   []*sweepPut
+	leading bool
+}
+
+type sweepPut struct {
+	s    *fleet.StoredSweep
+	a    tansa.AuditEntry
+	done chan error
+}
+
+// maxSweepBatch bounds one transaction: a sweep writes a few thousand rows.
+const maxSweepBatch = 32
+
+// PutSweep implements fleet.Store. The first caller finding no batch under
+// way writes its own sweep and every one queued meanwhile, in batches of
+// up to maxSweepBatch, each sweep under a savepoint so that one refused
+// (a replay) or failing sweep leaves the others of its batch stored.
 func (db *DB) PutSweep(ctx context.Context, s *fleet.StoredSweep, a tansa.AuditEntry) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
-		var one int
-		err := tx.QueryRowContext(ctx, db.d.Q("SELECT 1 FROM fleet_sweeps WHERE id = ?"), s.Sweep.ID).Scan(&one)
-		if err == nil {
-			return tansa.Errorf(tansa.Conflict, "sweep %q already stored", s.Sweep.ID)
-		} else if !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("check sweep: %w", err)
+	p := &sweepPut{s: s, a: a, done: make(chan error, 1)}
+	q := &db.sweeps
+	q.mu.Lock()
+	q.queue = append(q.queue, p)
+	if q.leading {
+		q.mu.Unlock()
+		return <-p.done
+	}
+	q.leading = true
+	q.mu.Unlock()
+	// The batch goes on if this caller's request ends: it writes others'.
+	wctx := context.WithoutCancel(ctx)
+	for {
+		q.mu.Lock()
+		n := min(len(q.queue), maxSweepBatch)
+		if n == 0 {
+			q.leading = false
+			q.mu.Unlock()
+			break
 		}
-		as := s.Asset
-		key := hostKey(as.Hostname, as.Domain)
-		// Insert-if-absent then lock: two first sweeps of one new endpoint
-		// arriving together end up on the same asset.
-		if _, err := db.exec(ctx, tx, `INSERT INTO fleet_assets (id, tenant_id, host_key, hostname, domain, created) VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (tenant_id, host_key) DO NOTHING`,
-			uuid.Must(uuid.NewV7()).String(), as.TenantID, key, as.Hostname, as.Domain, Micros(s.Sweep.Received)); err != nil {
-			return fmt.Errorf("add asset: %w", err)
-		}
-		var assetID string
-		var lastStarted int64
-		if err := tx.QueryRowContext(ctx, db.d.Q("SELECT id, last_started FROM fleet_assets WHERE tenant_id = ? AND host_key = ?"+db.d.forUpdate()),
-			as.TenantID, key).Scan(&assetID, &lastStarted); err != nil {
-			return fmt.Errorf("find asset: %w", err)
-		}
-		s.Sweep.AssetID = assetID
-		newest := Micros(s.Sweep.Started) >= lastStarted
-		if newest {
-			_, err = db.exec(ctx, tx, `UPDATE fleet_assets SET hostname = ?, os = ?, arch = ?, product = ?, version = ?, ips = ?,
-				last_seen = ?, last_sweep = ?, last_started = ?, sweeps = sweeps + 1, findings = ?, max_score = ? WHERE id = ?`,
-				as.Hostname, as.OS, as.Arch, as.Product, as.Version, jsonText(as.IPs), Micros(s.Sweep.Received), s.Sweep.ID,
-				Micros(s.Sweep.Started), s.Sweep.Findings, s.Sweep.MaxScore, assetID)
-		} else {
-			_, err = db.exec(ctx, tx, `UPDATE fleet_assets SET sweeps = sweeps + 1 WHERE id = ?`, assetID)
-		}
-		if err != nil {
-			return fmt.Errorf("update asset: %w", err)
-		}
-		sw := s.Sweep
-		if _, err := db.exec(ctx, tx, `INSERT INTO fleet_sweeps (id, tenant_id, asset_id, hostname, campaign, started, finished, received, scanner, actor, bytes, findings, max_score, errors, sealed)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			sw.ID, sw.TenantID, assetID, sw.Hostname, sw.Campaign, Micros(sw.Started), Micros(sw.Finished), Micros(sw.Received),
-			sw.Scanner, sw.Actor, sw.Bytes, sw.Findings, sw.MaxScore, sw.Errors, s.Sealed); err != nil {
-			return db.conflict(err, "sweep %q already stored", sw.ID)
-		}
-		if newest {
-			if _, err := db.exec(ctx, tx, "UPDATE fleet_findings SET latest = 0 WHERE asset_id = ? AND latest = 1", assetID); err != nil {
-				return fmt.Errorf("retire findings: %w", err)
+		batch := slices.Clone(q.queue[:n])
+		q.queue = slices.Delete(q.queue, 0, n)
+		q.mu.Unlock()
+		db.putSweeps(wctx, batch)
+	}
+	return <-p.done
+}
+
+// putSweeps writes a batch in one transaction and tells each caller how
+// its sweep fared.
+func (db *DB) putSweeps(ctx context.Context, batch []*sweepPut) {
+	errs := make([]error, len(batch))
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		for i, p := range batch {
+			if len(batch) == 1 {
+				errs[i] = db.putSweep(ctx, tx, p.s, p.a)
+				return errs[i]
+			}
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT sweep"); err != nil {
+				return err
+			}
+			if errs[i] = db.putSweep(ctx, tx, p.s, p.a); errs[i] != nil {
+				if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT sweep"); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT sweep"); err != nil {
+				return err
 			}
 		}
-		rows := make([][]any, 0, len(s.Findings))
-		for i := range s.Findings {
-			f := &s.Findings[i]
-			f.AssetID = assetID
-			rows = append(rows, []any{f.ID, f.TenantID, assetID, f.SweepID, f.Hostname, Micros(f.Time), f.Key, f.Finding.Score, b2i(newest), jsonText(f.Finding)})
-		}
-		if err := db.insertMany(ctx, tx, "INSERT INTO fleet_findings (id, tenant_id, asset_id, sweep_id, hostname, time, fkey, score, latest, data) VALUES ", "", 10, rows); err != nil {
-			return fmt.Errorf("store findings: %w", err)
-		}
-		if newest {
-			if err := db.replaceArtifacts(ctx, tx, as.TenantID, assetID, s.Artifacts); err != nil {
-				return fmt.Errorf("artifacts: %w", err)
-			}
-		}
-		obs := make([][]any, 0, len(s.Observables))
-		for _, v := range s.Observables {
-			obs = append(obs, []any{sw.TenantID, v, Micros(sw.Started), sw.ID})
-		}
-		if err := db.insertMany(ctx, tx, "INSERT INTO fleet_observables (tenant_id, value, time, sweep_id) VALUES ",
-			" ON CONFLICT DO NOTHING", 4, obs); err != nil {
-			return fmt.Errorf("observables: %w", err)
-		}
-		return db.appendAudit(ctx, tx, a)
+		return nil
 	})
+	for i, p := range batch {
+		switch {
+		case len(batch) == 1:
+			p.done <- err
+		case err != nil && errs[i] == nil:
+			p.done <- err // the commit failed: nothing of the batch is stored
+		default:
+			p.done <- errs[i]
+		}
+	}
+}
+
+// putSweep stores one sweep inside tx.
+func (db *DB) putSweep(ctx context.Context, tx *sql.Tx, s *fleet.StoredSweep, a tansa.AuditEntry) error {
+	var one int
+	err := tx.QueryRowContext(ctx, db.d.Q("SELECT 1 FROM fleet_sweeps WHERE id = ?"), s.Sweep.ID).Scan(&one)
+	if err == nil {
+		return tansa.Errorf(tansa.Conflict, "sweep %q already stored", s.Sweep.ID)
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("check sweep: %w", err)
+	}
+	as := s.Asset
+	key := hostKey(as.Hostname, as.Domain)
+	// Insert-if-absent then lock: two first sweeps of one new endpoint
+	// arriving together end up on the same asset.
+	if _, err := db.exec(ctx, tx, `INSERT INTO fleet_assets (id, tenant_id, host_key, hostname, domain, created) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (tenant_id, host_key) DO NOTHING`,
+		uuid.Must(uuid.NewV7()).String(), as.TenantID, key, as.Hostname, as.Domain, Micros(s.Sweep.Received)); err != nil {
+		return fmt.Errorf("add asset: %w", err)
+	}
+	var assetID string
+	var lastStarted int64
+	if err := tx.QueryRowContext(ctx, db.d.Q("SELECT id, last_started FROM fleet_assets WHERE tenant_id = ? AND host_key = ?"+db.d.forUpdate()),
+		as.TenantID, key).Scan(&assetID, &lastStarted); err != nil {
+		return fmt.Errorf("find asset: %w", err)
+	}
+	s.Sweep.AssetID = assetID
+	newest := Micros(s.Sweep.Started) >= lastStarted
+	if newest {
+		_, err = db.exec(ctx, tx, `UPDATE fleet_assets SET hostname = ?, os = ?, arch = ?, product = ?, version = ?, ips = ?,
+			last_seen = ?, last_sweep = ?, last_started = ?, sweeps = sweeps + 1, findings = ?, max_score = ? WHERE id = ?`,
+			as.Hostname, as.OS, as.Arch, as.Product, as.Version, jsonText(as.IPs), Micros(s.Sweep.Received), s.Sweep.ID,
+			Micros(s.Sweep.Started), s.Sweep.Findings, s.Sweep.MaxScore, assetID)
+	} else {
+		_, err = db.exec(ctx, tx, `UPDATE fleet_assets SET sweeps = sweeps + 1 WHERE id = ?`, assetID)
+	}
+	if err != nil {
+		return fmt.Errorf("update asset: %w", err)
+	}
+	sw := s.Sweep
+	if _, err := db.exec(ctx, tx, `INSERT INTO fleet_sweeps (id, tenant_id, asset_id, hostname, campaign, started, finished, received, scanner, actor, bytes, findings, max_score, errors, sealed)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		sw.ID, sw.TenantID, assetID, sw.Hostname, sw.Campaign, Micros(sw.Started), Micros(sw.Finished), Micros(sw.Received),
+		sw.Scanner, sw.Actor, sw.Bytes, sw.Findings, sw.MaxScore, sw.Errors, s.Sealed); err != nil {
+		return db.conflict(err, "sweep %q already stored", sw.ID)
+	}
+	if newest {
+		if _, err := db.exec(ctx, tx, "UPDATE fleet_findings SET latest = 0 WHERE asset_id = ? AND latest = 1", assetID); err != nil {
+			return fmt.Errorf("retire findings: %w", err)
+		}
+	}
+	rows := make([][]any, 0, len(s.Findings))
+	for i := range s.Findings {
+		f := &s.Findings[i]
+		f.AssetID = assetID
+		rows = append(rows, []any{f.ID, f.TenantID, assetID, f.SweepID, f.Hostname, Micros(f.Time), f.Key, f.Finding.Score, b2i(newest), jsonText(f.Finding)})
+	}
+	if err := db.insertMany(ctx, tx, "INSERT INTO fleet_findings (id, tenant_id, asset_id, sweep_id, hostname, time, fkey, score, latest, data) VALUES ", "", 10, rows); err != nil {
+		return fmt.Errorf("store findings: %w", err)
+	}
+	if newest {
+		if err := db.replaceArtifacts(ctx, tx, as.TenantID, assetID, s.Artifacts); err != nil {
+			return fmt.Errorf("artifacts: %w", err)
+		}
+	}
+	obs := make([][]any, 0, len(s.Observables))
+	for _, v := range s.Observables {
+		obs = append(obs, []any{sw.TenantID, v, Micros(sw.Started), sw.ID})
+	}
+	if err := db.insertMany(ctx, tx, "INSERT INTO fleet_observables (tenant_id, value, time, sweep_id) VALUES ",
+		" ON CONFLICT DO NOTHING", 4, obs); err != nil {
+		return fmt.Errorf("observables: %w", err)
+	}
+	return db.appendAudit(ctx, tx, a)
 }
 
 // replaceArtifacts makes arts the artifact set of asset and moves the

@@ -37,6 +37,8 @@ type Dialect struct {
 type DB struct {
 	w, r *sql.DB
 	d    Dialect
+	// sweeps queues concurrent sweep uploads for one transaction (fleet.go).
+	sweeps sweepQueue
 }
 
 var _ access.Store = (*DB)(nil)
