@@ -207,6 +207,37 @@ func testPrevalence(t *testing.T, s fleet.Store) {
 	if ps, n, _ := s.Prevalence(ctx, fleet.PrevalenceQuery{Scope: access.Scope{All: true}, Text: "COMMON", Page: access.Page{Limit: 10}}); n != 1 || len(ps) != 1 {
 		t.Errorf("text filter: %+v (%d)", ps, n)
 	}
+	// Every kind at once, rarest first, paged: the same order as one
+	// list sorted by count, then ID.
+	for _, sc := range []access.Scope{one("t-a"), {All: true}} {
+		all, total, err := s.Prevalence(ctx, fleet.PrevalenceQuery{Scope: sc, Page: access.Page{Limit: 1000}})
+		if err != nil || total != len(all) || total < 2 {
+			t.Fatalf("all kinds in %+v: %d of %d, %v", sc, len(all), total, err)
+		}
+		for i := 1; i < len(all); i++ {
+			if all[i-1].Assets > all[i].Assets {
+				t.Errorf("all kinds in %+v: not rarest first at %d: %+v", sc, i, all)
+			}
+		}
+		kinds := map[string]bool{}
+		for _, p := range all {
+			kinds[p.Kind] = true
+		}
+		if !kinds[fleet.KindProcess] || !kinds[fleet.KindHash] {
+			t.Errorf("all kinds in %+v: %v", sc, kinds)
+		}
+		for off := 0; off < total; off += 2 {
+			page, n, err := s.Prevalence(ctx, fleet.PrevalenceQuery{Scope: sc, Page: access.Page{Limit: 2, Offset: off}})
+			if err != nil || n != total || len(page) != min(2, total-off) {
+				t.Fatalf("page at %d: %+v, %d, %v", off, page, n, err)
+			}
+			for i, p := range page {
+				if p.ID != all[off+i].ID {
+					t.Errorf("page at %d, row %d: %s, want %s (the same order as one list)", off, i, p.Value, all[off+i].Value)
+				}
+			}
+		}
+	}
 	// It comes back on the sweep after: counted from 1 again, in the
 	// tenant and across tenants.
 	put(t, s, mk("t-a", "A1", 5, t0.Add(2*time.Hour), []string{"/usr/bin/common", "/tmp/rare"}))

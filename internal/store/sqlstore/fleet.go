@@ -518,6 +518,21 @@ func (db *DB) Prevalence(ctx context.Context, q fleet.PrevalenceQuery) ([]fleet.
 		if q.Limit <= 0 || q.Offset >= total {
 			return items, total, nil
 		}
+		if q.Kind == "" && q.Text == "" {
+			// Every kind: the first offset+limit rows of each kind's
+			// index, merged, so that the page never sorts the whole
+			// fleet's artifacts (most of them on one endpoint each).
+			var parts []string
+			var args []any
+			for _, k := range fleet.ArtifactKinds {
+				parts = append(parts, "SELECT * FROM (SELECT p.vid, p.kind, p.assets FROM fleet_prevalence p"+w.String()+
+					" AND p.kind = ? ORDER BY p.assets, p.vid LIMIT ?) p"+k)
+				args = append(append(args, w.Args...), k, q.Offset+q.Limit)
+			}
+			qs := "SELECT p.vid, p.kind, vv.value, p.assets FROM (SELECT * FROM (" + strings.Join(parts, " UNION ALL ") +
+				") u ORDER BY assets, vid LIMIT ? OFFSET ?) p JOIN fleet_values vv ON vv.vid = p.vid ORDER BY p.assets, p.vid"
+			return collect(ctx, db, qs, append(args, q.Limit, q.Offset), total, scan)
+		}
 		qs := "SELECT p.vid, p.kind, vv.value, p.assets FROM (SELECT p.vid, p.kind, p.assets FROM " + join + w.String() +
 			" ORDER BY p.assets, p.vid LIMIT ? OFFSET ?) p JOIN fleet_values vv ON vv.vid = p.vid ORDER BY p.assets, p.vid"
 		return collect(ctx, db, qs, append(w.Args, q.Limit, q.Offset), total, scan)
