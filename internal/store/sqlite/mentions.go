@@ -34,10 +34,14 @@ func (s *Events) Mentions(ctx context.Context, tenant string, l retro.Lookup) ([
 	}
 	since := sqlstore.Micros(l.Since)
 	var out []retro.Mention
-	for _, v := range l.Values {
-		ms, err := s.mentions(ctx, tid, obsHash(tenant, v), since, l.Max, func(o normalize.Observable) bool { return o.Value == v })
+	// Values are looked up in batches: one index query and one pass over
+	// the blocks it names per batch, not per value, so a hunt of 100,000
+	// indicators makes a few hundred queries and reads each block once
+	// per batch at most.
+	for start := 0; start < len(l.Values); start += mentionBatch {
+		ms, err := s.mentionsOf(ctx, tid, tenant, l.Values[start:min(start+mentionBatch, len(l.Values))], since, l.Max)
 		if err != nil {
-			return nil, fmt.Errorf("mentions of %q: %w", v, err)
+			return nil, err
 		}
 		out = append(out, ms...)
 	}
@@ -108,6 +112,59 @@ func (s *Events) mentions(ctx context.Context, tid, h, since int64, max int, wan
 				}
 			}
 		}
+	}
+	return out, nil
+}
+
+// mentionBatch is how many values one index query looks up.
+const mentionBatch = 500
+
+// mentionsOf looks up several values at once: the index rows of all their
+// hashes, then each named event's own observables, which say which of the
+// values it holds. It returns at most max mentions per value, newest first.
+func (s *Events) mentionsOf(ctx context.Context, tid int64, tenant string, values []string, since int64, max int) ([]retro.Mention, error) {
+	want := make(map[string]bool, len(values))
+	p := &plan{tenantIDs: []int64{tid}, lo: since}
+	for _, v := range values {
+		if !want[v] {
+			want[v] = true
+			p.obsHashes = append(p.obsHashes, obsHash(tenant, v))
+		}
+	}
+	byValue := map[string][]retro.Mention{}
+	err := s.visit(ctx, p, nil, nil, func(br *blockReader, pos int, t int64) error {
+		ev, _, obs, err := br.eventAt(pos)
+		if err != nil {
+			return err
+		}
+		for _, o := range obs {
+			if want[o.Value] {
+				byValue[o.Value] = append(byValue[o.Value], retro.Mention{Value: o.Value, Ref: ev.ID, Time: sqlstore.FromMicros(t)})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mentions of %d values: %w", len(values), err)
+	}
+	var out []retro.Mention
+	for _, v := range values {
+		ms := byValue[v]
+		if len(ms) == 0 {
+			continue
+		}
+		delete(byValue, v) // a value given twice is reported once
+		slices.SortStableFunc(ms, func(a, b retro.Mention) int {
+			if c := b.Time.Compare(a.Time); c != 0 {
+				return c
+			}
+			return cmp.Compare(b.Ref, a.Ref)
+		})
+		ms = slices.CompactFunc(ms, func(a, b retro.Mention) bool { return a.Ref == b.Ref })
+		if max > 0 && len(ms) > max {
+			ms = ms[:max]
+		}
+		out = append(out, ms...)
 	}
 	return out, nil
 }
