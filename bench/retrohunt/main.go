@@ -31,6 +31,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -142,6 +143,7 @@ func run() error {
 	poolSize := flag.Int("pool", 200000, "distinct public addresses, domains and hashes")
 	days := flag.Int("days", 60, "the events spread over the last days")
 	batch := flag.Int("batch", 2000, "events per Put")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of the hunt to `file`")
 	flag.Parse()
 	ctx := context.Background()
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
@@ -291,6 +293,17 @@ func run() error {
 		jobs, err := hunts.Enqueue(ctx, tenant, retro.OriginImport, "bench", "bench", ids)
 		if err != nil {
 			return err
+		}
+		if *profile != "" {
+			f, err := os.Create(*profile)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+			defer pprof.StopCPUProfile()
 		}
 		hunts.RunOne(ctx)
 		job, err = db.Hunt(ctx, jobs[0].ID)
