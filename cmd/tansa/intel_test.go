@@ -1,12 +1,14 @@
 package main
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestIntelImportHelp(t *testing.T) {
@@ -123,5 +125,71 @@ func TestIntelFeedsEndToEnd(t *testing.T) {
 	}
 	if out, _, _ = runCmd(t, env, "intel", "feeds", "list", "--server", srv.base); strings.Contains(out, id) {
 		t.Errorf("the feed is still listed:\n%s", out)
+	}
+}
+
+// TestIOCAlertsEndToEnd runs the server binary's pipeline: an indicator
+// imported before an sshd line arrives raises an "ioc" alert with the
+// indicator's context; one imported after the line is stored is found by
+// the retro-hunt its import starts and raises a "retro" alert.
+func TestIOCAlertsEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	getenv := testEnv(map[string]string{"TANSA_ADMIN_PASSWORD": adminPassword})
+	srv := startServe(t, dir, getenv)
+	out, errOut, err := runCmd(t, getenv, "tenant", "create", "--data", dir, "--name", "IOC Trading")
+	if err != nil {
+		t.Fatalf("tenant create: %v\n%s", err, errOut)
+	}
+	tenant := strings.TrimSpace(out)
+	token := func(role string) string {
+		out, errOut, err := runCmd(t, getenv, "token", "create", "--data", dir, "--role", role, "--tenant", tenant, "--name", role)
+		if err != nil {
+			t.Fatalf("token create: %v\n%s", err, errOut)
+		}
+		return strings.TrimSpace(out)
+	}
+	admin, ingest := newClient(t, srv.base), newClient(t, srv.base)
+	admin.auth, ingest.auth = "Bearer "+token("tenant-admin"), "Bearer "+token("ingest")
+	if code, body := admin.do("POST", "/api/v1/intel/import?format=text&source=case-42", "text/plain", "45.77.99.1\n"); code != 200 {
+		t.Fatalf("import: %d %s", code, body)
+	}
+	time.Sleep(time.Second) // the snapshot is rebuilt in the background after an import
+	lines := "Nov 22 03:00:01 bastion sshd[4242]: Failed password for root from 45.77.99.1 port 51122 ssh2\n" +
+		"Nov 22 03:00:02 bastion sshd[4243]: Failed password for root from 45.77.99.2 port 51123 ssh2\n"
+	if code, body := ingest.do("POST", "/services/collector/raw?sourcetype=linux_secure", "text/plain", lines); code != 200 {
+		t.Fatalf("HEC raw: %d %s", code, body)
+	}
+	type alertRow struct {
+		Kind      string          `json:"kind"`
+		RuleTitle string          `json:"rule_title"`
+		GroupKey  string          `json:"group_key"`
+		EventIDs  []string        `json:"event_ids"`
+		Context   json.RawMessage `json:"context"`
+	}
+	wait := func(kind string) alertRow {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for time.Now().Before(deadline) {
+			var l struct{ Items []alertRow }
+			admin.getJSON("/api/v1/alerts?kind="+kind, &l)
+			if len(l.Items) > 0 {
+				return l.Items[0]
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		t.Fatalf("no %s alert within a minute", kind)
+		return alertRow{}
+	}
+	live := wait("ioc")
+	if live.GroupKey != "45.77.99.1" || len(live.EventIDs) != 1 || !strings.Contains(string(live.Context), `"source":"case-42"`) {
+		t.Errorf("ioc alert = %+v, context %s", live, live.Context)
+	}
+	// The second address becomes intelligence after its line was stored.
+	if code, body := admin.do("POST", "/api/v1/intel/import?format=text&source=case-43", "text/plain", "45.77.99.2\n"); code != 200 {
+		t.Fatalf("import: %d %s", code, body)
+	}
+	retro := wait("retro")
+	if retro.GroupKey != "45.77.99.2" || len(retro.EventIDs) != 1 || !strings.HasPrefix(retro.RuleTitle, "Retro-hunt: ") {
+		t.Errorf("retro alert = %+v", retro)
 	}
 }
