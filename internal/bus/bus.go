@@ -114,6 +114,9 @@ func Open(ctx context.Context, opt Options) (*Bus, error) {
 	return b, nil
 }
 
+// embeddedReady is how long embedded waits for the server to be ready.
+const embeddedReady = 2 * time.Minute
+
 // embedded starts an in-process JetStream server with no network listener.
 // SyncAlways makes every acknowledged publish reach the disk before the
 // acknowledgement, so kill -9 or a power cut loses nothing acknowledged.
@@ -134,9 +137,12 @@ func embedded(dir string) (*server.Server, error) {
 		return nil, fmt.Errorf("embedded NATS server: %w", err)
 	}
 	srv.Start()
-	if !srv.ReadyForConnections(30 * time.Second) {
+	// JetStream's start-up syncs its metadata to disk; on a machine whose
+	// disk is busy that has taken more than 30 s, so wait longer before
+	// calling it a failure.
+	if !srv.ReadyForConnections(embeddedReady) {
 		srv.Shutdown()
-		return nil, errors.New("embedded NATS server did not become ready in 30 s")
+		return nil, fmt.Errorf("embedded NATS server did not become ready in %s", embeddedReady)
 	}
 	return srv, nil
 }
