@@ -45,6 +45,7 @@ type Ruleset struct {
 	groups []*ruleGroup
 	rules  []*CompiledRule
 	pf     *prefilter
+	gi     *groupIndex // nil: every event runs every group
 }
 
 // ruleGroup shares one log-source filter between rules, so the filter runs
@@ -127,6 +128,7 @@ func Compile(rules []*Rule, opts Options) (*Ruleset, error) {
 		rs.rules = append(rs.rules, cr)
 	}
 	errs = append(errs, rs.applyFilters(rules, copts)...)
+	rs.gi = buildGroupIndex(rs.groups)
 	if !opts.NoPrefilter {
 		rs.pf = buildPrefilter(rs.rules)
 		for _, g := range rs.groups {
@@ -288,11 +290,16 @@ func (rs *Ruleset) Rules() []*CompiledRule { return rs.rules }
 // Rules whose prefilter clauses the event cannot satisfy are skipped
 // without evaluation; the event's values are scanned for the rule set's
 // literals once, and only when a group whose log-source filter passed has
-// such rules.
+// such rules. Groups whose log-source filter needs another EventID or
+// Channel than the event's are skipped without running it (see groupindex.go).
 func (rs *Ruleset) Match(e Event, dst []*CompiledRule) []*CompiledRule {
 	var sc *scratch
 	everyRule := false
-	for _, g := range rs.groups {
+	groups := rs.groups
+	if rs.gi != nil {
+		groups = rs.gi.pick(e)
+	}
+	for _, g := range groups {
 		if g.filter != nil && !g.filter.match(e) {
 			continue
 		}

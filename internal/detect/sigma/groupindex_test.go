@@ -1,0 +1,103 @@
+package sigma
+
+import "testing"
+
+// TestGroupIndex checks that skipping log-source groups by EventID leaves
+// the matches as they are for integer, decimal-text, odd-text and missing
+// EventIDs, for Channels in any case, odd types and lengths, and for the
+// ECS names of the fields.
+func TestGroupIndex(t *testing.T) {
+	src := `title: proc
+logsource: {product: windows, category: process_creation}
+detection:
+  sel: {Image|endswith: '\evil.exe'}
+  condition: sel
+---
+title: net
+logsource: {product: windows, category: network_connection}
+detection:
+  sel: {Image|endswith: '\evil.exe'}
+  condition: sel
+---
+title: sec
+logsource: {product: windows, service: security}
+detection:
+  sel: {Image|endswith: '\evil.exe'}
+  condition: sel
+---
+title: any
+logsource: {product: windows}
+detection:
+  sel: {Image|endswith: '\evil.exe'}
+  condition: sel
+`
+	rules, err := Parse("t.yml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast, err := Compile(rules, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fast.gi == nil {
+		t.Fatal("no group index")
+	}
+	slow, err := Compile(rules, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow.gi = nil
+	const sysmon = "Microsoft-Windows-Sysmon/Operational"
+	img := `C:\x\evil.exe`
+	cases := []struct {
+		e    Fields
+		want []string
+	}{
+		{Fields{"Channel": sysmon, "EventID": int64(1), "Image": img}, []string{"proc", "any"}},
+		{Fields{"Channel": sysmon, "EventID": "1", "Image": img}, []string{"proc", "any"}},
+		{Fields{"Channel": sysmon, "EventID": int64(3), "Image": img}, []string{"net", "any"}},
+		{Fields{"Channel": "Security", "EventID": int64(4688), "Image": img}, []string{"proc", "sec", "any"}},
+		{Fields{"Channel": "SECURITY", "EventID": "4688", "Image": img}, []string{"proc", "sec", "any"}},
+		{Fields{"Channel": "Security", "EventID": int64(5157), "Image": img}, []string{"net", "sec", "any"}},
+		{Fields{"Channel": "Security ", "EventID": int64(4688), "Image": img}, []string{"any"}},
+		{Fields{"Channel": int64(7), "EventID": int64(4688), "Image": img}, []string{"any"}},
+		{Fields{"Channel": []string{"Security"}, "EventID": int64(4688), "Image": img}, nil},
+		{Fields{"Channel": string(make([]byte, 300)), "EventID": int64(4688), "Image": img}, []string{"any"}},
+		{Fields{"EventID": int64(4688), "Image": img}, []string{"any"}},
+		{Fields{"Channel": sysmon, "EventID": int64(99), "Image": img}, []string{"any"}},
+		{Fields{"Channel": sysmon, "EventID": "01", "Image": img}, nil},
+		{Fields{"Channel": sysmon, "EventID": []string{"1"}, "Image": img}, nil},
+		{Fields{"Channel": sysmon, "Image": img}, []string{"any"}},
+		{Fields{"winlog.channel": sysmon, "event.code": "1", "process.executable": img}, []string{"proc", "any"}},
+	}
+	for _, c := range cases {
+		a := fast.Match(c.e, nil)
+		b := slow.Match(c.e, nil)
+		if len(a) != len(b) {
+			t.Errorf("%v: %d matches with the index, %d without", c.e, len(a), len(b))
+			continue
+		}
+		for i := range a {
+			if a[i].Rule != b[i].Rule {
+				t.Errorf("%v: match %d is %s with the index, %s without", c.e, i, a[i].Rule.Title, b[i].Rule.Title)
+			}
+		}
+		if c.want == nil {
+			continue
+		}
+		var got []string
+		for _, r := range a {
+			got = append(got, r.Rule.Title)
+		}
+		if len(got) != len(c.want) {
+			t.Errorf("%v: matched %v, want %v", c.e, got, c.want)
+			continue
+		}
+		for i := range got {
+			if got[i] != c.want[i] {
+				t.Errorf("%v: matched %v, want %v", c.e, got, c.want)
+				break
+			}
+		}
+	}
+}
