@@ -549,7 +549,7 @@ func views(args []string) error {
 	var two struct {
 		Items []struct{ ID string }
 	}
-	if _, err := get("/api/v1/fleet/sweeps?limit=2&asset_id="+asset, &two); err != nil {
+	if _, err := get("/api/v1/fleet/sweeps?limit=2&asset="+asset, &two); err != nil {
 		return err
 	}
 	var prev struct{ Items []struct{ ID string } }
