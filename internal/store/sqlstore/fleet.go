@@ -87,10 +87,11 @@ type sweepPut struct {
 // maxSweepBatch bounds one transaction: a sweep writes a few thousand rows.
 const maxSweepBatch = 32
 
-// PutSweep implements fleet.Store. The first caller finding no batch under
-// way writes its own sweep and every one queued meanwhile, in batches of
-// up to maxSweepBatch, each sweep under a savepoint so that one refused
-// (a replay) or failing sweep leaves the others of its batch stored.
+// PutSweep implements fleet.Store. A caller finding no batch under way
+// writes its own sweep with those queued meanwhile, and a goroutine goes on
+// with what queues after, in batches of up to maxSweepBatch, each sweep
+// under a savepoint so that one refused (a replay) or failing sweep leaves
+// the others of its batch stored.
 func (db *DB) PutSweep(ctx context.Context, s *fleet.StoredSweep, a tansa.AuditEntry) error {
 	p := &sweepPut{s: s, a: a, done: make(chan error, 1)}
 	q := &db.sweeps
@@ -103,21 +104,34 @@ func (db *DB) PutSweep(ctx context.Context, s *fleet.StoredSweep, a tansa.AuditE
 	q.leading = true
 	q.mu.Unlock()
 	// The batch goes on if this caller's request ends: it writes others'.
-	wctx := context.WithoutCancel(ctx)
+	db.drainSweeps(context.WithoutCancel(ctx), true)
+	return <-p.done
+}
+
+// drainSweeps writes the queued sweeps in batches until the queue is
+// empty. The caller that became the writer has its own sweep in the first
+// batch (the queue is empty whenever nobody is writing); after that batch
+// it hands the rest to a goroutine, so that its upload is answered instead
+// of serving others for as long as uploads keep coming.
+func (db *DB) drainSweeps(ctx context.Context, first bool) {
+	q := &db.sweeps
 	for {
 		q.mu.Lock()
 		n := min(len(q.queue), maxSweepBatch)
 		if n == 0 {
 			q.leading = false
 			q.mu.Unlock()
-			break
+			return
 		}
 		batch := slices.Clone(q.queue[:n])
 		q.queue = slices.Delete(q.queue, 0, n)
 		q.mu.Unlock()
-		db.putSweeps(wctx, batch)
+		db.putSweeps(ctx, batch)
+		if first {
+			go db.drainSweeps(ctx, false)
+			return
+		}
 	}
-	return <-p.done
 }
 
 // putSweeps writes a batch in one transaction and tells each caller how
