@@ -140,7 +140,7 @@ func loadRules(paths []string, w io.Writer) (*ruleSet, error) {
 				rs.notApplicable++
 				continue
 			}
-			rs.fields[r] = detectionFields(r.Detection)
+			rs.fields[r] = r.Detection.FieldNames()
 		}
 	}
 	seen := map[string]bool{}
@@ -193,27 +193,6 @@ func abs(path string) string {
 		return a
 	}
 	return path
-}
-
-// detectionFields returns the sorted, distinct field names that a
-// detection's searches name.
-func detectionFields(d *sigma.Detection) []string {
-	set := map[string]bool{}
-	for _, s := range d.Searches {
-		for _, m := range s.Maps {
-			for _, it := range m {
-				if it.Field != "" {
-					set[it.Field] = true
-				}
-			}
-		}
-	}
-	out := make([]string, 0, len(set))
-	for f := range set {
-		out = append(out, f)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // fieldFor returns the event field that carries a correlation's group-by

@@ -220,7 +220,7 @@ func (d *Detector) build(ctx context.Context, name string, prev *engine) (*engin
 		if enabled {
 			e.alerting[r] = true
 		}
-		e.fields[r] = detectionFields(r.Detection)
+		e.fields[r] = r.Detection.FieldNames()
 	}
 	opts := sigma.Options{Placeholders: st.Placeholders}
 	if e.windows, err = sigma.Compile(win, opts); err != nil {
@@ -618,27 +618,6 @@ func tags(r *sigma.Rule) []string {
 		return []string{}
 	}
 	return r.Tags
-}
-
-// detectionFields returns the sorted, distinct field names a detection's
-// searches name: the matched fields shown with an alert.
-func detectionFields(dt *sigma.Detection) []string {
-	set := map[string]bool{}
-	for _, s := range dt.Searches {
-		for _, m := range s.Maps {
-			for _, it := range m {
-				if it.Field != "" {
-					set[it.Field] = true
-				}
-			}
-		}
-	}
-	out := make([]string, 0, len(set))
-	for f := range set {
-		out = append(out, f)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // first returns the text of the first of names present in ev.
