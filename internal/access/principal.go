@@ -1,6 +1,7 @@
 package access
 
 import (
+	"context"
 	"slices"
 
 	"github.com/tansa-sec/tansa/internal/tansa"
@@ -156,6 +157,38 @@ func (s Scope) Narrow(id string) Scope {
 type Caller struct {
 	Principal
 	Addr string // the remote address, without port
+}
+
+// TenantFinder finds a tenant as a caller sees it; *Service is one.
+type TenantFinder interface {
+	Tenant(ctx context.Context, c Caller, id string) (tansa.Tenant, error)
+}
+
+// Reach resolves the one tenant a request names for c: asked when c may
+// reach it (another tenant answers NotFound, like a missing one), else the
+// tenant c works in — the one chosen in the console, or its credential's.
+// It returns "" when c works across tenants and named none.
+func Reach(ctx context.Context, tenants TenantFinder, c Caller, asked string) (string, error) {
+	if asked == "" {
+		if c.Current != "" && c.CanAccess(c.Current) {
+			return c.Current, nil
+		}
+		if !c.Role.Provider() {
+			if c.TenantID == "" {
+				return "", tansa.Errorf(tansa.Forbidden, "your credential belongs to no tenant")
+			}
+			return c.TenantID, nil
+		}
+		return "", nil
+	}
+	if c.Current != "" && c.Current != asked {
+		return "", tansa.Errorf(tansa.NotFound, "tenant %q not found", asked)
+	}
+	t, err := tenants.Tenant(ctx, c, asked)
+	if err != nil {
+		return "", err
+	}
+	return t.ID, nil
 }
 
 func (c Caller) actor() string { return c.Kind + ":" + c.Name }

@@ -74,6 +74,15 @@ func New(store Store, opt Options) *Service {
 }
 
 // Options returns the effective options, defaults filled in.
+// Require fails with kind Forbidden when c's role does not grant perm. Every
+// service checks its callers with it, so a refusal reads the same everywhere.
+func (c Caller) Require(perm Perm) error {
+	if !c.Can(perm) {
+		return tansa.Errorf(tansa.Forbidden, "your role %s may not do this (needs %s)", c.Role, perm)
+	}
+	return nil
+}
+
 func (s *Service) Options() Options { return s.opt }
 
 func (s *Service) now() time.Time { return s.opt.Now().UTC().Truncate(time.Microsecond) }
@@ -114,13 +123,6 @@ func marshalOrNil(v any) []byte {
 	return b
 }
 
-func require(c Caller, perm Perm) error {
-	if !c.Can(perm) {
-		return tansa.Errorf(tansa.Forbidden, "your role %s may not do this (needs %s)", c.Role, perm)
-	}
-	return nil
-}
-
 // notFound is what a caller sees for an object outside its tenants: the
 // same answer as for an object that does not exist, so IDs reveal nothing.
 func notFound(what, id string) error {
@@ -129,7 +131,7 @@ func notFound(what, id string) error {
 
 // Audit lists audit entries visible to c, newest first.
 func (s *Service) Audit(ctx context.Context, c Caller, q AuditQuery) ([]tansa.AuditEntry, int, error) {
-	if err := require(c, PermAuditRead); err != nil {
+	if err := c.Require(PermAuditRead); err != nil {
 		return nil, 0, err
 	}
 	q.Scope = narrow(c, q.Scope)

@@ -61,7 +61,7 @@ func (in TenantInput) apply(t *tansa.Tenant) error {
 
 // CreateTenant adds a tenant. Only provider administrators may.
 func (s *Service) CreateTenant(ctx context.Context, c Caller, in TenantInput) (tansa.Tenant, error) {
-	if err := require(c, PermTenantWrite); err != nil {
+	if err := c.Require(PermTenantWrite); err != nil {
 		return tansa.Tenant{}, err
 	}
 	if !c.AllTenants() {
@@ -80,7 +80,7 @@ func (s *Service) CreateTenant(ctx context.Context, c Caller, in TenantInput) (t
 
 // UpdateTenant changes a tenant c can reach.
 func (s *Service) UpdateTenant(ctx context.Context, c Caller, id string, in TenantInput) (tansa.Tenant, error) {
-	if err := require(c, PermTenantWrite); err != nil {
+	if err := c.Require(PermTenantWrite); err != nil {
 		return tansa.Tenant{}, err
 	}
 	before, err := s.Tenant(ctx, c, id)
@@ -100,7 +100,7 @@ func (s *Service) UpdateTenant(ctx context.Context, c Caller, id string, in Tena
 
 // Tenant returns tenant id when c may see it.
 func (s *Service) Tenant(ctx context.Context, c Caller, id string) (tansa.Tenant, error) {
-	if err := require(c, PermTenantRead); err != nil {
+	if err := c.Require(PermTenantRead); err != nil {
 		return tansa.Tenant{}, err
 	}
 	if !c.CanAccess(id) || id == "" {
@@ -111,7 +111,7 @@ func (s *Service) Tenant(ctx context.Context, c Caller, id string) (tansa.Tenant
 
 // Tenants lists the tenants c may see, by name.
 func (s *Service) Tenants(ctx context.Context, c Caller, q TenantQuery) ([]tansa.Tenant, int, error) {
-	if err := require(c, PermTenantRead); err != nil {
+	if err := c.Require(PermTenantRead); err != nil {
 		return nil, 0, err
 	}
 	q.Scope = narrow(c, q.Scope)

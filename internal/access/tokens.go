@@ -24,7 +24,7 @@ type TokenInput struct {
 // CreateToken makes an API token and returns it with its secret, which is
 // shown this once and stored only as a hash.
 func (s *Service) CreateToken(ctx context.Context, c Caller, in TokenInput) (tansa.Token, string, error) {
-	if err := require(c, PermTokenWrite); err != nil {
+	if err := c.Require(PermTokenWrite); err != nil {
 		return tansa.Token{}, "", err
 	}
 	if err := checkText("name", in.Name, 1, 100); err != nil {
@@ -80,7 +80,7 @@ func visibleToken(c Caller, t tansa.Token) bool {
 
 // Token returns token id when c may see it.
 func (s *Service) Token(ctx context.Context, c Caller, id string) (tansa.Token, error) {
-	if err := require(c, PermTokenRead); err != nil {
+	if err := c.Require(PermTokenRead); err != nil {
 		return tansa.Token{}, err
 	}
 	t, err := s.store.Token(ctx, id)
@@ -92,7 +92,7 @@ func (s *Service) Token(ctx context.Context, c Caller, id string) (tansa.Token, 
 
 // Tokens lists the tokens c may see, newest first.
 func (s *Service) Tokens(ctx context.Context, c Caller, q TokenQuery) ([]tansa.Token, int, error) {
-	if err := require(c, PermTokenRead); err != nil {
+	if err := c.Require(PermTokenRead); err != nil {
 		return nil, 0, err
 	}
 	q.Scope = narrow(c, q.Scope)
@@ -101,7 +101,7 @@ func (s *Service) Tokens(ctx context.Context, c Caller, q TokenQuery) ([]tansa.T
 
 // RevokeToken ends a token c may manage. Revoking twice is not an error.
 func (s *Service) RevokeToken(ctx context.Context, c Caller, id string) (tansa.Token, error) {
-	if err := require(c, PermTokenWrite); err != nil {
+	if err := c.Require(PermTokenWrite); err != nil {
 		return tansa.Token{}, err
 	}
 	t, err := s.Token(ctx, c, id)

@@ -118,7 +118,7 @@ func visibleUser(c Caller, u tansa.User) bool {
 
 // CreateUser adds a user with the given password (Password is required).
 func (s *Service) CreateUser(ctx context.Context, c Caller, in UserInput) (tansa.User, error) {
-	if err := require(c, PermUserWrite); err != nil {
+	if err := c.Require(PermUserWrite); err != nil {
 		return tansa.User{}, err
 	}
 	if in.Password == nil {
@@ -149,7 +149,7 @@ func (s *Service) CreateUser(ctx context.Context, c Caller, in UserInput) (tansa
 
 // User returns user id when c may see it.
 func (s *Service) User(ctx context.Context, c Caller, id string) (tansa.User, error) {
-	if err := require(c, PermUserRead); err != nil {
+	if err := c.Require(PermUserRead); err != nil {
 		return tansa.User{}, err
 	}
 	u, err := s.store.User(ctx, id)
@@ -161,7 +161,7 @@ func (s *Service) User(ctx context.Context, c Caller, id string) (tansa.User, er
 
 // UpdateUser changes a user c may manage. Disabling a user ends its sessions.
 func (s *Service) UpdateUser(ctx context.Context, c Caller, id string, in UserInput) (tansa.User, error) {
-	if err := require(c, PermUserWrite); err != nil {
+	if err := c.Require(PermUserWrite); err != nil {
 		return tansa.User{}, err
 	}
 	if in.Password != nil {
@@ -198,7 +198,7 @@ func (s *Service) UpdateUser(ctx context.Context, c Caller, id string, in UserIn
 
 // Users lists the users c may see.
 func (s *Service) Users(ctx context.Context, c Caller, q UserQuery) ([]tansa.User, int, error) {
-	if err := require(c, PermUserRead); err != nil {
+	if err := c.Require(PermUserRead); err != nil {
 		return nil, 0, err
 	}
 	q.Scope = narrow(c, q.Scope)
@@ -209,7 +209,7 @@ func (s *Service) Users(ctx context.Context, c Caller, q UserQuery) ([]tansa.Use
 // when password is empty, and returns it. It unlocks the account and ends
 // its sessions.
 func (s *Service) ResetPassword(ctx context.Context, c Caller, id, password string) (string, error) {
-	if err := require(c, PermUserWrite); err != nil {
+	if err := c.Require(PermUserWrite); err != nil {
 		return "", err
 	}
 	u, err := s.User(ctx, c, id)
@@ -247,7 +247,7 @@ func (s *Service) setPassword(ctx context.Context, c Caller, u tansa.User, passw
 // Self returns the calling user's own record, whatever their role: every
 // person may see their own name, e-mail and preferences.
 func (s *Service) Self(ctx context.Context, c Caller) (tansa.User, error) {
-	if err := require(c, PermSelf); err != nil {
+	if err := c.Require(PermSelf); err != nil {
 		return tansa.User{}, err
 	}
 	if c.Kind != "user" {
@@ -266,7 +266,7 @@ type PrefsInput struct {
 
 // UpdateSelf changes the calling user's own name, e-mail and preferences.
 func (s *Service) UpdateSelf(ctx context.Context, c Caller, in PrefsInput) (tansa.User, error) {
-	if err := require(c, PermSelf); err != nil {
+	if err := c.Require(PermSelf); err != nil {
 		return tansa.User{}, err
 	}
 	if c.Kind != "user" {

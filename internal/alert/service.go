@@ -104,13 +104,6 @@ func (s *Service) Options() Options { return s.opt }
 
 func (s *Service) now() time.Time { return s.opt.Now().UTC().Truncate(time.Microsecond) }
 
-func require(c access.Caller, perm access.Perm) error {
-	if !c.Can(perm) {
-		return tansa.Errorf(tansa.Forbidden, "your role %s may not do this (needs %s)", c.Role, perm)
-	}
-	return nil
-}
-
 // visible reports whether c may see an object of tenant.
 func visible(c access.Caller, tenant string) bool {
 	return tenant != "" && c.CanAccess(tenant) && (c.Current == "" || c.Current == tenant)
@@ -120,26 +113,7 @@ func visible(c access.Caller, tenant string) bool {
 // reach it, else the tenant c works in. It returns "" when c works across
 // tenants and named none.
 func (s *Service) reach(ctx context.Context, c access.Caller, asked string) (string, error) {
-	if asked == "" {
-		if c.Current != "" && c.CanAccess(c.Current) {
-			return c.Current, nil
-		}
-		if !c.Role.Provider() {
-			if c.TenantID == "" {
-				return "", tansa.Errorf(tansa.Forbidden, "your credential belongs to no tenant")
-			}
-			return c.TenantID, nil
-		}
-		return "", nil
-	}
-	if c.Current != "" && c.Current != asked {
-		return "", tansa.Errorf(tansa.NotFound, "tenant %q not found", asked)
-	}
-	t, err := s.tenants.Tenant(ctx, c, asked)
-	if err != nil {
-		return "", err
-	}
-	return t.ID, nil
+	return access.Reach(ctx, s.tenants, c, asked)
 }
 
 // scope intersects the tenant a query asks for with what c may see.
@@ -347,7 +321,7 @@ func (s *Service) publish(changes []Change) {
 // Naming a tenant in q.Scope.Tenants[0] narrows the answer to it, or to
 // nothing when c may not reach it.
 func (s *Service) List(ctx context.Context, c access.Caller, q Query) ([]tansa.Alert, int, error) {
-	if err := require(c, access.PermAlertRead); err != nil {
+	if err := c.Require(access.PermAlertRead); err != nil {
 		return nil, 0, err
 	}
 	if err := q.validate(); err != nil {
@@ -387,7 +361,7 @@ func (q *Query) validate() error {
 // Get returns alert id when c may see it; another tenant's alert answers
 // like a missing one.
 func (s *Service) Get(ctx context.Context, c access.Caller, id string) (tansa.Alert, error) {
-	if err := require(c, access.PermAlertRead); err != nil {
+	if err := c.Require(access.PermAlertRead); err != nil {
 		return tansa.Alert{}, err
 	}
 	a, err := s.store.Alert(ctx, id)
@@ -442,7 +416,7 @@ type triageState struct {
 // one, and nothing changes. Alerts already in the asked state are left as
 // they are (no audit entry). It returns the alerts after the change.
 func (s *Service) Triage(ctx context.Context, c access.Caller, in TriageInput) ([]tansa.Alert, error) {
-	if err := require(c, access.PermAlertWrite); err != nil {
+	if err := c.Require(access.PermAlertWrite); err != nil {
 		return nil, err
 	}
 	ids := slices.Compact(slices.Sorted(slices.Values(in.IDs)))

@@ -32,7 +32,7 @@ func exceptionAudit(e Exception) map[string]any {
 // CreateException stores a new exception in the tenant in.TenantID names
 // (or the caller's), audited.
 func (s *Service) CreateException(ctx context.Context, c access.Caller, in ExceptionInput) (Exception, error) {
-	if err := require(c, access.PermRuleWrite); err != nil {
+	if err := c.Require(access.PermRuleWrite); err != nil {
 		return Exception{}, err
 	}
 	tenant, err := s.reach(ctx, c, in.TenantID)
@@ -72,7 +72,7 @@ func apply(e *Exception, in ExceptionInput) {
 // UpdateException replaces exception id's fields (not its tenant, hits or
 // creator), audited with before and after.
 func (s *Service) UpdateException(ctx context.Context, c access.Caller, id string, in ExceptionInput) (Exception, error) {
-	if err := require(c, access.PermRuleWrite); err != nil {
+	if err := c.Require(access.PermRuleWrite); err != nil {
 		return Exception{}, err
 	}
 	old, err := s.Exception(ctx, c, id)
@@ -100,7 +100,7 @@ func (s *Service) UpdateException(ctx context.Context, c access.Caller, id strin
 // DeleteException removes exception id, audited; its rule's matches raise
 // alerts again.
 func (s *Service) DeleteException(ctx context.Context, c access.Caller, id string) (Exception, error) {
-	if err := require(c, access.PermRuleWrite); err != nil {
+	if err := c.Require(access.PermRuleWrite); err != nil {
 		return Exception{}, err
 	}
 	e, err := s.Exception(ctx, c, id)
@@ -118,7 +118,7 @@ func (s *Service) DeleteException(ctx context.Context, c access.Caller, id strin
 
 // Exception returns exception id when c may see it.
 func (s *Service) Exception(ctx context.Context, c access.Caller, id string) (Exception, error) {
-	if err := require(c, access.PermRuleRead); err != nil {
+	if err := c.Require(access.PermRuleRead); err != nil {
 		return Exception{}, err
 	}
 	e, err := s.store.AlertException(ctx, id)
@@ -130,7 +130,7 @@ func (s *Service) Exception(ctx context.Context, c access.Caller, id string) (Ex
 
 // Exceptions lists the exceptions c may see, newest first, and their total.
 func (s *Service) Exceptions(ctx context.Context, c access.Caller, q ExceptionQuery) ([]Exception, int, error) {
-	if err := require(c, access.PermRuleRead); err != nil {
+	if err := c.Require(access.PermRuleRead); err != nil {
 		return nil, 0, err
 	}
 	q.Scope = scope(c, q.Scope)

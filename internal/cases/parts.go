@@ -98,7 +98,7 @@ func (s *Service) applyTask(ctx context.Context, c access.Caller, t *Task, in Ta
 
 // AddTask adds a task to case id.
 func (s *Service) AddTask(ctx context.Context, c access.Caller, id string, in TaskInput) (Task, error) {
-	if err := require(c, access.PermCaseWrite); err != nil {
+	if err := c.Require(access.PermCaseWrite); err != nil {
 		return Task{}, err
 	}
 	cs, err := s.get(ctx, c, id)
@@ -134,7 +134,7 @@ func (s *Service) AddTask(ctx context.Context, c access.Caller, id string, in Ta
 
 // UpdateTask changes task id.
 func (s *Service) UpdateTask(ctx context.Context, c access.Caller, id string, in TaskInput) (Task, error) {
-	if err := require(c, access.PermCaseWrite); err != nil {
+	if err := c.Require(access.PermCaseWrite); err != nil {
 		return Task{}, err
 	}
 	old, err := s.store.Task(ctx, id)
@@ -166,7 +166,7 @@ func (s *Service) UpdateTask(ctx context.Context, c access.Caller, id string, in
 
 // Task returns task id.
 func (s *Service) Task(ctx context.Context, c access.Caller, id string) (Task, error) {
-	if err := require(c, access.PermCaseRead); err != nil {
+	if err := c.Require(access.PermCaseRead); err != nil {
 		return Task{}, err
 	}
 	t, err := s.store.Task(ctx, id)
@@ -178,7 +178,7 @@ func (s *Service) Task(ctx context.Context, c access.Caller, id string) (Task, e
 
 // Tasks returns case id's tasks in order.
 func (s *Service) Tasks(ctx context.Context, c access.Caller, id string) ([]Task, error) {
-	if err := require(c, access.PermCaseRead); err != nil {
+	if err := c.Require(access.PermCaseRead); err != nil {
 		return nil, err
 	}
 	if _, err := s.get(ctx, c, id); err != nil {
@@ -198,7 +198,7 @@ func (s *Service) AddNote(ctx context.Context, c access.Caller, id, body string)
 // same key returns the first note and adds nothing. An empty key always
 // adds.
 func (s *Service) AddNoteKeyed(ctx context.Context, c access.Caller, id, key, body string) (Note, error) {
-	if err := require(c, access.PermCaseWrite); err != nil {
+	if err := c.Require(access.PermCaseWrite); err != nil {
 		return Note{}, err
 	}
 	cs, err := s.get(ctx, c, id)
@@ -239,7 +239,7 @@ func (s *Service) AddNoteKeyed(ctx context.Context, c access.Caller, id, key, bo
 
 // Notes returns case id's notes, oldest first.
 func (s *Service) Notes(ctx context.Context, c access.Caller, id string) ([]Note, error) {
-	if err := require(c, access.PermCaseRead); err != nil {
+	if err := c.Require(access.PermCaseRead); err != nil {
 		return nil, err
 	}
 	if _, err := s.get(ctx, c, id); err != nil {
@@ -306,7 +306,7 @@ func containsFunc[T any](xs []T, f func(T) bool) bool {
 // AddObservables adds observables to case id and returns those that were
 // new; values already on the case are skipped.
 func (s *Service) AddObservables(ctx context.Context, c access.Caller, id string, ins []ObservableInput) ([]Observable, error) {
-	if err := require(c, access.PermCaseWrite); err != nil {
+	if err := c.Require(access.PermCaseWrite); err != nil {
 		return nil, err
 	}
 	cs, err := s.get(ctx, c, id)
@@ -347,7 +347,7 @@ type ObservableView struct {
 // Observables returns case id's observables, each with the indicators it
 // matches in the case tenant's view of intelligence (when available).
 func (s *Service) Observables(ctx context.Context, c access.Caller, id string) ([]ObservableView, error) {
-	if err := require(c, access.PermCaseRead); err != nil {
+	if err := c.Require(access.PermCaseRead); err != nil {
 		return nil, err
 	}
 	cs, err := s.get(ctx, c, id)
@@ -383,7 +383,7 @@ func (s *Service) CanRetroHunt() bool { return s.opt.RetroHunter != nil }
 // RetroHunt searches the case tenant's stored data for observable id and
 // records the search and its result on the timeline.
 func (s *Service) RetroHunt(ctx context.Context, c access.Caller, id string) (RetroHuntResult, error) {
-	if err := require(c, access.PermCaseWrite); err != nil {
+	if err := c.Require(access.PermCaseWrite); err != nil {
 		return RetroHuntResult{}, err
 	}
 	o, err := s.store.Observable(ctx, id)
@@ -429,7 +429,7 @@ type EvidenceInput struct {
 // records the upload on the timeline and in the audit log. Content over
 // the size limit fails with kind tansa.TooLarge.
 func (s *Service) AddEvidence(ctx context.Context, c access.Caller, id string, in EvidenceInput, content []byte) (Evidence, error) {
-	if err := require(c, access.PermCaseWrite); err != nil {
+	if err := c.Require(access.PermCaseWrite); err != nil {
 		return Evidence{}, err
 	}
 	cs, err := s.get(ctx, c, id)
@@ -485,7 +485,7 @@ func humanSize(n int64) string {
 
 // EvidenceList returns case id's evidence files without their content.
 func (s *Service) EvidenceList(ctx context.Context, c access.Caller, id string) ([]Evidence, error) {
-	if err := require(c, access.PermCaseRead); err != nil {
+	if err := c.Require(access.PermCaseRead); err != nil {
 		return nil, err
 	}
 	if _, err := s.get(ctx, c, id); err != nil {
@@ -511,7 +511,7 @@ func (s *Service) evidence(ctx context.Context, c access.Caller, id string) (Evi
 // is handed over. The content's SHA-256 is checked against the one taken at
 // upload; a mismatch fails rather than hand over altered evidence.
 func (s *Service) Download(ctx context.Context, c access.Caller, id string) (Evidence, []byte, error) {
-	if err := require(c, access.PermCaseRead); err != nil {
+	if err := c.Require(access.PermCaseRead); err != nil {
 		return Evidence{}, nil, err
 	}
 	ev, cs, err := s.evidence(ctx, c, id)
@@ -537,7 +537,7 @@ func (s *Service) Download(ctx context.Context, c access.Caller, id string) (Evi
 // Custody returns evidence id with its chain of custody: the upload and
 // every download, oldest first.
 func (s *Service) Custody(ctx context.Context, c access.Caller, id string) (Evidence, []Entry, error) {
-	if err := require(c, access.PermCaseRead); err != nil {
+	if err := c.Require(access.PermCaseRead); err != nil {
 		return Evidence{}, nil, err
 	}
 	ev, _, err := s.evidence(ctx, c, id)

@@ -122,13 +122,6 @@ func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
 func actor(c access.Caller) string { return c.Kind + ":" + c.Name }
 
-func require(c access.Caller, perm access.Perm) error {
-	if !c.Can(perm) {
-		return tansa.Errorf(tansa.Forbidden, "your role %s may not do this (needs %s)", c.Role, perm)
-	}
-	return nil
-}
-
 // sees reports whether c may see data of tenant, in the tenant it works in.
 func sees(c access.Caller, tenant string) bool {
 	return tenant != "" && c.CanAccess(tenant) && (c.Current == "" || c.Current == tenant)
@@ -252,7 +245,7 @@ func (s *Service) get(ctx context.Context, c access.Caller, id string) (Case, er
 
 // Case returns case id.
 func (s *Service) Case(ctx context.Context, c access.Caller, id string) (Case, error) {
-	if err := require(c, access.PermCaseRead); err != nil {
+	if err := c.Require(access.PermCaseRead); err != nil {
 		return Case{}, err
 	}
 	return s.get(ctx, c, id)
@@ -261,7 +254,7 @@ func (s *Service) Case(ctx context.Context, c access.Caller, id string) (Case, e
 // Cases lists the cases c may see that match q, and their total. q.Scope
 // may name one tenant (Tenants[0]); it is intersected with c's.
 func (s *Service) Cases(ctx context.Context, c access.Caller, q Query) ([]Case, int, error) {
-	if err := require(c, access.PermCaseRead); err != nil {
+	if err := c.Require(access.PermCaseRead); err != nil {
 		return nil, 0, err
 	}
 	if q.Phase != "" && !q.Phase.Valid() {
@@ -356,7 +349,7 @@ func (s *Service) linkable(ctx context.Context, c access.Caller, tenant string, 
 // in the tenant's language, the alerts and observables given, and its SLA
 // deadlines.
 func (s *Service) Create(ctx context.Context, c access.Caller, in CaseInput) (Case, error) {
-	if err := require(c, access.PermCaseWrite); err != nil {
+	if err := c.Require(access.PermCaseWrite); err != nil {
 		return Case{}, err
 	}
 	t, err := s.reach(ctx, c, in.TenantID)
@@ -472,7 +465,7 @@ const maxRetries = 20
 // Update applies in to case id. It retries when another change of the case
 // landed between its read and its write.
 func (s *Service) Update(ctx context.Context, c access.Caller, id string, in UpdateInput) (Case, error) {
-	if err := require(c, access.PermCaseWrite); err != nil {
+	if err := c.Require(access.PermCaseWrite); err != nil {
 		return Case{}, err
 	}
 	for try := 0; ; try++ {
@@ -619,7 +612,7 @@ func (s *Service) update(ctx context.Context, c access.Caller, id string, in Upd
 // LinkAlerts links alerts to case id; alerts already linked are left as
 // they are.
 func (s *Service) LinkAlerts(ctx context.Context, c access.Caller, id string, alertIDs []string) (Case, error) {
-	if err := require(c, access.PermCaseWrite); err != nil {
+	if err := c.Require(access.PermCaseWrite); err != nil {
 		return Case{}, err
 	}
 	cs, err := s.get(ctx, c, id)
@@ -678,7 +671,7 @@ func (s *Service) CanLookUpAlerts() bool { return s.opt.Alerts != nil }
 // automation recording what they did. kind must start with a lowercase
 // word and a dot ("playbook.step").
 func (s *Service) AddEntry(ctx context.Context, c access.Caller, id, kind, ref, body string) (Entry, error) {
-	if err := require(c, access.PermCaseWrite); err != nil {
+	if err := c.Require(access.PermCaseWrite); err != nil {
 		return Entry{}, err
 	}
 	cs, err := s.get(ctx, c, id)
@@ -722,7 +715,7 @@ func entryKindRE(k string) bool {
 
 // Timeline returns case id's timeline, oldest first, and its length.
 func (s *Service) Timeline(ctx context.Context, c access.Caller, id string, p access.Page) ([]Entry, int, error) {
-	if err := require(c, access.PermCaseRead); err != nil {
+	if err := c.Require(access.PermCaseRead); err != nil {
 		return nil, 0, err
 	}
 	if _, err := s.get(ctx, c, id); err != nil {

@@ -62,7 +62,7 @@ func (s *Service) setDeadlines(ctx context.Context, cs *Case) error {
 // SLA returns the targets of a tenant (or the one c works in), one per
 // severity, highest first.
 func (s *Service) SLA(ctx context.Context, c access.Caller, tenant string) ([]SLATarget, error) {
-	if err := require(c, access.PermCaseRead); err != nil {
+	if err := c.Require(access.PermCaseRead); err != nil {
 		return nil, err
 	}
 	t, err := s.reach(ctx, c, tenant)
@@ -79,7 +79,7 @@ const maxTarget = 365 * 24 * time.Hour
 // defaults. New deadlines apply to cases created, or whose severity
 // changes, afterwards.
 func (s *Service) SetSLA(ctx context.Context, c access.Caller, tenant string, ts []SLATarget) ([]SLATarget, error) {
-	if err := require(c, access.PermCaseWrite); err != nil {
+	if err := c.Require(access.PermCaseWrite); err != nil {
 		return nil, err
 	}
 	t, err := s.reach(ctx, c, tenant)
@@ -139,7 +139,7 @@ func (s *Service) templates(ctx context.Context, tenant string) ([]Template, err
 // Templates returns the case templates in force in a tenant (or the one c
 // works in): Tansa's own where the tenant keeps no version of its own.
 func (s *Service) Templates(ctx context.Context, c access.Caller, tenant string) ([]Template, error) {
-	if err := require(c, access.PermCaseRead); err != nil {
+	if err := c.Require(access.PermCaseRead); err != nil {
 		return nil, err
 	}
 	t, err := s.reach(ctx, c, tenant)
@@ -158,7 +158,7 @@ const MaxTenantTemplates = 50
 // PutTemplate stores doc (YAML or JSON, see ParseTemplate) as a tenant's
 // version of the template of its type, or as a new type.
 func (s *Service) PutTemplate(ctx context.Context, c access.Caller, tenant string, doc []byte) (Template, error) {
-	if err := require(c, access.PermCaseWrite); err != nil {
+	if err := c.Require(access.PermCaseWrite); err != nil {
 		return Template{}, err
 	}
 	t, err := s.reach(ctx, c, tenant)
@@ -192,7 +192,7 @@ func (s *Service) PutTemplate(ctx context.Context, c access.Caller, tenant strin
 // DeleteTemplate removes a tenant's version of template typ, so that
 // Tansa's own (if any) is in force again.
 func (s *Service) DeleteTemplate(ctx context.Context, c access.Caller, tenant, typ string) error {
-	if err := require(c, access.PermCaseWrite); err != nil {
+	if err := c.Require(access.PermCaseWrite); err != nil {
 		return err
 	}
 	t, err := s.reach(ctx, c, tenant)
@@ -233,7 +233,7 @@ type Metrics struct {
 // created in [since, until). Zero until means now; zero since means 30 days
 // before until.
 func (s *Service) Metrics(ctx context.Context, c access.Caller, tenant string, since, until time.Time) (Metrics, error) {
-	if err := require(c, access.PermCaseRead); err != nil {
+	if err := c.Require(access.PermCaseRead); err != nil {
 		return Metrics{}, err
 	}
 	t, err := s.reach(ctx, c, tenant)
@@ -274,7 +274,7 @@ const MaxTrackerExport = 50000
 // Tracker lists the open cases and unfinished tasks c may see that match
 // q, and their total.
 func (s *Service) Tracker(ctx context.Context, c access.Caller, q TrackerQuery) ([]TrackerRow, int, error) {
-	if err := require(c, access.PermCaseRead); err != nil {
+	if err := c.Require(access.PermCaseRead); err != nil {
 		return nil, 0, err
 	}
 	if q.Kind != "" && q.Kind != "case" && q.Kind != "task" {

@@ -35,7 +35,7 @@ var binaryRE = regexp.MustCompile(`^tansa-(windows|linux|darwin)-(amd64|386|arm6
 
 // Platforms lists the platform binaries in the configured directory.
 func (s *Service) Platforms(c access.Caller) ([]Platform, error) {
-	if err := require(c, access.PermFleetRead); err != nil {
+	if err := c.Require(access.PermFleetRead); err != nil {
 		return nil, err
 	}
 	out := []Platform{}
@@ -100,7 +100,7 @@ type PackageInfo struct {
 // campaign and schedule) signed with the server's ed25519 key. Nothing is
 // written to w unless everything before the binary's bytes succeeded.
 func (s *Service) Package(ctx context.Context, c access.Caller, tokens TokenMaker, in PackageInput, w io.Writer) (PackageInfo, error) {
-	if err := require(c, access.PermFleetWrite); err != nil {
+	if err := c.Require(access.PermFleetWrite); err != nil {
 		return PackageInfo{}, err
 	}
 	tenant, err := s.reach(ctx, c, in.Tenant)

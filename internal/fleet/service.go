@@ -172,13 +172,6 @@ func (s *Service) MaxSealed() int64 { return s.opt.MaxSealed }
 
 func (s *Service) now() time.Time { return s.opt.Now().UTC().Truncate(time.Microsecond) }
 
-func require(c access.Caller, perm access.Perm) error {
-	if !c.Can(perm) {
-		return tansa.Errorf(tansa.Forbidden, "your role %s may not do this (needs %s)", c.Role, perm)
-	}
-	return nil
-}
-
 // visible reports whether c may see an object of tenant.
 func visible(c access.Caller, tenant string) bool {
 	return tenant != "" && c.CanAccess(tenant) && (c.Current == "" || c.Current == tenant)
@@ -584,7 +577,7 @@ func attackTags(ids []string) []string {
 
 // Asset returns asset id when c may see it.
 func (s *Service) Asset(ctx context.Context, c access.Caller, id string) (Asset, error) {
-	if err := require(c, access.PermFleetRead); err != nil {
+	if err := c.Require(access.PermFleetRead); err != nil {
 		return Asset{}, err
 	}
 	a, err := s.store.Asset(ctx, id)
@@ -597,7 +590,7 @@ func (s *Service) Asset(ctx context.Context, c access.Caller, id string) (Asset,
 // Assets lists the endpoints in c's reach; q.Artifact names a Prevalence
 // ID to list the endpoints that have it.
 func (s *Service) Assets(ctx context.Context, c access.Caller, q AssetQuery) ([]Asset, int, error) {
-	if err := require(c, access.PermFleetRead); err != nil {
+	if err := c.Require(access.PermFleetRead); err != nil {
 		return nil, 0, err
 	}
 	if q.Swept != "" && q.Swept != "recent" && q.Swept != "stale" && q.Swept != "never" {
@@ -610,7 +603,7 @@ func (s *Service) Assets(ctx context.Context, c access.Caller, q AssetQuery) ([]
 // RegisterAssets adds expected endpoints (hostnames, one per entry) to a
 // tenant, so that coverage shows those never swept.
 func (s *Service) RegisterAssets(ctx context.Context, c access.Caller, tenant string, hostnames []string) (int, error) {
-	if err := require(c, access.PermFleetWrite); err != nil {
+	if err := c.Require(access.PermFleetWrite); err != nil {
 		return 0, err
 	}
 	tenant, err := s.reach(ctx, c, tenant)
@@ -637,7 +630,7 @@ func (s *Service) RegisterAssets(ctx context.Context, c access.Caller, tenant st
 
 // Sweep returns sweep id when c may see it.
 func (s *Service) Sweep(ctx context.Context, c access.Caller, id string) (Sweep, error) {
-	if err := require(c, access.PermFleetRead); err != nil {
+	if err := c.Require(access.PermFleetRead); err != nil {
 		return Sweep{}, err
 	}
 	sw, err := s.store.Sweep(ctx, id)
@@ -667,7 +660,7 @@ func (s *Service) SweepResult(ctx context.Context, c access.Caller, id string) (
 
 // Sweeps lists sweeps in c's reach, newest first.
 func (s *Service) Sweeps(ctx context.Context, c access.Caller, q SweepQuery) ([]Sweep, int, error) {
-	if err := require(c, access.PermFleetRead); err != nil {
+	if err := c.Require(access.PermFleetRead); err != nil {
 		return nil, 0, err
 	}
 	q.Scope = scopeOf(c, q.Scope)
@@ -677,7 +670,7 @@ func (s *Service) Sweeps(ctx context.Context, c access.Caller, q SweepQuery) ([]
 // Findings lists findings of the endpoints' latest sweeps (or of one
 // sweep), highest score first, with their verdicts.
 func (s *Service) Findings(ctx context.Context, c access.Caller, q FindingQuery) ([]Finding, int, error) {
-	if err := require(c, access.PermFleetRead); err != nil {
+	if err := c.Require(access.PermFleetRead); err != nil {
 		return nil, 0, err
 	}
 	q.Scope = scopeOf(c, q.Scope)
@@ -687,7 +680,7 @@ func (s *Service) Findings(ctx context.Context, c access.Caller, q FindingQuery)
 // Coverage counts the endpoints in c's reach swept within days, earlier,
 // and never.
 func (s *Service) Coverage(ctx context.Context, c access.Caller, asked access.Scope, days int) (Coverage, error) {
-	if err := require(c, access.PermFleetRead); err != nil {
+	if err := c.Require(access.PermFleetRead); err != nil {
 		return Coverage{}, err
 	}
 	if days < 1 || days > 3650 {
@@ -700,7 +693,7 @@ func (s *Service) Coverage(ctx context.Context, c access.Caller, asked access.Sc
 
 // Prevalence lists artifacts by how many endpoints have them, rarest first.
 func (s *Service) Prevalence(ctx context.Context, c access.Caller, q PrevalenceQuery) ([]Prevalence, int, error) {
-	if err := require(c, access.PermFleetRead); err != nil {
+	if err := c.Require(access.PermFleetRead); err != nil {
 		return nil, 0, err
 	}
 	if q.Kind != "" && !slices.Contains(ArtifactKinds, q.Kind) {
@@ -714,7 +707,7 @@ func (s *Service) Prevalence(ctx context.Context, c access.Caller, q PrevalenceQ
 // values (a path, a hash), not tenant data, but only those some endpoint
 // in c's reach has are shown.
 func (s *Service) Artifact(ctx context.Context, c access.Caller, id string) (Artifact, int, error) {
-	if err := require(c, access.PermFleetRead); err != nil {
+	if err := c.Require(access.PermFleetRead); err != nil {
 		return Artifact{}, 0, err
 	}
 	a, err := s.store.ArtifactOf(ctx, id)
@@ -834,7 +827,7 @@ type ReviewInput struct {
 // A benign verdict makes the key an exception that the tenant's next scan
 // packages carry; a later malicious verdict takes it back.
 func (s *Service) AddReview(ctx context.Context, c access.Caller, in ReviewInput) (Review, error) {
-	if err := require(c, access.PermFleetReview); err != nil {
+	if err := c.Require(access.PermFleetReview); err != nil {
 		return Review{}, err
 	}
 	tenant, err := s.reach(ctx, c, in.Tenant)
@@ -868,7 +861,7 @@ func (s *Service) AddReview(ctx context.Context, c access.Caller, in ReviewInput
 
 // Reviews returns the reviews of a finding key in a tenant, oldest first.
 func (s *Service) Reviews(ctx context.Context, c access.Caller, tenant, key string) ([]Review, error) {
-	if err := require(c, access.PermFleetRead); err != nil {
+	if err := c.Require(access.PermFleetRead); err != nil {
 		return nil, err
 	}
 	tenant, err := s.reach(ctx, c, tenant)
@@ -880,7 +873,7 @@ func (s *Service) Reviews(ctx context.Context, c access.Caller, tenant, key stri
 
 // Exceptions returns a tenant's benign finding keys.
 func (s *Service) Exceptions(ctx context.Context, c access.Caller, tenant string) ([]result.Exception, error) {
-	if err := require(c, access.PermFleetRead); err != nil {
+	if err := c.Require(access.PermFleetRead); err != nil {
 		return nil, err
 	}
 	tenant, err := s.reach(ctx, c, tenant)
@@ -909,7 +902,7 @@ type CampaignProgress struct {
 
 // CreateCampaign starts a campaign in a tenant now.
 func (s *Service) CreateCampaign(ctx context.Context, c access.Caller, in CampaignInput) (Campaign, error) {
-	if err := require(c, access.PermFleetWrite); err != nil {
+	if err := c.Require(access.PermFleetWrite); err != nil {
 		return Campaign{}, err
 	}
 	tenant, err := s.reach(ctx, c, in.Tenant)
@@ -936,7 +929,7 @@ func (s *Service) CreateCampaign(ctx context.Context, c access.Caller, in Campai
 
 // Campaign returns one campaign with its progress.
 func (s *Service) Campaign(ctx context.Context, c access.Caller, id string) (CampaignProgress, error) {
-	if err := require(c, access.PermFleetRead); err != nil {
+	if err := c.Require(access.PermFleetRead); err != nil {
 		return CampaignProgress{}, err
 	}
 	cp, err := s.store.Campaign(ctx, id)
@@ -951,7 +944,7 @@ func (s *Service) Campaign(ctx context.Context, c access.Caller, id string) (Cam
 
 // Campaigns lists campaigns in c's reach with their progress.
 func (s *Service) Campaigns(ctx context.Context, c access.Caller, asked access.Scope, p access.Page) ([]CampaignProgress, int, error) {
-	if err := require(c, access.PermFleetRead); err != nil {
+	if err := c.Require(access.PermFleetRead); err != nil {
 		return nil, 0, err
 	}
 	cs, total, err := s.store.Campaigns(ctx, scopeOf(c, asked), p)

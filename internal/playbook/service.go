@@ -48,13 +48,6 @@ func NewService(store Store, runner *Runner, tenants Tenants, audit Auditor, sea
 	return &Service{store: store, runner: runner, tenants: tenants, audit: audit, sealer: sealer, now: time.Now, refreshed: 30 * time.Second}
 }
 
-func require(c access.Caller, perm access.Perm) error {
-	if !c.Can(perm) {
-		return tansa.Errorf(tansa.Forbidden, "your role %s may not do this (needs %s)", c.Role, perm)
-	}
-	return nil
-}
-
 func actor(c access.Caller) string { return c.Kind + ":" + c.Name }
 
 // tenantFor resolves the tenant a caller acts in: the one named, or the
@@ -92,7 +85,7 @@ type Checked struct {
 
 // Check validates a document and runs its test cases; it stores nothing.
 func (s *Service) Check(ctx context.Context, c access.Caller, src string) (Checked, error) {
-	if err := require(c, access.PermPlaybookRead); err != nil {
+	if err := c.Require(access.PermPlaybookRead); err != nil {
 		return Checked{}, err
 	}
 	return check(ctx, src), nil
@@ -127,7 +120,7 @@ type PlaybookInput struct {
 // Create stores a new playbook after validating it. A playbook whose
 // test cases fail is stored but cannot be enabled.
 func (s *Service) Create(ctx context.Context, c access.Caller, in PlaybookInput) (Playbook, Checked, error) {
-	if err := require(c, access.PermPlaybookWrite); err != nil {
+	if err := c.Require(access.PermPlaybookWrite); err != nil {
 		return Playbook{}, Checked{}, err
 	}
 	tenant, err := s.tenantFor(ctx, c, in.TenantID)
@@ -170,7 +163,7 @@ func (s *Service) validated(ctx context.Context, in PlaybookInput) (*Definition,
 // Update saves a new version (when the source changed) or switches the
 // playbook on or off.
 func (s *Service) Update(ctx context.Context, c access.Caller, id string, in PlaybookInput) (Playbook, Checked, error) {
-	if err := require(c, access.PermPlaybookWrite); err != nil {
+	if err := c.Require(access.PermPlaybookWrite); err != nil {
 		return Playbook{}, Checked{}, err
 	}
 	pb, err := s.reachable(ctx, c, id)
@@ -217,7 +210,7 @@ func (s *Service) reachable(ctx context.Context, c access.Caller, id string) (Pl
 
 // Playbook returns one playbook.
 func (s *Service) Playbook(ctx context.Context, c access.Caller, id string) (Playbook, error) {
-	if err := require(c, access.PermPlaybookRead); err != nil {
+	if err := c.Require(access.PermPlaybookRead); err != nil {
 		return Playbook{}, err
 	}
 	return s.reachable(ctx, c, id)
@@ -226,7 +219,7 @@ func (s *Service) Playbook(ctx context.Context, c access.Caller, id string) (Pla
 // Playbooks lists the playbooks within the caller's tenants (narrowed to
 // one when q.Scope names it).
 func (s *Service) Playbooks(ctx context.Context, c access.Caller, q PlaybookQuery) ([]Playbook, int, error) {
-	if err := require(c, access.PermPlaybookRead); err != nil {
+	if err := c.Require(access.PermPlaybookRead); err != nil {
 		return nil, 0, err
 	}
 	q.Scope = narrow(c, q.Scope)
@@ -253,7 +246,7 @@ type StartInput struct {
 // Start starts a run of a playbook by hand (from a case or an alert).
 // A dry run records what each step would do without doing it.
 func (s *Service) Start(ctx context.Context, c access.Caller, id string, in StartInput) (Run, error) {
-	if err := require(c, access.PermPlaybookRun); err != nil {
+	if err := c.Require(access.PermPlaybookRun); err != nil {
 		return Run{}, err
 	}
 	pb, err := s.reachable(ctx, c, id)
@@ -374,7 +367,7 @@ func (s *Service) invalidate() {
 
 // Runs lists runs within the caller's tenants.
 func (s *Service) Runs(ctx context.Context, c access.Caller, q RunQuery) ([]Run, int, error) {
-	if err := require(c, access.PermPlaybookRead); err != nil {
+	if err := c.Require(access.PermPlaybookRead); err != nil {
 		return nil, 0, err
 	}
 	q.Scope = narrow(c, q.Scope)
@@ -383,7 +376,7 @@ func (s *Service) Runs(ctx context.Context, c access.Caller, q RunQuery) ([]Run,
 
 // Run returns a run with its step records.
 func (s *Service) Run(ctx context.Context, c access.Caller, id string) (Run, error) {
-	if err := require(c, access.PermPlaybookRead); err != nil {
+	if err := c.Require(access.PermPlaybookRead); err != nil {
 		return Run{}, err
 	}
 	return s.reachableRun(ctx, c, id)
@@ -411,7 +404,7 @@ func CanApprove(c access.Caller, st *Step) bool {
 
 // Decide answers a waiting approval gate: approve or reject.
 func (s *Service) Decide(ctx context.Context, c access.Caller, runID, stepID, decision, comment string) (Run, error) {
-	if err := require(c, access.PermPlaybookRun); err != nil {
+	if err := c.Require(access.PermPlaybookRun); err != nil {
 		return Run{}, err
 	}
 	if decision != "approve" && decision != "reject" {
@@ -464,7 +457,7 @@ func (s *Service) Decide(ctx context.Context, c access.Caller, runID, stepID, de
 // Revert undoes a containment step of a run: unblocks its values or
 // releases its host, and records who did it and when.
 func (s *Service) Revert(ctx context.Context, c access.Caller, runID, stepID string) (Run, error) {
-	if err := require(c, access.PermPlaybookRun); err != nil {
+	if err := c.Require(access.PermPlaybookRun); err != nil {
 		return Run{}, err
 	}
 	run, err := s.reachableRun(ctx, c, runID)
@@ -563,7 +556,7 @@ type ConnectorView struct {
 
 // Connectors lists the connectors of the caller's tenants.
 func (s *Service) Connectors(ctx context.Context, c access.Caller, scope access.Scope) ([]ConnectorView, error) {
-	if err := require(c, access.PermPlaybookRead); err != nil {
+	if err := c.Require(access.PermPlaybookRead); err != nil {
 		return nil, err
 	}
 	cs, err := s.store.Connectors(ctx, narrow(c, scope))
@@ -603,7 +596,7 @@ type ConnectorInput struct {
 
 // PutConnector creates or changes a connector of a tenant.
 func (s *Service) PutConnector(ctx context.Context, c access.Caller, in ConnectorInput) (ConnectorView, error) {
-	if err := require(c, access.PermConnectorWrite); err != nil {
+	if err := c.Require(access.PermConnectorWrite); err != nil {
 		return ConnectorView{}, err
 	}
 	tenant, err := s.tenantFor(ctx, c, in.TenantID)
@@ -642,7 +635,7 @@ func (s *Service) PutConnector(ctx context.Context, c access.Caller, in Connecto
 
 // DeleteConnector removes a connector of a tenant.
 func (s *Service) DeleteConnector(ctx context.Context, c access.Caller, tenant, name string) error {
-	if err := require(c, access.PermConnectorWrite); err != nil {
+	if err := c.Require(access.PermConnectorWrite); err != nil {
 		return err
 	}
 	tenant, err := s.tenantFor(ctx, c, tenant)
@@ -658,7 +651,7 @@ func (s *Service) DeleteConnector(ctx context.Context, c access.Caller, tenant, 
 
 // Blocks lists the values playbooks blocked for a tenant.
 func (s *Service) Blocks(ctx context.Context, c access.Caller, tenant string) ([]Block, error) {
-	if err := require(c, access.PermPlaybookRead); err != nil {
+	if err := c.Require(access.PermPlaybookRead); err != nil {
 		return nil, err
 	}
 	tenant, err := s.tenantFor(ctx, c, tenant)

@@ -46,13 +46,6 @@ func New(store Store, tenants Tenants) *Service {
 
 func (s *Service) stamp() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
-func require(c access.Caller, perm access.Perm) error {
-	if !c.Can(perm) {
-		return tansa.Errorf(tansa.Forbidden, "your role %s may not do this (needs %s)", c.Role, perm)
-	}
-	return nil
-}
-
 // Generation is a number that moves whenever tenant's enabled rules may
 // have changed: a global import or activation, or one of the tenant's own.
 func (s *Service) Generation(tenant string) uint64 {
@@ -74,26 +67,7 @@ func (s *Service) changed(tenant string) {
 // reach resolves the tenant a request names for c; "" means global, which
 // only a provider role over all tenants may change.
 func (s *Service) reach(ctx context.Context, c access.Caller, asked string) (string, error) {
-	if asked == "" {
-		if c.Current != "" && c.CanAccess(c.Current) {
-			return c.Current, nil
-		}
-		if !c.Role.Provider() {
-			if c.TenantID == "" {
-				return "", tansa.Errorf(tansa.Forbidden, "your credential belongs to no tenant")
-			}
-			return c.TenantID, nil
-		}
-		return "", nil
-	}
-	if c.Current != "" && c.Current != asked {
-		return "", tansa.Errorf(tansa.NotFound, "tenant %q not found", asked)
-	}
-	t, err := s.tenants.Tenant(ctx, c, asked)
-	if err != nil {
-		return "", err
-	}
-	return t.ID, nil
+	return access.Reach(ctx, s.tenants, c, asked)
 }
 
 var setName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
@@ -112,7 +86,7 @@ type ImportInput struct {
 // listed in the result with their line and reason; an import in which
 // nothing parses fails with kind Invalid and stores nothing.
 func (s *Service) Import(ctx context.Context, c access.Caller, data []byte, in ImportInput) (Version, error) {
-	if err := require(c, access.PermRuleWrite); err != nil {
+	if err := c.Require(access.PermRuleWrite); err != nil {
 		return Version{}, err
 	}
 	tenant, err := s.reach(ctx, c, in.TenantID)
@@ -206,7 +180,7 @@ func describe(r *sigma.Rule, v Version) Rule {
 // Versions lists the versions c may see, newest first: its tenants' and
 // the global ones.
 func (s *Service) Versions(ctx context.Context, c access.Caller, q VersionQuery) ([]Version, int, error) {
-	if err := require(c, access.PermRuleRead); err != nil {
+	if err := c.Require(access.PermRuleRead); err != nil {
 		return nil, 0, err
 	}
 	asked := q.Scope
@@ -221,7 +195,7 @@ func (s *Service) Versions(ctx context.Context, c access.Caller, q VersionQuery)
 
 // Version returns version id when c may see it.
 func (s *Service) Version(ctx context.Context, c access.Caller, id string) (Version, error) {
-	if err := require(c, access.PermRuleRead); err != nil {
+	if err := c.Require(access.PermRuleRead); err != nil {
 		return Version{}, err
 	}
 	v, err := s.store.RuleVersion(ctx, id)
@@ -234,7 +208,7 @@ func (s *Service) Version(ctx context.Context, c access.Caller, id string) (Vers
 // Activate makes version id the live one of its set (to roll back an
 // import, or forward again), audited.
 func (s *Service) Activate(ctx context.Context, c access.Caller, id string) (Version, error) {
-	if err := require(c, access.PermRuleWrite); err != nil {
+	if err := c.Require(access.PermRuleWrite); err != nil {
 		return Version{}, err
 	}
 	v, err := s.Version(ctx, c, id)
@@ -257,7 +231,7 @@ func (s *Service) Activate(ctx context.Context, c access.Caller, id string) (Ver
 // Rules lists the rules of the live versions the tenant named in q (or
 // c's) runs from, each marked enabled or not by the tenant's settings.
 func (s *Service) Rules(ctx context.Context, c access.Caller, q RuleQuery) ([]Rule, int, error) {
-	if err := require(c, access.PermRuleRead); err != nil {
+	if err := c.Require(access.PermRuleRead); err != nil {
 		return nil, 0, err
 	}
 	tenant, err := s.reach(ctx, c, q.Tenant)
@@ -296,7 +270,7 @@ func (s *Service) settings(ctx context.Context, tenant string) (Settings, error)
 
 // Settings returns the rule settings of the tenant named (or c's).
 func (s *Service) Settings(ctx context.Context, c access.Caller, tenant string) (Settings, error) {
-	if err := require(c, access.PermRuleRead); err != nil {
+	if err := c.Require(access.PermRuleRead); err != nil {
 		return Settings{}, err
 	}
 	tenant, err := s.reach(ctx, c, tenant)
@@ -312,7 +286,7 @@ func (s *Service) Settings(ctx context.Context, c access.Caller, tenant string) 
 // PutSettings replaces the rule settings of st.TenantID (or c's), audited
 // with before and after.
 func (s *Service) PutSettings(ctx context.Context, c access.Caller, st Settings) (Settings, error) {
-	if err := require(c, access.PermRuleWrite); err != nil {
+	if err := c.Require(access.PermRuleWrite); err != nil {
 		return Settings{}, err
 	}
 	old, err := s.Settings(ctx, c, st.TenantID)
@@ -337,7 +311,7 @@ func (s *Service) PutSettings(ctx context.Context, c access.Caller, st Settings)
 // Switch turns rules on (enabled true) or off for the tenant named (or
 // c's), whatever its level and status policy says.
 func (s *Service) Switch(ctx context.Context, c access.Caller, tenant string, ids []string, enabled bool) (Settings, error) {
-	if err := require(c, access.PermRuleWrite); err != nil {
+	if err := c.Require(access.PermRuleWrite); err != nil {
 		return Settings{}, err
 	}
 	if len(ids) == 0 || len(ids) > 5000 {

@@ -70,13 +70,6 @@ func New(store Store, imp Importer, tenants Tenants, opt Options) *Service {
 
 func (s *Service) now() time.Time { return s.opt.Now().UTC().Truncate(time.Microsecond) }
 
-func require(c access.Caller, perm access.Perm) error {
-	if !c.Can(perm) {
-		return tansa.Errorf(tansa.Forbidden, "your role %s may not do this (needs %s)", c.Role, perm)
-	}
-	return nil
-}
-
 // sees reports whether c may see feed f: a tenant's feeds to those who
 // reach the tenant, global feeds to provider roles over all tenants.
 func sees(c access.Caller, f Feed) bool {
@@ -112,7 +105,7 @@ func (s *Service) resolve(ctx context.Context, c access.Caller, asked string) (s
 
 // Create configures a new feed; its first pull is due at once.
 func (s *Service) Create(ctx context.Context, c access.Caller, in Input) (Feed, error) {
-	if err := require(c, access.PermIntelWrite); err != nil {
+	if err := c.Require(access.PermIntelWrite); err != nil {
 		return Feed{}, err
 	}
 	asked := ""
@@ -140,7 +133,7 @@ func (s *Service) Create(ctx context.Context, c access.Caller, in Input) (Feed, 
 
 // Feed returns one feed c may see.
 func (s *Service) Feed(ctx context.Context, c access.Caller, id string) (Feed, error) {
-	if err := require(c, access.PermIntelRead); err != nil {
+	if err := c.Require(access.PermIntelRead); err != nil {
 		return Feed{}, err
 	}
 	f, err := s.store.Feed(ctx, id)
@@ -152,7 +145,7 @@ func (s *Service) Feed(ctx context.Context, c access.Caller, id string) (Feed, e
 
 // Feeds lists the feeds c may see (narrowed to asked), by name.
 func (s *Service) Feeds(ctx context.Context, c access.Caller, asked string, q Query) ([]Feed, int, error) {
-	if err := require(c, access.PermIntelRead); err != nil {
+	if err := c.Require(access.PermIntelRead); err != nil {
 		return nil, 0, err
 	}
 	q.Scope = c.Scope()
@@ -163,7 +156,7 @@ func (s *Service) Feeds(ctx context.Context, c access.Caller, asked string, q Qu
 
 // Update changes a feed's configuration.
 func (s *Service) Update(ctx context.Context, c access.Caller, id string, in Input) (Feed, error) {
-	if err := require(c, access.PermIntelWrite); err != nil {
+	if err := c.Require(access.PermIntelWrite); err != nil {
 		return Feed{}, err
 	}
 	f, err := s.Feed(ctx, c, id)
@@ -189,7 +182,7 @@ func (s *Service) Update(ctx context.Context, c access.Caller, id string, in Inp
 
 // Delete removes a feed; what it imported stays.
 func (s *Service) Delete(ctx context.Context, c access.Caller, id string) error {
-	if err := require(c, access.PermIntelWrite); err != nil {
+	if err := c.Require(access.PermIntelWrite); err != nil {
 		return err
 	}
 	if _, err := s.Feed(ctx, c, id); err != nil {
@@ -201,7 +194,7 @@ func (s *Service) Delete(ctx context.Context, c access.Caller, id string) error 
 // PullNow pulls one feed c may manage at once and returns it with the
 // outcome recorded.
 func (s *Service) PullNow(ctx context.Context, c access.Caller, id string) (Feed, error) {
-	if err := require(c, access.PermIntelWrite); err != nil {
+	if err := c.Require(access.PermIntelWrite); err != nil {
 		return Feed{}, err
 	}
 	f, err := s.Feed(ctx, c, id)

@@ -375,13 +375,6 @@ func (s *Service) record(ctx context.Context, j *Job, founds []found) error {
 
 // ---- the caller's view
 
-func require(c access.Caller, perm access.Perm) error {
-	if !c.Can(perm) {
-		return tansa.Errorf(tansa.Forbidden, "your role %s may not do this (needs %s)", c.Role, perm)
-	}
-	return nil
-}
-
 // scope intersects the tenant a request asked for with what c may see.
 func scope(c access.Caller, asked string) access.Scope {
 	sc := c.Scope()
@@ -392,7 +385,7 @@ func scope(c access.Caller, asked string) access.Scope {
 // Hunts lists the hunts of c's tenants (narrowed to asked when given),
 // newest first.
 func (s *Service) Hunts(ctx context.Context, c access.Caller, asked string, q Query) ([]Job, int, error) {
-	if err := require(c, access.PermIntelRead); err != nil {
+	if err := c.Require(access.PermIntelRead); err != nil {
 		return nil, 0, err
 	}
 	q.Scope = scope(c, asked)
@@ -401,7 +394,7 @@ func (s *Service) Hunts(ctx context.Context, c access.Caller, asked string, q Qu
 
 // Hunt returns one hunt of c's tenants.
 func (s *Service) Hunt(ctx context.Context, c access.Caller, id string) (Job, error) {
-	if err := require(c, access.PermIntelRead); err != nil {
+	if err := c.Require(access.PermIntelRead); err != nil {
 		return Job{}, err
 	}
 	j, err := s.store.Hunt(ctx, id)
@@ -436,7 +429,7 @@ func (s *Service) IndicatorHits(ctx context.Context, c access.Caller, indicatorI
 // indicator's own tenant, or for a global indicator over the tenant asked
 // for, else every tenant c works in.
 func (s *Service) HuntIndicator(ctx context.Context, c access.Caller, indicatorID, asked string) ([]Job, error) {
-	if err := require(c, access.PermIntelWrite); err != nil {
+	if err := c.Require(access.PermIntelWrite); err != nil {
 		return nil, err
 	}
 	rec, err := s.finder.Indicator(ctx, c, indicatorID)
@@ -481,7 +474,7 @@ func (s *Service) HuntIndicator(ctx context.Context, c access.Caller, indicatorI
 // RetroDays returns the look-back window of the tenant c names (or works
 // in).
 func (s *Service) RetroDays(ctx context.Context, c access.Caller, tenant string) (string, int, error) {
-	if err := require(c, access.PermIntelRead); err != nil {
+	if err := c.Require(access.PermIntelRead); err != nil {
 		return "", 0, err
 	}
 	t, err := oneTenant(c, tenant)
@@ -494,7 +487,7 @@ func (s *Service) RetroDays(ctx context.Context, c access.Caller, tenant string)
 
 // SetRetroDays sets the look-back window of one tenant c may administer.
 func (s *Service) SetRetroDays(ctx context.Context, c access.Caller, tenant string, days int) (string, error) {
-	if err := require(c, access.PermIntelWrite); err != nil {
+	if err := c.Require(access.PermIntelWrite); err != nil {
 		return "", err
 	}
 	if days < 1 || days > MaxDays {

@@ -33,7 +33,7 @@ type ImportInput struct {
 // rejected alone (see importer.Result). It fails with kind TooLarge for
 // input over importer.MaxInput.
 func (s *Service) Import(ctx context.Context, c access.Caller, data []byte, in ImportInput) (*importer.Result, error) {
-	if err := require(c, access.PermIntelWrite); err != nil {
+	if err := c.Require(access.PermIntelWrite); err != nil {
 		return nil, err
 	}
 	if len(data) > importer.MaxInput {
@@ -91,7 +91,7 @@ func (s *Service) Import(ctx context.Context, c access.Caller, data []byte, in I
 // the answer to what that tenant sees, or to nothing when c may not reach
 // it.
 func (s *Service) Indicators(ctx context.Context, c access.Caller, q Query) ([]Record, int, error) {
-	if err := require(c, access.PermIntelRead); err != nil {
+	if err := c.Require(access.PermIntelRead); err != nil {
 		return nil, 0, err
 	}
 	if q.Type != "" && !q.Type.Valid() {
@@ -113,7 +113,7 @@ func (s *Service) Indicators(ctx context.Context, c access.Caller, q Query) ([]R
 // Indicator returns indicator id when c may see it, with the sightings of
 // c's tenants (and those of no tenant).
 func (s *Service) Indicator(ctx context.Context, c access.Caller, id string) (Record, error) {
-	if err := require(c, access.PermIntelRead); err != nil {
+	if err := c.Require(access.PermIntelRead); err != nil {
 		return Record{}, err
 	}
 	r, err := s.store.Indicator(ctx, id)
@@ -132,7 +132,7 @@ func (s *Service) Indicator(ctx context.Context, c access.Caller, id string) (Re
 // Imports lists the import log entries c may see, newest first: those of
 // its tenants and, for a provider role over all tenants, global imports.
 func (s *Service) Imports(ctx context.Context, c access.Caller, q ImportQuery) ([]Import, int, error) {
-	if err := require(c, access.PermIntelRead); err != nil {
+	if err := c.Require(access.PermIntelRead); err != nil {
 		return nil, 0, err
 	}
 	asked := q.Scope
@@ -148,7 +148,7 @@ func (s *Service) Imports(ctx context.Context, c access.Caller, q ImportQuery) (
 // never an allowlisted value. tenant is resolved as for Import; a provider
 // role working across tenants that names none gets the global list.
 func (s *Service) BlockList(ctx context.Context, c access.Caller, tenant string) (*blocklist.List, error) {
-	if err := require(c, access.PermIntelRead); err != nil {
+	if err := c.Require(access.PermIntelRead); err != nil {
 		return nil, err
 	}
 	tenant, err := s.reach(ctx, c, tenant)
@@ -186,7 +186,7 @@ func marshal(v map[string]any) []byte {
 // after the cursor (after, afterID), oldest first. tenant must be one c
 // may reach; the page is as the tenant's people see it.
 func (s *Service) Shared(ctx context.Context, c access.Caller, tenant string, after time.Time, afterID string, limit int) ([]Record, error) {
-	if err := require(c, access.PermIntelRead); err != nil {
+	if err := c.Require(access.PermIntelRead); err != nil {
 		return nil, err
 	}
 	if tenant == "" {

@@ -173,13 +173,6 @@ func (s *Service) Options() Options { return s.opt }
 
 func (s *Service) now() time.Time { return s.opt.Now().UTC().Truncate(time.Microsecond) }
 
-func require(c access.Caller, perm access.Perm) error {
-	if !c.Can(perm) {
-		return tansa.Errorf(tansa.Forbidden, "your role %s may not do this (needs %s)", c.Role, perm)
-	}
-	return nil
-}
-
 // visible reports whether c may see an indicator of tenant with label tlp.
 func visible(c access.Caller, tenant string, tlp intel.TLP) bool {
 	if tenant == "" {
@@ -192,26 +185,7 @@ func visible(c access.Caller, tenant string, tlp intel.TLP) bool {
 // reach it, else the tenant c works in (its own, or the one chosen in the
 // console). It returns "" when c works across tenants and named none.
 func (s *Service) reach(ctx context.Context, c access.Caller, asked string) (string, error) {
-	if asked == "" {
-		if c.Current != "" && c.CanAccess(c.Current) {
-			return c.Current, nil
-		}
-		if !c.Role.Provider() {
-			if c.TenantID == "" {
-				return "", tansa.Errorf(tansa.Forbidden, "your credential belongs to no tenant")
-			}
-			return c.TenantID, nil
-		}
-		return "", nil
-	}
-	if c.Current != "" && c.Current != asked {
-		return "", tansa.Errorf(tansa.NotFound, "tenant %q not found", asked)
-	}
-	t, err := s.tenants.Tenant(ctx, c, asked)
-	if err != nil {
-		return "", err
-	}
-	return t.ID, nil
+	return access.Reach(ctx, s.tenants, c, asked)
 }
 
 // NewSighting is a sighting to add to a stored indicator: live matching
