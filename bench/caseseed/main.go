@@ -36,6 +36,7 @@ import (
 	"github.com/tansa-sec/tansa/internal/cases"
 	"github.com/tansa-sec/tansa/internal/server"
 	"github.com/tansa-sec/tansa/internal/store/sqlite"
+	"github.com/tansa-sec/tansa/internal/store/sqlstore"
 	"github.com/tansa-sec/tansa/internal/tansa"
 )
 
@@ -251,11 +252,11 @@ func insertCase(ctx context.Context, tx *sql.Tx, c cases.Case) error {
 		open = 1
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO cases (id, tenant_id, title, description, severity, severity_rank, phase, open, resolution, type,
-		assignee, assignee_name, reopened, acknowledged, contained, closed, ack_due, contain_due, close_due, creator, created, updated, version)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		assignee, assignee_name, reopened, acknowledged, contained, closed, ack_due, contain_due, close_due, creator, created, updated, version, breach_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.TenantID, c.Title, c.Description, c.Severity, slices.Index(cases.Severities, c.Severity), string(c.Phase), open, string(c.Resolution),
 		c.Type, c.Assignee, c.AssigneeName, m(c.Acknowledged), m(c.Contained), m(c.Closed), m(c.AckDue), m(c.ContainDue), m(c.CloseDue),
-		c.Creator, m(c.Created), m(c.Updated), c.Version)
+		c.Creator, m(c.Created), m(c.Updated), c.Version, sqlstore.BreachAt(c))
 	if err != nil {
 		return fmt.Errorf("insert case: %w", err)
 	}

@@ -134,6 +134,38 @@ func (c Case) Breached(now time.Time) bool {
 	return false
 }
 
+// BreachAt returns the time from which the case counts as breached, as
+// Breached reports it: the earliest deadline of a timer still running, or
+// the zero Unix time (1970) when a timer already stopped past its
+// deadline, since that breach holds at any time. ok is false when no timer
+// can breach any more (every timer without a target or stopped in time).
+// Stores keep it beside the case so that the breached filter is an index
+// range instead of a computation on every case.
+func (c Case) BreachAt() (at time.Time, ok bool) {
+	for _, t := range c.Timers(time.Time{}) {
+		if t.Due.IsZero() {
+			continue
+		}
+		stop := t.Stopped
+		if stop.IsZero() && !c.Open() && !c.Closed.IsZero() {
+			stop = c.Closed
+		}
+		var from time.Time
+		switch {
+		case stop.IsZero():
+			from = t.Due
+		case stop.After(t.Due):
+			from = time.Unix(0, 0).UTC()
+		default:
+			continue
+		}
+		if !ok || from.Before(at) {
+			at, ok = from, true
+		}
+	}
+	return at, ok
+}
+
 // TaskStatus is where a task stands.
 type TaskStatus string
 

@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) cases.Store) {
 		{"LinkAlerts", testLinkAlerts},
 		{"ListFiltersSortsPages", testList},
 		{"Breached", testBreached},
+		{"BreachFollowsChanges", testBreachFollowsChanges},
 		{"TasksNotesObservables", testParts},
 		{"Evidence", testEvidence},
 		{"Timeline", testTimeline},
@@ -311,6 +312,88 @@ func testBreached(t *testing.T, s cases.Store) {
 			t.Errorf("%s: Case.Breached says %v, the store %v", c.Title, !want, want)
 		}
 	}
+}
+
+// testBreachFollowsChanges walks one case through acknowledge, contain,
+// close, reopen and a severity change, and checks after each write that
+// the breached filter shows it exactly when Case.Breached does: the store
+// keeps what the filter reads in step with every change of a deadline or
+// a timer.
+func testBreachFollowsChanges(t *testing.T, s cases.Store) {
+	ctx := context.Background()
+	c := newCase("t1", "walked", "high", t0)
+	c.AckDue, c.ContainDue, c.CloseDue = t0.Add(time.Hour), t0.Add(4*time.Hour), t0.Add(24*time.Hour)
+	c = create(t, s, c)
+	other := newCase("t2", "never breaches", "low", t0)
+	create(t, s, other)
+	listed := func(at time.Duration, scope access.Scope, state string) bool {
+		t.Helper()
+		l, n, err := s.Cases(ctx, cases.Query{Scope: scope, State: state, BreachedAt: t0.Add(at), Page: access.Page{Limit: 50}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != len(l) {
+			t.Errorf("total %d for %d listed", n, len(l))
+		}
+		for _, x := range l {
+			if x.ID != c.ID {
+				t.Errorf("breached at +%v: %q listed", at, x.Title)
+			}
+		}
+		return len(l) == 1
+	}
+	step := func(what string, f func(*cases.Case), want map[time.Duration]bool) {
+		t.Helper()
+		if f != nil {
+			upd := c
+			f(&upd)
+			upd.Version++
+			if err := s.ApplyCase(ctx, cases.Change{Case: &upd}); err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+			c = get(t, s, c.ID)
+		}
+		for at, w := range want {
+			if c.Breached(t0.Add(at)) != w {
+				t.Fatalf("%s: Case.Breached(+%v) = %v; the test expects %v", what, at, !w, w)
+			}
+			for _, sc := range []access.Scope{{All: true}, {Tenants: []string{"t1"}}} {
+				for _, state := range []string{"", "open"} {
+					if state == "open" && !c.Open() {
+						continue
+					}
+					if got := listed(at, sc, state); got != w {
+						t.Errorf("%s: breached at +%v (scope %+v, state %q): listed %v, want %v", what, at, sc, state, got, w)
+					}
+				}
+			}
+			if got := listed(at, access.Scope{Tenants: []string{"t2"}}, ""); got {
+				t.Errorf("%s: listed in another tenant", what)
+			}
+		}
+	}
+	step("created", nil, map[time.Duration]bool{30 * time.Minute: false, 2 * time.Hour: true})
+	step("acknowledged in time", func(u *cases.Case) { u.Phase, u.Acknowledged = cases.PhaseTriage, t0.Add(10*time.Minute) },
+		map[time.Duration]bool{2 * time.Hour: false, 5 * time.Hour: true})
+	step("contained in time", func(u *cases.Case) { u.Phase, u.Contained = cases.PhaseContainment, t0.Add(3*time.Hour) },
+		map[time.Duration]bool{5 * time.Hour: false, 25 * time.Hour: true})
+	step("closed in time", func(u *cases.Case) {
+		u.Phase, u.Resolution, u.Closed = cases.PhaseClosed, cases.TruePositive, t0.Add(20*time.Hour)
+	}, map[time.Duration]bool{25 * time.Hour: false, 100 * time.Hour: false})
+	step("reopened", func(u *cases.Case) {
+		u.Phase, u.Resolution, u.Closed, u.Reopened = cases.PhaseEradication, "", time.Time{}, 1
+	},
+		map[time.Duration]bool{23 * time.Hour: false, 25 * time.Hour: true})
+	step("severity lowered, later deadline", func(u *cases.Case) { u.Severity, u.CloseDue = "low", t0.Add(30*24*time.Hour) },
+		map[time.Duration]bool{25 * time.Hour: false, 31 * 24 * time.Hour: true})
+	step("closed late", func(u *cases.Case) {
+		u.Phase, u.Resolution, u.Closed = cases.PhaseClosed, cases.Benign, t0.Add(31*24*time.Hour)
+	}, map[time.Duration]bool{25 * time.Hour: true, 40 * 24 * time.Hour: true})
+	step("contain timer stopped late", func(u *cases.Case) {
+		u.Phase, u.Resolution, u.Closed, u.CloseDue, u.Contained = cases.PhaseRecovery, "", time.Time{}, time.Time{}, t0.Add(5*time.Hour)
+	}, map[time.Duration]bool{30 * time.Minute: true, 40 * 24 * time.Hour: true})
+	step("no targets", func(u *cases.Case) { u.AckDue, u.ContainDue, u.CloseDue = time.Time{}, time.Time{}, time.Time{} },
+		map[time.Duration]bool{30 * time.Minute: false, 400 * 24 * time.Hour: false})
 }
 
 func mustList(t *testing.T, s cases.Store) []cases.Case {
