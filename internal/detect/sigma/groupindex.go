@@ -13,7 +13,10 @@ import (
 // (Channel, EventID) pair the groups worth running. Per event, the two
 // fields are looked up once, the same way the filters look them up; a value
 // the index cannot key exactly (not an integer or decimal text, not a
-// string, absent) admits every group as far as that field goes. The filters
+// string) admits every group as far as that field goes. An absent field
+// admits only the groups that require none of its values: a required value
+// is a plain equality, which an absent field fails, so syslog, firewall and
+// other non-Windows events skip every Windows filter at once. The filters
 // still run on the groups picked, so results never change: the index only
 // leaves out filters that would have failed.
 
@@ -199,7 +202,7 @@ func (k *indexKey) keyOf(vm valueMatcher) (string, bool) {
 func (k *indexKey) slot(e Event) int {
 	v, ok := lookup(e, k.names)
 	if !ok {
-		return slotUnknown
+		return slotOther // an equality the filters require fails on an absent field
 	}
 	var text string
 	switch x := v.(type) {

@@ -69,6 +69,8 @@ detection:
 		{Fields{"Channel": sysmon, "EventID": []string{"1"}, "Image": img}, nil},
 		{Fields{"Channel": sysmon, "Image": img}, []string{"any"}},
 		{Fields{"winlog.channel": sysmon, "event.code": "1", "process.executable": img}, []string{"proc", "any"}},
+		{Fields{"process.name": "sshd", "Image": img}, []string{"any"}},
+		{Fields{"Channel": nil, "EventID": nil, "Image": img}, []string{"any"}},
 	}
 	for _, c := range cases {
 		a := fast.Match(c.e, nil)
@@ -99,5 +101,13 @@ detection:
 				break
 			}
 		}
+	}
+	// An event with neither field (syslog, a firewall) runs only the group
+	// whose filter requires neither: no Windows filter at all.
+	if g := fast.gi.pick(Fields{"process.name": "sshd", "Image": img}); len(g) != 1 || g[0].rules[0].Rule.Title != "any" {
+		t.Errorf("an event without Channel and EventID picks %d groups, want only the one of rule any", len(g))
+	}
+	if g := fast.gi.pick(Fields{"Channel": sysmon, "Image": img}); len(g) != 1 {
+		t.Errorf("a Sysmon event without EventID picks %d groups, want 1 (proc and net need an EventID, sec the Security Channel)", len(g))
 	}
 }
