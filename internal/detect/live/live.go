@@ -19,6 +19,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,6 +32,9 @@ import (
 	"github.com/tansa-sec/tansa/internal/detect/ruleset"
 	"github.com/tansa-sec/tansa/internal/detect/sigma"
 	"github.com/tansa-sec/tansa/internal/events"
+	"github.com/tansa-sec/tansa/internal/normalize"
+	"github.com/tansa-sec/tansa/internal/normalize/kv"
+	"github.com/tansa-sec/tansa/internal/normalize/linux"
 	"github.com/tansa-sec/tansa/internal/tansa"
 )
 
@@ -124,8 +128,13 @@ func New(rules Rules, alerts Alerts, log *slog.Logger, reg prometheus.Registerer
 // engine is one tenant's compiled rules.
 type engine struct {
 	windows, cloud *sigma.Ruleset
-	corr           *sigma.Correlator
-	corrRules      []*sigma.Rule
+	// byFormat holds, per event Format the syslog parsers produce, the
+	// rules of the Sigma product that reads it (FortiGate, Linux); those
+	// events go through the windows set too, for the rules that name no
+	// product (firewall, proxy, web server…).
+	byFormat  map[string]*sigma.Ruleset
+	corr      *sigma.Correlator
+	corrRules []*sigma.Rule
 	// alerting holds the detection rules whose own matches raise alerts:
 	// enabled by the settings and not referenced only by correlations
 	// without generate.
@@ -161,6 +170,38 @@ func cloudProduct(p string) bool {
 
 func cloudFormat(f string) bool { return f == "o365" || f == "entra_signin" }
 
+// formatRules says which rules of other products read the events of a
+// Format the syslog parsers produce: the rule's product, and its service
+// among services ("" for rules that name none; nil: any). Rules with a
+// category read endpoint telemetry (Linux process_creation, file_event…),
+// which these logs are not, so they are left out.
+var formatRules = map[string]struct {
+	product  string
+	services []string
+}{
+	kv.FortiGate:     {"fortigate", nil},
+	linux.SSHD:       {"linux", []string{"", "sshd"}},
+	linux.PAM:        {"linux", []string{"", "auth", "sshd"}},
+	linux.Auditd:     {"linux", []string{"auditd"}},
+	normalize.Syslog: {"linux", []string{"", "syslog"}},
+}
+
+// formatsOf returns the Formats whose events r reads (see formatRules).
+func formatsOf(r *sigma.Rule) []string {
+	p, svc := strings.ToLower(r.Logsource.Product), strings.ToLower(r.Logsource.Service)
+	if r.Logsource.Category != "" {
+		return nil
+	}
+	var out []string
+	for f, fr := range formatRules {
+		if fr.product == p && (fr.services == nil || slices.Contains(fr.services, svc)) {
+			out = append(out, f)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // build compiles a tenant's live rules into an engine.
 func (d *Detector) build(ctx context.Context, name string, prev *engine) (*engine, error) {
 	lv, err := d.rules.Live(ctx, name)
@@ -191,6 +232,7 @@ func (d *Detector) build(ctx context.Context, name string, prev *engine) (*engin
 		}
 	}
 	var win, cloud, all []*sigma.Rule
+	byFormat := map[string][]*sigma.Rule{}
 	for _, r := range lv.Rules {
 		switch {
 		case r.Correlation != nil:
@@ -214,7 +256,13 @@ func (d *Detector) build(ctx context.Context, name string, prev *engine) (*engin
 		case cloudProduct(p):
 			cloud = append(cloud, r)
 		default:
-			continue // no parser here produces that product's events
+			fs := formatsOf(r)
+			if len(fs) == 0 {
+				continue // no parser here produces that product's events
+			}
+			for _, f := range fs {
+				byFormat[f] = append(byFormat[f], r)
+			}
 		}
 		all = append(all, r)
 		if enabled {
@@ -231,6 +279,16 @@ func (d *Detector) build(ctx context.Context, name string, prev *engine) (*engin
 	}
 	if e.windows == nil || e.cloud == nil {
 		return nil, err
+	}
+	e.byFormat = map[string]*sigma.Ruleset{}
+	for f, rules := range byFormat {
+		rs, err := sigma.Compile(rules, opts)
+		if err != nil {
+			d.log.Warn("live detection: some rules did not compile", "tenant", name, "format", f, "err", err)
+		}
+		if rs != nil && len(rs.Rules()) > 0 {
+			e.byFormat[f] = rs
+		}
 	}
 	e.corr, err = sigma.NewCorrelator(append(all, corrs...), sigma.CorrelatorOptions{MaxGroups: d.opt.MaxGroups, Lateness: d.opt.Lateness})
 	if err != nil {
@@ -294,7 +352,7 @@ func (d *Detector) Detect(ctx context.Context, tenantID string, recs []events.Re
 			return
 		}
 	}
-	if e == nil || (len(e.windows.Rules()) == 0 && len(e.cloud.Rules()) == 0) {
+	if e == nil || (len(e.windows.Rules()) == 0 && len(e.cloud.Rules()) == 0 && len(e.byFormat) == 0) {
 		return
 	}
 	m, err := d.alerts.Matcher(ctx, tenantID)
@@ -315,6 +373,9 @@ func (d *Detector) Detect(ctx context.Context, tenantID string, recs []events.Re
 			set = e.cloud
 		}
 		dst = set.Match(ev, dst[:0])
+		if fs := e.byFormat[ev.Format]; fs != nil {
+			dst = fs.Match(ev, dst)
+		}
 		if len(dst) == 0 {
 			continue
 		}

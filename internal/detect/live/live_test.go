@@ -5,6 +5,8 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/tansa-sec/tansa/internal/detect/live"
 	"github.com/tansa-sec/tansa/internal/detect/ruleset"
 	"github.com/tansa-sec/tansa/internal/events"
+	"github.com/tansa-sec/tansa/internal/normalize"
 	"github.com/tansa-sec/tansa/internal/store/sqlite"
 	"github.com/tansa-sec/tansa/internal/tansa"
 )
@@ -208,3 +211,99 @@ func TestSettingsRecompileAndStateSurvivesRestart(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// syslogRules are SigmaHQ-shaped rules for logs that arrive by syslog:
+// FortiGate's event log, sshd, Sigma's firewall category (no product), and
+// two Linux rules that must not read sshd lines: one of a category
+// (endpoint telemetry) and one of another service (auditd).
+const syslogRules = `title: FortiGate - New Administrator Account Created
+id: cd0a4943-0edd-42cf-b50c-06f77a10d4c1
+status: test
+level: medium
+logsource: {product: fortigate, service: event}
+detection:
+  selection: {action: 'Add', cfgpath: 'system.admin'}
+  condition: selection
+---
+title: Suspicious OpenSSH Daemon Error
+id: e76b413a-83d0-4b94-8e4c-85db4a5b8bdc
+status: test
+level: medium
+logsource: {product: linux, service: sshd}
+detection:
+  keywords: ['unexpected internal error', 'Corrupted MAC on input']
+  condition: keywords
+---
+title: Cleartext Protocol Usage
+id: d7fb8f0e-bd5f-45c2-b467-19571c490aad
+status: test
+level: medium
+logsource: {category: firewall}
+detection:
+  selection: {dst_port: [21, 23, 80]}
+  selection_allow1: {action: [forward, accept]}
+  condition: selection and selection_allow1
+---
+title: Linux process running sshd words
+id: 44444444-4444-4444-8444-444444444444
+status: test
+level: high
+logsource: {product: linux, category: process_creation}
+detection:
+  keywords: ['Corrupted MAC']
+  condition: keywords
+---
+title: auditd sshd words
+id: 55555555-5555-4555-8555-555555555555
+status: test
+level: high
+logsource: {product: linux, service: auditd}
+detection:
+  keywords: ['Corrupted MAC']
+  condition: keywords
+`
+
+// TestDetectSyslogProducts checks that syslog lines, parsed as ingest
+// parses them, meet the rules of the product that reads them (FortiGate,
+// Linux sshd) and the product-less firewall rules, and no others.
+func TestDetectSyslogProducts(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.rules.Import(f.ctx, f.sys, []byte(syslogRules), ruleset.ImportInput{Set: "syslog", Name: "syslog.yml"}); err != nil {
+		t.Fatal(err)
+	}
+	d := f.detector()
+	p := normalize.NewParser(nil)
+	lines := []string{
+		`<189>Nov 22 05:00:00 fw-1 date=2026-11-22 time=05:00:00 devname="fw-1" devid="FG100F0000001" logid="0100044547" type="event" subtype="system" level="information" vd="root" user="admin" ui="GUI(10.0.0.1)" action="Add" cfgtid=1 cfgpath="system.admin" cfgobj="backdoor" msg="Add system.admin backdoor"`,
+		`<189>Nov 22 05:00:01 fw-1 date=2026-11-22 time=05:00:01 devname="fw-1" devid="FG100F0000001" logid="0000000013" type="traffic" subtype="forward" level="notice" vd="root" srcip=10.0.0.5 srcport=40000 srcintf="port1" dstip=198.51.100.7 dstport=80 dstintf="wan1" sessionid=7 proto=6 action="accept" policyid=3 service="HTTP"`,
+		`<189>Nov 22 05:00:02 fw-1 date=2026-11-22 time=05:00:02 devname="fw-1" devid="FG100F0000001" logid="0000000013" type="traffic" subtype="forward" level="notice" vd="root" srcip=10.0.0.5 srcport=40001 srcintf="port1" dstip=198.51.100.7 dstport=443 dstintf="wan1" sessionid=8 proto=6 action="accept" policyid=3 service="HTTPS"`,
+		`<38>Nov 22 05:00:03 srv-1 sshd[1234]: Corrupted MAC on input.`,
+		`<38>Nov 22 05:00:04 srv-1 sshd[1235]: Failed password for invalid user admin from 198.51.100.9 port 50000 ssh2`,
+	}
+	var recs []events.Record
+	for i, l := range lines {
+		ev := p.Parse([]byte(l), "", t0)
+		ev.ID, ev.TenantID = "s"+strconv.Itoa(i), f.tenant
+		recs = append(recs, events.Record{Event: ev})
+	}
+	// A Windows event with FortiGate's field names is not a FortiGate log.
+	recs = append(recs, winEvent("w1", t0, map[string]any{"Channel": "Security", "EventID": int64(4720), "action": "Add", "cfgpath": "system.admin"}))
+	d.Detect(f.ctx, f.tenant, recs)
+	got := map[string][]string{}
+	for _, a := range f.list(t) {
+		got[a.RuleTitle] = append(got[a.RuleTitle], a.EventIDs...)
+	}
+	want := map[string][]string{
+		"FortiGate - New Administrator Account Created": {"s0"},
+		"Cleartext Protocol Usage":                      {"s1"},
+		"Suspicious OpenSSH Daemon Error":               {"s3"},
+	}
+	if len(got) != len(want) {
+		t.Errorf("alerts %v, want %v", got, want)
+	}
+	for title, ids := range want {
+		if !slices.Equal(got[title], ids) {
+			t.Errorf("%s: events %v, want %v (all alerts: %v)", title, got[title], ids, got)
+		}
+	}
+}
