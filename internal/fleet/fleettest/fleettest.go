@@ -16,6 +16,7 @@ package fleettest
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -45,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) fleet.Store) {
 		{"NotFound", testNotFound},
 		{"RetroHuntMentions", testMentions},
 		{"ConcurrentUploads", testConcurrent},
+		{"ConcurrentResweepsCount", testConcurrentResweeps},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -462,5 +464,75 @@ func testConcurrent(t *testing.T, s fleet.Store) {
 	}
 	if _, total, err := s.Findings(ctx, fleet.FindingQuery{Scope: one("t-a"), Page: access.Page{Limit: 1}}); err != nil || total != n {
 		t.Errorf("%d findings, %v; want %d", total, err, n)
+	}
+}
+
+// testConcurrentResweeps uploads two sweeps of each of 12 endpoints in
+// two tenants at once, in any order, so that stores writing batches of
+// concurrent uploads move one count for several sweeps: the counts must
+// be those of each endpoint's newest sweep, and what no endpoint has any
+// more must be gone.
+func testConcurrentResweeps(t *testing.T, s fleet.Store) {
+	ctx := context.Background()
+	var ups []*fleet.StoredSweep
+	n := 0
+	for _, tenant := range []string{"t-a", "t-b"} {
+		for h := range 6 {
+			host := fmt.Sprintf("PC-%d", h)
+			n++
+			ups = append(ups, mk(tenant, host, n, t0, []string{"/usr/bin/common", "/tmp/round1-gone", "/opt/" + tenant, fmt.Sprintf("/opt/h-%s-%d", tenant, h)}))
+			n++
+			ups = append(ups, mk(tenant, host, n, t0.Add(time.Hour), []string{"/usr/bin/common", "/opt/new", fmt.Sprintf("/opt/h-%s-%d", tenant, h)}))
+		}
+	}
+	ups = append(ups, ups[3]) // a replay in the same burst
+	errs := make([]error, len(ups))
+	var wg sync.WaitGroup
+	for i, st := range ups {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.PutSweep(ctx, st, tansa.AuditEntry{Time: t0, TenantID: st.Sweep.TenantID, Actor: "token:test", Action: "sweep.upload", ObjectType: "sweep", ObjectID: st.Sweep.ID})
+		}()
+	}
+	wg.Wait()
+	conflicts := 0
+	for i, err := range errs {
+		switch {
+		case tansa.KindOf(err) == tansa.Conflict:
+			conflicts++
+		case err != nil:
+			t.Errorf("sweep %d: %v", i, err)
+		}
+	}
+	if conflicts != 1 {
+		t.Errorf("%d conflicts, want exactly 1 (the replay)", conflicts)
+	}
+	counts := func(sc access.Scope) map[string]int {
+		ps, _, err := s.Prevalence(ctx, fleet.PrevalenceQuery{Scope: sc, Kind: fleet.KindProcess, Page: access.Page{Limit: 100}})
+		if err != nil {
+			t.Fatalf("Prevalence: %v", err)
+		}
+		m := map[string]int{}
+		for _, p := range ps {
+			m[p.Value] = p.Assets
+		}
+		return m
+	}
+	want := map[string]int{"/usr/bin/common": 12, "/opt/new": 12}
+	for _, tenant := range []string{"t-a", "t-b"} {
+		for h := range 6 {
+			want[fmt.Sprintf("/opt/h-%s-%d", tenant, h)] = 1
+		}
+	}
+	if got := counts(access.Scope{All: true}); !maps.Equal(got, want) {
+		t.Errorf("prevalence across tenants = %v, want %v", got, want)
+	}
+	wantA := map[string]int{"/usr/bin/common": 6, "/opt/new": 6}
+	for h := range 6 {
+		wantA[fmt.Sprintf("/opt/h-t-a-%d", h)] = 1
+	}
+	if got := counts(one("t-a")); !maps.Equal(got, wantA) {
+		t.Errorf("prevalence in t-a = %v, want %v", got, wantA)
 	}
 }

@@ -135,26 +135,41 @@ func (db *DB) drainSweeps(ctx context.Context, first bool) {
 }
 
 // putSweeps writes a batch in one transaction and tells each caller how
-// its sweep fared.
+// its sweep fared. The prevalence counts and interned values of the whole
+// batch are written once at its end: endpoints share most of their
+// artifacts (system paths, hashes, services), so the batch's sweeps move
+// far fewer distinct counts — the across-tenant ones above all — than the
+// sum of theirs, and each is one write at one place in the B-tree.
 func (db *DB) putSweeps(ctx context.Context, batch []*sweepPut) {
 	errs := make([]error, len(batch))
+	counts := newPrevalenceDeltas()
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		for i, p := range batch {
+			d := newPrevalenceDeltas()
 			if len(batch) == 1 {
-				errs[i] = db.putSweep(ctx, tx, p.s, p.a)
-				return errs[i]
+				if errs[i] = db.putSweep(ctx, tx, p.s, p.a, d); errs[i] != nil {
+					return errs[i]
+				}
+				counts.merge(d)
+				break
 			}
 			if _, err := tx.ExecContext(ctx, "SAVEPOINT sweep"); err != nil {
 				return err
 			}
-			if errs[i] = db.putSweep(ctx, tx, p.s, p.a); errs[i] != nil {
+			if errs[i] = db.putSweep(ctx, tx, p.s, p.a, d); errs[i] != nil {
 				if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT sweep"); err != nil {
 					return err
 				}
+			} else {
+				// Only a sweep that stayed counts.
+				counts.merge(d)
 			}
 			if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT sweep"); err != nil {
 				return err
 			}
+		}
+		if err := db.writePrevalence(ctx, tx, counts); err != nil {
+			return fmt.Errorf("prevalence: %w", err)
 		}
 		return nil
 	})
@@ -170,8 +185,108 @@ func (db *DB) putSweeps(ctx context.Context, batch []*sweepPut) {
 	}
 }
 
-// putSweep stores one sweep inside tx.
-func (db *DB) putSweep(ctx context.Context, tx *sql.Tx, s *fleet.StoredSweep, a tansa.AuditEntry) error {
+// prevKey is one prevalence count: an artifact in a tenant, or across
+// tenants under tenant "".
+type prevKey struct {
+	tenant string
+	vid    int64
+}
+
+// prevalenceDeltas gathers how the counts move and which values are new.
+type prevalenceDeltas struct {
+	n     map[prevKey]int
+	kinds map[int64]fleet.Artifact // every artifact counted up, to intern its value
+}
+
+func newPrevalenceDeltas() *prevalenceDeltas {
+	return &prevalenceDeltas{n: map[prevKey]int{}, kinds: map[int64]fleet.Artifact{}}
+}
+
+// add counts an asset of tenant gaining (+1) or losing (-1) artifact vid.
+func (d *prevalenceDeltas) add(tenant string, vid int64, by int) {
+	d.n[prevKey{tenant, vid}] += by
+	d.n[prevKey{"", vid}] += by
+}
+
+func (d *prevalenceDeltas) merge(o *prevalenceDeltas) {
+	for k, v := range o.n {
+		d.n[k] += v
+	}
+	for k, v := range o.kinds {
+		d.kinds[k] = v
+	}
+}
+
+// writePrevalence interns the new values and moves the counts, in key
+// order, each once.
+func (db *DB) writePrevalence(ctx context.Context, tx *sql.Tx, d *prevalenceDeltas) error {
+	vids := make([]int64, 0, len(d.kinds))
+	for v := range d.kinds {
+		vids = append(vids, v)
+	}
+	slices.Sort(vids)
+	vals := make([][]any, len(vids))
+	for i, v := range vids {
+		a := d.kinds[v]
+		vals[i] = []any{v, a.Kind, a.Value}
+	}
+	if err := db.insertMany(ctx, tx, "INSERT INTO fleet_values (vid, kind, value) VALUES ", " ON CONFLICT (vid) DO NOTHING", 3, vals); err != nil {
+		return err
+	}
+	keys := make([]prevKey, 0, len(d.n))
+	for k, n := range d.n {
+		if n != 0 {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b prevKey) int {
+		if c := strings.Compare(a.tenant, b.tenant); c != 0 {
+			return c
+		}
+		return cmpInt64(a.vid, b.vid)
+	})
+	var up [][]any
+	var down []prevKey
+	for _, k := range keys {
+		n := d.n[k]
+		if n < 0 {
+			down = append(down, k)
+			continue
+		}
+		kind := d.kinds[k.vid].Kind
+		up = append(up, []any{k.tenant, k.vid, kind, n})
+	}
+	if err := db.insertMany(ctx, tx, "INSERT INTO fleet_prevalence (tenant_id, vid, kind, assets) VALUES ",
+		" ON CONFLICT (tenant_id, vid) DO UPDATE SET assets = fleet_prevalence.assets + excluded.assets", 4, up); err != nil {
+		return err
+	}
+	// A count going down exists already (an asset had the artifact). An
+	// artifact no endpoint has any more leaves the counts, so that the
+	// rarest-first index holds only what exists.
+	for _, k := range down {
+		if _, err := db.exec(ctx, tx, "UPDATE fleet_prevalence SET assets = assets + ? WHERE tenant_id = ? AND vid = ?", d.n[k], k.tenant, k.vid); err != nil {
+			return err
+		}
+		if _, err := db.exec(ctx, tx, "DELETE FROM fleet_prevalence WHERE tenant_id = ? AND vid = ? AND assets <= 0", k.tenant, k.vid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// putSweep stores one sweep inside tx; how it moves the prevalence counts
+// goes into d, written with the rest of the batch's.
+func (db *DB) putSweep(ctx context.Context, tx *sql.Tx, s *fleet.StoredSweep, a tansa.AuditEntry, d *prevalenceDeltas) error {
 	var one int
 	err := tx.QueryRowContext(ctx, db.d.Q("SELECT 1 FROM fleet_sweeps WHERE id = ?"), s.Sweep.ID).Scan(&one)
 	if err == nil {
@@ -229,7 +344,7 @@ func (db *DB) putSweep(ctx context.Context, tx *sql.Tx, s *fleet.StoredSweep, a 
 		return fmt.Errorf("store findings: %w", err)
 	}
 	if newest {
-		if err := db.replaceArtifacts(ctx, tx, as.TenantID, assetID, s.Artifacts); err != nil {
+		if err := db.replaceArtifacts(ctx, tx, as.TenantID, assetID, s.Artifacts, d); err != nil {
 			return fmt.Errorf("artifacts: %w", err)
 		}
 	}
@@ -244,9 +359,9 @@ func (db *DB) putSweep(ctx context.Context, tx *sql.Tx, s *fleet.StoredSweep, a 
 	return db.appendAudit(ctx, tx, a)
 }
 
-// replaceArtifacts makes arts the artifact set of asset and moves the
-// prevalence counts of what was added and removed.
-func (db *DB) replaceArtifacts(ctx context.Context, tx *sql.Tx, tenant, asset string, arts []fleet.Artifact) error {
+// replaceArtifacts makes arts the artifact set of asset and records in d
+// how the prevalence counts move for what was added and removed.
+func (db *DB) replaceArtifacts(ctx context.Context, tx *sql.Tx, tenant, asset string, arts []fleet.Artifact, d *prevalenceDeltas) error {
 	old := map[int64]bool{}
 	rows, err := tx.QueryContext(ctx, db.d.Q("SELECT vid FROM fleet_artifacts WHERE asset_id = ?"), asset)
 	if err != nil {
@@ -264,7 +379,6 @@ func (db *DB) replaceArtifacts(ctx context.Context, tx *sql.Tx, tenant, asset st
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	var added []fleet.Artifact
 	var addedIDs []int64
 	cur := map[int64]bool{}
 	for _, a := range arts {
@@ -274,34 +388,26 @@ func (db *DB) replaceArtifacts(ctx context.Context, tx *sql.Tx, tenant, asset st
 		}
 		cur[v] = true
 		if !old[v] {
-			added = append(added, a)
 			addedIDs = append(addedIDs, v)
+			d.kinds[v] = a
+			d.add(tenant, v, 1)
 		}
 	}
 	var removed []int64
 	for v := range old {
 		if !cur[v] {
 			removed = append(removed, v)
+			d.add(tenant, v, -1)
 		}
 	}
 	slices.Sort(removed)
-	if len(added) > 0 {
-		vals := make([][]any, len(added))
-		links := make([][]any, len(added))
-		prev := make([][]any, 0, 2*len(added))
-		for i, a := range added {
-			vals[i] = []any{addedIDs[i], a.Kind, a.Value}
-			links[i] = []any{asset, addedIDs[i]}
-			prev = append(prev, []any{tenant, addedIDs[i], a.Kind, 1}, []any{"", addedIDs[i], a.Kind, 1})
-		}
-		if err := db.insertMany(ctx, tx, "INSERT INTO fleet_values (vid, kind, value) VALUES ", " ON CONFLICT (vid) DO NOTHING", 3, vals); err != nil {
-			return err
+	slices.Sort(addedIDs)
+	if len(addedIDs) > 0 {
+		links := make([][]any, len(addedIDs))
+		for i, v := range addedIDs {
+			links[i] = []any{asset, v}
 		}
 		if err := db.insertMany(ctx, tx, "INSERT INTO fleet_artifacts (asset_id, vid) VALUES ", "", 2, links); err != nil {
-			return err
-		}
-		if err := db.insertMany(ctx, tx, "INSERT INTO fleet_prevalence (tenant_id, vid, kind, assets) VALUES ",
-			" ON CONFLICT (tenant_id, vid) DO UPDATE SET assets = fleet_prevalence.assets + excluded.assets", 4, prev); err != nil {
 			return err
 		}
 	}
@@ -312,15 +418,6 @@ func (db *DB) replaceArtifacts(ctx context.Context, tx *sql.Tx, tenant, asset st
 			args = append(args, v)
 		}
 		if _, err := db.exec(ctx, tx, "DELETE FROM fleet_artifacts WHERE asset_id = ? AND vid IN "+inList(n), args...); err != nil {
-			return err
-		}
-		args[0] = tenant
-		if _, err := db.exec(ctx, tx, "UPDATE fleet_prevalence SET assets = assets - 1 WHERE (tenant_id = ? OR tenant_id = '') AND vid IN "+inList(n), args...); err != nil {
-			return err
-		}
-		// An artifact no endpoint has any more leaves the counts, so that
-		// the rarest-first index holds only what exists.
-		if _, err := db.exec(ctx, tx, "DELETE FROM fleet_prevalence WHERE (tenant_id = ? OR tenant_id = '') AND assets <= 0 AND vid IN "+inList(n), args...); err != nil {
 			return err
 		}
 		removed = removed[n:]

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tansa-sec/tansa/internal/fleet"
+	"github.com/tansa-sec/tansa/internal/store/sqlite"
+	"github.com/tansa-sec/tansa/internal/tansa"
+)
+
+// BenchmarkStorePutSweep measures the store's side of ingest: b.N
+// generated results (as gen makes them, 50 tenants) written by 8
+// concurrent callers of PutSweep into a new SQLite database, so that
+// they share transactions as concurrent uploads do. The results are
+// built before the timer starts; decrypting and decoding are not in it.
+//
+//	go test -run XXX -bench StorePutSweep -benchtime 2000x -cpu 1 ./bench/sweepload/
+func BenchmarkStorePutSweep(b *testing.B) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "tansa.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	at := time.Now().UTC().Add(-time.Hour)
+	sweeps := make([]*fleet.StoredSweep, b.N)
+	for i := range sweeps {
+		t := i % 50
+		sweeps[i] = fleet.Build(synth(1, t, i, 0, at), fmt.Sprintf("t-%02d", t), make([]byte, 16000), at, "token:bench")
+	}
+	b.ResetTimer()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(sweeps) {
+					return
+				}
+				if err := db.PutSweep(ctx, sweeps[i], tansa.AuditEntry{Time: at, Action: "sweep.upload", TenantID: sweeps[i].Sweep.TenantID}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
