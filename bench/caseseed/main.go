@@ -6,7 +6,10 @@
 // Tenants and a calibration sample of cases go through the real services
 // (access.Service.CreateTenant, cases.Service.Create on sqlite.Open). The
 // bulk goes through batched transactions on the store's Writer() with the
-// columns of migration 00008, because one synchronous(FULL) commit per case
+// columns of migrations 00008, 00045 and 00046 (breach_at, the title index
+// and the tracker's columns on tasks computed by the store's own
+// functions: sqlstore.BreachAt, TitleGrams, TaskTracked, TaskDueOrder),
+// because one synchronous(FULL) commit per case
 // makes 100k cases take an hour; the calibration prints the per-call cost so
 // the choice can be checked. Alerts are written to the alerts table of
 // internal/alert with its columns when that table exists in the schema
@@ -187,11 +190,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 					if c.Open() && k >= 2 {
 						st = cases.TaskOpen
 					}
-					due := created.Add(time.Duration(k+1) * 4 * time.Hour)
+					task := cases.Task{Status: st, Due: created.Add(time.Duration(k+1) * 4 * time.Hour)}
 					if _, err := tx.ExecContext(ctx, `INSERT INTO case_tasks (id, case_id, tenant_id, position, phase, title, description, status, owner,
-						owner_name, due, completed, created, updated) VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, 0, ?, ?)`,
+						owner_name, due, completed, created, updated, tracked, case_severity_rank, due_order) VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`,
 						uuid.Must(uuid.NewV7()).String(), c.ID, t.ID, k+1, string(cases.Phases[1+k%4]), fmt.Sprintf("Seeded task %d", k+1), string(st),
-						c.Assignee, c.AssigneeName, sqliteMicros(due), sqliteMicros(created), sqliteMicros(c.Updated)); err != nil {
+						c.Assignee, c.AssigneeName, sqliteMicros(task.Due), sqliteMicros(created), sqliteMicros(c.Updated),
+						sqlstore.TaskTracked(task, c.Open()), slices.Index(cases.Severities, c.Severity), sqlstore.TaskDueOrder(task)); err != nil {
 						return err
 					}
 				}
@@ -259,6 +263,10 @@ func insertCase(ctx context.Context, tx *sql.Tx, c cases.Case) error {
 		c.Creator, m(c.Created), m(c.Updated), c.Version, sqlstore.BreachAt(c))
 	if err != nil {
 		return fmt.Errorf("insert case: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO case_title_grams (rowid, case_id, grams) SELECT rowid, id, ? FROM cases WHERE id = ?",
+		sqlstore.TitleGrams(c.Title), c.ID); err != nil {
+		return fmt.Errorf("index case title: %w", err)
 	}
 	return nil
 }

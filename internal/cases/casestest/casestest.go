@@ -45,6 +45,8 @@ func Run(t *testing.T, open func(t *testing.T) cases.Store) {
 		{"Evidence", testEvidence},
 		{"Timeline", testTimeline},
 		{"Tracker", testTracker},
+		{"TrackerFollowsChanges", testTrackerFollowsChanges},
+		{"TitleSearch", testTitleSearch},
 		{"CaseTimes", testCaseTimes},
 		{"Templates", testTemplates},
 		{"SLA", testSLA},
@@ -394,6 +396,168 @@ func testBreachFollowsChanges(t *testing.T, s cases.Store) {
 	}, map[time.Duration]bool{30 * time.Minute: true, 40 * 24 * time.Hour: true})
 	step("no targets", func(u *cases.Case) { u.AckDue, u.ContainDue, u.CloseDue = time.Time{}, time.Time{}, time.Time{} },
 		map[time.Duration]bool{30 * time.Minute: false, 400 * 24 * time.Hour: false})
+}
+
+// testTitleSearch checks the title filter: a substring of the title in
+// any case, Japanese and ASCII, of one, two and more characters, with
+// LIKE's special characters taken literally, and a renamed case found by
+// its new title only.
+func testTitleSearch(t *testing.T, s cases.Store) {
+	ctx := context.Background()
+	all := access.Scope{All: true}
+	for i, title := range []string{"Phishing wave to 経理部 (PC-00001)", "経理 invoice fraud", "人事部 account takeover", "Emotet beacon from PC-00042",
+		"100% CPU on srv_01", "Quote \"x\" in title", "Ünïcode CAFÉ", "a"} {
+		c := newCase("t1", title, "low", t0.Add(time.Duration(i)*time.Minute))
+		c.Updated = c.Created
+		create(t, s, c)
+	}
+	search := func(text string) []string {
+		t.Helper()
+		l, n, err := s.Cases(ctx, cases.Query{Scope: all, Text: text, Sort: "title", Page: access.Page{Limit: 50}})
+		if err != nil {
+			t.Fatalf("Text %q: %v", text, err)
+		}
+		if n != len(l) {
+			t.Errorf("Text %q: total %d for %d listed", text, n, len(l))
+		}
+		got := titles(l)
+		if got == nil {
+			got = []string{}
+		}
+		// Byte order: PostgreSQL's title order follows its collation.
+		slices.Sort(got)
+		return got
+	}
+	for text, want := range map[string][]string{
+		"経理":         {"Phishing wave to 経理部 (PC-00001)", "経理 invoice fraud"},
+		"経理部":        {"Phishing wave to 経理部 (PC-00001)"},
+		"経":          {"Phishing wave to 経理部 (PC-00001)", "経理 invoice fraud"},
+		"部":          {"Phishing wave to 経理部 (PC-00001)", "人事部 account takeover"},
+		"理 inv":      {"経理 invoice fraud"},
+		"PHISHING":   {"Phishing wave to 経理部 (PC-00001)"},
+		"pHiShInG w": {"Phishing wave to 経理部 (PC-00001)"},
+		"pc-000":     {"Emotet beacon from PC-00042", "Phishing wave to 経理部 (PC-00001)"},
+		"E":          {"Emotet beacon from PC-00042", "Phishing wave to 経理部 (PC-00001)", "Quote \"x\" in title", "Ünïcode CAFÉ", "人事部 account takeover", "経理 invoice fraud"},
+		"100%":       {"100% CPU on srv_01"},
+		"0%":         {"100% CPU on srv_01"},
+		"v_0":        {"100% CPU on srv_01"},
+		"%":          {"100% CPU on srv_01"},
+		"_":          {"100% CPU on srv_01"},
+		`"x"`:        {"Quote \"x\" in title"},
+		"café":       {"Ünïcode CAFÉ"},
+		"ÜNÏ":        {"Ünïcode CAFÉ"},
+		"a":          {"Emotet beacon from PC-00042", "Phishing wave to 経理部 (PC-00001)", "Ünïcode CAFÉ", "a", "人事部 account takeover", "経理 invoice fraud"},
+		"経理部 (pc":    {"Phishing wave to 経理部 (PC-00001)"},
+		"理部x":        {},
+		"nothing":    {},
+	} {
+		slices.Sort(want)
+		if got := search(text); !slices.Equal(got, want) {
+			t.Errorf("Text %q: %q, want %q", text, got, want)
+		}
+	}
+	l, _, err := s.Cases(ctx, cases.Query{Scope: all, Text: "人事", Page: access.Page{Limit: 1}})
+	if err != nil || len(l) != 1 {
+		t.Fatalf("人事: %v %v", l, err)
+	}
+	upd := l[0]
+	upd.Title, upd.Version = "総務 account takeover", upd.Version+1
+	if err := s.ApplyCase(ctx, cases.Change{Case: &upd}); err != nil {
+		t.Fatal(err)
+	}
+	if got := search("人事"); len(got) != 0 {
+		t.Errorf("renamed case still found by its old title: %q", got)
+	}
+	if got := search("総務"); !slices.Equal(got, []string{"総務 account takeover"}) {
+		t.Errorf("renamed case by its new title: %q", got)
+	}
+	if got := search("account"); !slices.Equal(got, []string{"総務 account takeover"}) {
+		t.Errorf("renamed case by an unchanged word: %q", got)
+	}
+	if l, _, err := s.Cases(ctx, cases.Query{Scope: access.Scope{Tenants: []string{"t2"}}, Text: "経理", Page: access.Page{Limit: 5}}); err != nil || len(l) != 0 {
+		t.Errorf("another tenant's search: %v %v", titles(l), err)
+	}
+}
+
+// testTrackerFollowsChanges checks that the tracker follows changes of a
+// case made after its tasks were written: closing it removes its tasks,
+// reopening brings them back, a new severity moves them between severity
+// filters and in the order, and finishing a task removes it.
+func testTrackerFollowsChanges(t *testing.T, s cases.Store) {
+	ctx := context.Background()
+	c := create(t, s, newCase("t1", "moving", "low", t0))
+	other := create(t, s, newCase("t1", "steady", "medium", t0))
+	mk := func(cs cases.Case, title string, due time.Duration) cases.Task {
+		return cases.Task{ID: uuid.NewString(), CaseID: cs.ID, TenantID: "t1", Title: title, Status: cases.TaskOpen, Due: t0.Add(due), Created: t0, Updated: t0}
+	}
+	mine, theirs := mk(c, "mine", time.Hour), mk(other, "theirs", time.Hour)
+	if err := s.ApplyCase(ctx, cases.Change{Tasks: []cases.Task{mine, theirs}}); err != nil {
+		t.Fatal(err)
+	}
+	tasks := func(q cases.TrackerQuery) []string {
+		t.Helper()
+		q.Scope, q.Kind, q.Limit = access.Scope{Tenants: []string{"t1"}}, "task", 50
+		l, n, err := s.Tracker(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != len(l) {
+			t.Errorf("total %d for %d rows", n, len(l))
+		}
+		out := []string{}
+		for _, r := range l {
+			out = append(out, r.Title+"/"+r.Severity)
+		}
+		return out
+	}
+	change := func(f func(*cases.Case)) {
+		t.Helper()
+		upd := get(t, s, c.ID)
+		f(&upd)
+		upd.Version++
+		if err := s.ApplyCase(ctx, cases.Change{Case: &upd}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := tasks(cases.TrackerQuery{}); !slices.Equal(got, []string{"theirs/medium", "mine/low"}) {
+		t.Errorf("at first: %v (same due time: medium before low)", got)
+	}
+	change(func(u *cases.Case) { u.Severity = "critical" })
+	if got := tasks(cases.TrackerQuery{}); !slices.Equal(got, []string{"mine/critical", "theirs/medium"}) {
+		t.Errorf("after raising the severity: %v", got)
+	}
+	if got := tasks(cases.TrackerQuery{Severity: "critical"}); !slices.Equal(got, []string{"mine/critical"}) {
+		t.Errorf("critical: %v", got)
+	}
+	if got := tasks(cases.TrackerQuery{Severity: "low"}); len(got) != 0 {
+		t.Errorf("low after raising: %v", got)
+	}
+	change(func(u *cases.Case) {
+		u.Phase, u.Resolution, u.Closed = cases.PhaseClosed, cases.Duplicate, t0.Add(time.Hour)
+	})
+	if got := tasks(cases.TrackerQuery{}); !slices.Equal(got, []string{"theirs/medium"}) {
+		t.Errorf("after closing the case: %v", got)
+	}
+	change(func(u *cases.Case) { u.Phase, u.Resolution, u.Closed = cases.PhaseTriage, "", time.Time{} })
+	if got := tasks(cases.TrackerQuery{}); !slices.Equal(got, []string{"mine/critical", "theirs/medium"}) {
+		t.Errorf("after reopening: %v", got)
+	}
+	mine.Status, mine.Updated = cases.TaskDone, t0.Add(2*time.Hour)
+	later := mk(c, "later", 0)
+	if err := s.ApplyCase(ctx, cases.Change{Touch: c.ID, TouchAt: t0.Add(2 * time.Hour), Tasks: []cases.Task{mine, later}}); err != nil {
+		t.Fatal(err)
+	}
+	later.Due = time.Time{}
+	if err := s.ApplyCase(ctx, cases.Change{Tasks: []cases.Task{later}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := tasks(cases.TrackerQuery{}); !slices.Equal(got, []string{"theirs/medium", "later/critical"}) {
+		t.Errorf("after finishing one task and adding one without a due time: %v", got)
+	}
+	if err := s.ApplyCase(ctx, cases.Change{Tasks: []cases.Task{{ID: uuid.NewString(), CaseID: "no-such-case", TenantID: "t1", Title: "orphan",
+		Status: cases.TaskOpen, Created: t0, Updated: t0}}}); tansa.KindOf(err) != tansa.NotFound {
+		t.Errorf("task of a missing case: %v, want NotFound", err)
+	}
 }
 
 func mustList(t *testing.T, s cases.Store) []cases.Case {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -61,6 +62,18 @@ func (db *DB) ApplyCase(ctx context.Context, ch cases.Change) error {
 				if n, err := res.RowsAffected(); err != nil || n != 1 {
 					return tansa.Errorf(tansa.Conflict, "case %q changed meanwhile; reload it and try again", c.ID)
 				}
+				// The tracker's copy of the case on its tasks; only rows
+				// that differ are written.
+				if _, err := db.exec(ctx, tx, `UPDATE case_tasks SET tracked = CASE WHEN status IN ('open', 'in-progress') THEN ? ELSE 0 END,
+					case_severity_rank = ? WHERE case_id = ? AND (case_severity_rank <> ? OR tracked <> CASE WHEN status IN ('open', 'in-progress') THEN ? ELSE 0 END)`,
+					open, severityRank(c.Severity), c.ID, severityRank(c.Severity), open); err != nil {
+					return fmt.Errorf("update tasks of case %s: %w", c.ID, err)
+				}
+			}
+			if db.d.Name == "sqlite" {
+				if err := db.indexTitle(ctx, tx, c, !ch.Create); err != nil {
+					return err
+				}
 			}
 		} else if ch.Touch != "" {
 			if _, err := db.exec(ctx, tx, "UPDATE cases SET updated = ? WHERE id = ? AND updated < ?", Micros(ch.TouchAt), ch.Touch, Micros(ch.TouchAt)); err != nil {
@@ -84,17 +97,31 @@ func (db *DB) ApplyCase(ctx context.Context, ch cases.Change) error {
 				}
 			}
 		}
+		type caseState struct{ open, rank int }
+		caseStates := map[string]caseState{}
+		if c := ch.Case; c != nil {
+			caseStates[c.ID] = caseState{b2i(c.Open()), severityRank(c.Severity)}
+		}
 		for _, t := range ch.Tasks {
+			cs, ok := caseStates[t.CaseID]
+			if !ok {
+				if err := tx.QueryRowContext(ctx, db.d.Q("SELECT open, severity_rank FROM cases WHERE id = ?"), t.CaseID).Scan(&cs.open, &cs.rank); err != nil {
+					return notFound(err, "case", t.CaseID)
+				}
+				caseStates[t.CaseID] = cs
+			}
 			args := []any{t.CaseID, t.TenantID, t.Position, string(t.Phase), t.Title, t.Description, string(t.Status), t.Owner, t.OwnerName,
-				Micros(t.Due), Micros(t.Completed), Micros(t.Created), Micros(t.Updated), t.ID}
+				Micros(t.Due), Micros(t.Completed), Micros(t.Created), Micros(t.Updated), TaskTracked(t, cs.open == 1), cs.rank, TaskDueOrder(t), t.ID}
 			res, err := db.exec(ctx, tx, `UPDATE case_tasks SET case_id = ?, tenant_id = ?, position = ?, phase = ?, title = ?, description = ?,
-				status = ?, owner = ?, owner_name = ?, due = ?, completed = ?, created = ?, updated = ? WHERE id = ?`, args...)
+				status = ?, owner = ?, owner_name = ?, due = ?, completed = ?, created = ?, updated = ?, tracked = ?, case_severity_rank = ?,
+				due_order = ? WHERE id = ?`, args...)
 			if err != nil {
 				return fmt.Errorf("update task %s: %w", t.ID, err)
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
 				if _, err := db.exec(ctx, tx, `INSERT INTO case_tasks (case_id, tenant_id, position, phase, title, description, status, owner,
-					owner_name, due, completed, created, updated, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...); err != nil {
+					owner_name, due, completed, created, updated, tracked, case_severity_rank, due_order, id)
+					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...); err != nil {
 					return fmt.Errorf("insert task %s: %w", t.ID, err)
 				}
 			}
@@ -134,6 +161,72 @@ func (db *DB) ApplyCase(ctx context.Context, ch cases.Change) error {
 		}
 		return nil
 	})
+}
+
+// TaskTracked is the tracked column of task t of a case open or not: 1
+// when the tracker lists it.
+func TaskTracked(t cases.Task, caseOpen bool) int {
+	return b2i(caseOpen && (t.Status == cases.TaskOpen || t.Status == cases.TaskInProgress))
+}
+
+// noDue sorts a task without a due time after every task with one.
+const noDue = math.MaxInt64
+
+// TaskDueOrder is the due_order column of t: its due time, or noDue.
+func TaskDueOrder(t cases.Task) int64 {
+	if t.Due.IsZero() {
+		return noDue
+	}
+	return t.Due.UnixMicro()
+}
+
+// TitleGrams is what SQLite's title index (case_title_grams) holds for a
+// title: its overlapping pairs of characters after lower-casing, each as
+// the hex of its UTF-8 bytes, space-separated; empty for a title shorter
+// than two characters. Migration 00046 computes the same in SQL.
+func TitleGrams(title string) string {
+	r := []rune(strings.ToLower(title))
+	if len(r) < 2 {
+		return ""
+	}
+	var b strings.Builder
+	for i := 0; i+1 < len(r); i++ {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%X", string(r[i:i+2]))
+	}
+	return b.String()
+}
+
+// indexTitle puts c's title into SQLite's title index, replacing its
+// earlier entry when replace is set.
+func (db *DB) indexTitle(ctx context.Context, tx *sql.Tx, c *cases.Case, replace bool) error {
+	if replace {
+		if _, err := db.exec(ctx, tx, "DELETE FROM case_title_grams WHERE rowid = (SELECT rowid FROM cases WHERE id = ?)", c.ID); err != nil {
+			return fmt.Errorf("index title of case %s: %w", c.ID, err)
+		}
+	}
+	if g := TitleGrams(c.Title); g != "" {
+		if _, err := db.exec(ctx, tx, "INSERT INTO case_title_grams (rowid, case_id, grams) SELECT rowid, id, ? FROM cases WHERE id = ?", g, c.ID); err != nil {
+			return fmt.Errorf("index title of case %s: %w", c.ID, err)
+		}
+	}
+	return nil
+}
+
+// titleMatch is the condition on cases for a title containing text: on
+// SQLite a lookup in the title index when text has two characters or more
+// (the FTS5 phrase of its pairs, which must be consecutive in the title),
+// otherwise a LIKE over the titles.
+func (db *DB) titleMatch(w *Where, text string) {
+	if db.d.Name == "sqlite" {
+		if g := TitleGrams(text); g != "" {
+			w.Add(`rowid IN (SELECT rowid FROM case_title_grams WHERE grams MATCH ?)`, `"`+g+`"`)
+			return
+		}
+	}
+	w.Add(db.d.titleLike("title"), like(text))
 }
 
 const caseCols = `id, tenant_id, title, description, severity, phase, resolution, type, assignee, assignee_name, reopened,
@@ -238,7 +331,7 @@ func (db *DB) Cases(ctx context.Context, q cases.Query) ([]cases.Case, int, erro
 		w.Add("type = ?", q.Type)
 	}
 	if q.Text != "" {
-		w.Add(db.d.titleLike("title"), like(q.Text))
+		db.titleMatch(&w, q.Text)
 	}
 	if q.AlertID != "" {
 		w.Add("id IN (SELECT case_id FROM case_alerts WHERE alert_id = ?)", q.AlertID)
@@ -397,12 +490,16 @@ func (d Dialect) titleLike(col string) string {
 // Tracker lists open cases and their unfinished tasks. Every filter is
 // applied inside each half of the union, the total is two counts, and each
 // half returns only its first offset+limit rows in the tracker's order, so
-// the final sort sees at most twice a page's worth.
+// the final sort sees at most twice a page's worth. The task half reads
+// the columns copied from the case onto its tasks (tracked,
+// case_severity_rank, due_order): its count and its page are one range of
+// case_tasks_tenant_tracked (case_tasks_tracked across tenants), and only
+// the page's rows are joined to their cases.
 func (db *DB) Tracker(ctx context.Context, q cases.TrackerQuery) ([]cases.TrackerRow, int, error) {
 	var cw, tw Where
 	cw.Add("open = 1")
 	cw.Scope("tenant_id", q.Scope)
-	tw.Add("c.open = 1 AND t.status IN ('open', 'in-progress')")
+	tw.Add("t.tracked = 1")
 	tw.Scope("t.tenant_id", q.Scope)
 	switch q.Owner {
 	case "":
@@ -419,19 +516,18 @@ func (db *DB) Tracker(ctx context.Context, q cases.TrackerQuery) ([]cases.Tracke
 	}
 	if q.Severity != "" {
 		cw.Add("severity_rank = ?", severityRank(q.Severity))
-		tw.Add("c.severity_rank = ?", severityRank(q.Severity))
+		tw.Add("t.case_severity_rank = ?", severityRank(q.Severity))
 	}
 	if q.Text != "" {
 		l := like(q.Text)
 		cw.Add(db.d.titleLike("title"), l)
-		tw.Add("("+db.d.titleLike("t.title")+" OR "+db.d.titleLike("c.title")+")", l, l)
+		tw.Add("("+db.d.titleLike("t.title")+" OR EXISTS (SELECT 1 FROM cases c WHERE c.id = t.case_id AND "+db.d.titleLike("c.title")+"))", l, l)
 	}
 	if !q.OverdueAt.IsZero() {
 		cw.Add("close_due > 0 AND close_due < ?", Micros(q.OverdueAt))
 		tw.Add("t.due > 0 AND t.due < ?", Micros(q.OverdueAt))
 	}
 	withCases, withTasks := q.Kind != "task", q.Kind != "case"
-	const taskFrom = " FROM case_tasks t JOIN cases c ON c.id = t.case_id"
 	var count []string
 	var args []any
 	if withCases {
@@ -439,7 +535,7 @@ func (db *DB) Tracker(ctx context.Context, q cases.TrackerQuery) ([]cases.Tracke
 		args = append(args, cw.Args...)
 	}
 	if withTasks {
-		count = append(count, "(SELECT COUNT(*)"+taskFrom+tw.String()+")")
+		count = append(count, "(SELECT COUNT(*) FROM case_tasks t"+tw.String()+")")
 		args = append(args, tw.Args...)
 	}
 	var total int
@@ -460,9 +556,10 @@ func (db *DB) Tracker(ctx context.Context, q cases.TrackerQuery) ([]cases.Tracke
 		args = append(append(args, cw.Args...), n)
 	}
 	if withTasks {
-		parts = append(parts, `SELECT * FROM (SELECT 'task' AS kind, t.id, t.case_id, t.tenant_id, t.title, c.title AS case_title, t.owner,
-			t.owner_name, t.due, t.status, c.severity, c.severity_rank, t.updated`+taskFrom+tw.String()+`
-			ORDER BY CASE WHEN t.due = 0 THEN 1 ELSE 0 END, t.due, c.severity_rank DESC, t.updated DESC, t.id LIMIT ?) b`)
+		parts = append(parts, `SELECT 'task' AS kind, b.id, b.case_id, b.tenant_id, b.title, c.title AS case_title, b.owner, b.owner_name, b.due,
+			b.status, c.severity, b.case_severity_rank AS severity_rank, b.updated FROM (SELECT t.id, t.case_id, t.tenant_id, t.title, t.owner,
+			t.owner_name, t.due, t.status, t.case_severity_rank, t.updated FROM case_tasks t`+tw.String()+`
+			ORDER BY t.due_order, t.case_severity_rank DESC, t.updated DESC, t.id LIMIT ?) b JOIN cases c ON c.id = b.case_id`)
 		args = append(append(args, tw.Args...), n)
 	}
 	query := "SELECT kind, id, case_id, tenant_id, title, case_title, owner, owner_name, due, status, severity, updated FROM (" +
