@@ -427,26 +427,37 @@ func (c *Collector) hosts(r *result.Result, p string) {
 }
 
 // Throttle limits the scanner's CPU use by duty cycling: after each unit
-// of work, Tick sleeps long enough that the time spent working is at most
-// the given percentage of the elapsed time. It measures wall time, which
-// over-counts work (a blocked read counts as busy) and so errs towards
-// using less CPU, not more. A Throttle is not safe for concurrent use.
+// of work, Tick sleeps just long enough that the CPU time the process has
+// used since the window began is at most the given percentage of the wall
+// time that has passed. It counts the process's own CPU time (all
+// threads, garbage collection included), not wall time: time spent
+// waiting for a disk or, at low priority on a busy machine, for a CPU is
+// not work, and counting it as work made the sweep sleep as long again as
+// the scheduler had already kept it waiting. A Throttle is not safe for
+// concurrent use.
 type Throttle struct {
 	percent int
 	now     func() time.Time
+	cpu     func() (time.Duration, error)
 	sleep   func(context.Context, time.Duration) error
+	// mark and cpuMark open the current window: the wall clock and the
+	// process's CPU time when it began.
 	mark    time.Time
-	busy    time.Duration
+	cpuMark time.Duration
+	// slept is the total time Tick has slept, for the sweep's report.
+	slept time.Duration
 }
 
 // NewThrottle returns a Throttle for percent (1–100); 100 or more never
 // sleeps.
 func NewThrottle(percent int) *Throttle {
-	return newThrottle(percent, time.Now, sleepCtx)
+	return newThrottle(percent, time.Now, processCPU, sleepCtx)
 }
 
-func newThrottle(percent int, now func() time.Time, sleep func(context.Context, time.Duration) error) *Throttle {
-	return &Throttle{percent: max(percent, 1), now: now, sleep: sleep, mark: now()}
+func newThrottle(percent int, now func() time.Time, cpu func() (time.Duration, error), sleep func(context.Context, time.Duration) error) *Throttle {
+	t := &Throttle{percent: max(percent, 1), now: now, cpu: cpu, sleep: sleep, mark: now()}
+	t.cpuMark, _ = cpu()
+	return t
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -460,10 +471,15 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// minSleep keeps Tick from making a system call for every tiny unit of work.
-const minSleep = 20 * time.Millisecond
+// minSleep keeps Tick from making a system call for every tiny unit of
+// work; window bounds how much unused budget (time the process spent
+// waiting rather than working) can be spent later in one burst.
+const (
+	minSleep = 20 * time.Millisecond
+	window   = time.Second
+)
 
-// Tick accounts the work done since the previous Tick and sleeps if the
+// Tick accounts the work done since the window began and sleeps if the
 // budget is used up. It returns ctx's error when ctx ends first.
 func (t *Throttle) Tick(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
@@ -473,16 +489,30 @@ func (t *Throttle) Tick(ctx context.Context) error {
 		return nil
 	}
 	now := t.now()
-	t.busy += now.Sub(t.mark)
-	t.mark = now
-	pause := t.busy * time.Duration(100-t.percent) / time.Duration(t.percent)
+	elapsed := now.Sub(t.mark)
+	used, err := t.cpu()
+	if err != nil {
+		// Without the process's CPU time, count the whole window as
+		// work: slower, but the cap still holds.
+		used = t.cpuMark + elapsed
+	}
+	used -= t.cpuMark
+	// The window's work may take percent % of the window's wall time,
+	// the pause included.
+	pause := used*100/time.Duration(t.percent) - elapsed
 	if pause < minSleep {
+		if pause <= 0 && elapsed >= window {
+			t.mark, t.cpuMark = now, t.cpuMark+used
+		}
 		return nil
 	}
-	t.busy = 0
 	if err := t.sleep(ctx, pause); err != nil {
 		return err
 	}
-	t.mark = t.now()
+	t.slept += pause
+	t.mark, t.cpuMark = t.now(), t.cpuMark+used
 	return nil
 }
+
+// Slept returns the total time Tick has slept to honour the cap.
+func (t *Throttle) Slept() time.Duration { return t.slept }
