@@ -164,6 +164,7 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	fs.StringVar(&opts.Token, "token", "", "enrolment `token` for the upload")
 	fs.Var(&iocFiles, "ioc", "IOC package `file` (JSON) to match; repeatable")
 	fs.Var(&yaraFiles, "yara", "YARA rules `file`; repeatable (needs a binary built with the yara tag)")
+	yaraMaxMB := fs.Int("yara-max-mb", DefaultYARAMaxSize>>20, "scan files up to this many `MB` with YARA; bigger ones are listed in the result's errors")
 	fs.IntVar(&opts.MaxCPU, "max-cpu", 0, "use at most this `percent` of one CPU (default 50)")
 	timeout := fs.Duration("timeout", 0, "stop collecting after this `duration` and deliver what was found (default 15m)")
 	fs.IntVar(&recentDays, "recent-days", 14, "files modified within this many `days` count as recent")
@@ -191,6 +192,10 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	opts.Token = first(opts.Token, getenv("TANSA_SCAN_TOKEN"), cfg.Token)
 	opts.Recipient = first(opts.Recipient, getenv("TANSA_SCAN_RECIPIENT"), cfg.Recipient)
 	opts.MaxCPU = cmpInt(cmpInt(opts.MaxCPU, cfg.MaxCPU), 50)
+	if *yaraMaxMB < 1 {
+		return fmt.Errorf("scan: --yara-max-mb %d must be at least 1", *yaraMaxMB)
+	}
+	opts.YARAMaxSize = int64(*yaraMaxMB) << 20
 	opts.Timeout = *timeout
 	if opts.Timeout == 0 && cfg.Timeout != "" {
 		d, err := time.ParseDuration(cfg.Timeout)

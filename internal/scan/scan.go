@@ -49,6 +49,9 @@ type Options struct {
 	// processes and recent files; without the yara build tag they are
 	// reported as skipped in the result's errors.
 	YARAFiles []string
+	// YARAMaxSize is the largest file scanned with YARA, in bytes; zero
+	// means DefaultYARAMaxSize.
+	YARAMaxSize int64
 	// MaxCPU is the share of one CPU the sweep may use, in percent
 	// (1–100); zero means 100.
 	MaxCPU int
@@ -186,6 +189,14 @@ func (o Options) validate() error {
 	return nil
 }
 
+// DefaultYARAMaxSize is the largest file scanned with YARA unless
+// Options.YARAMaxSize says otherwise. libyara maps a file into memory
+// whole and its pages count towards the sweep's resident size, which a
+// scanner that runs silently on every endpoint keeps small; a bigger file
+// is named in the result's errors, never skipped silently. (LOKI, whose
+// rule set signature-base is, skips files over 5 MB by default.)
+const DefaultYARAMaxSize = 16 << 20
+
 // Sweep collects and evaluates one result without delivering it. It
 // returns an error only if ctx is already done; a timeout during
 // collection yields a partial result whose errors say what was missed.
@@ -213,12 +224,17 @@ func Sweep(ctx context.Context, opts Options) (*result.Result, error) {
 	}
 	throttle := collect.NewThrottle(cmpInt(opts.MaxCPU, 100))
 	live := opts.Root == "" || filepath.Clean(opts.Root) == filepath.Clean(string(filepath.Separator))
+	// The YARA rules are compiled first, while the sweep's heap is
+	// still small: compiling needs about as much memory again as the
+	// compiled rules keep.
+	yr := loadYARA(cctx, opts.YARAFiles, r, throttle.Tick)
 	c := collect.New(collect.Options{
 		Root: opts.Root, Live: live, Throttle: throttle, Recent: opts.Recent, IOCPaths: opts.IOC.Paths(),
 	})
 	c.Collect(cctx, r)
 	rules := heuristics.New()
-	scanYARA(cctx, opts.YARAFiles, r, throttle.Tick, rules.Catalogue()["yara.match"])
+	yr.scan(cctx, r, throttle.Tick, rules.Catalogue()["yara.match"], cmpInt(opts.YARAMaxSize, DefaultYARAMaxSize))
+	yr.close()
 	if opts.IOC != nil {
 		r.Findings = append(r.Findings, opts.IOC.Match(r)...)
 	}
@@ -275,7 +291,7 @@ func cmp(s, def string) string {
 	return s
 }
 
-func cmpInt(n, def int) int {
+func cmpInt[T int | int64](n, def T) T {
 	if n == 0 {
 		return def
 	}

@@ -99,7 +99,7 @@ func TestYARASignatureBase(t *testing.T) {
 		t.Fatalf("%d rule files in %s: %v", len(files), dir, err)
 	}
 	r := &result.Result{}
-	rules, n := compileRules(files, r)
+	rules, n := compileRules(context.Background(), files, r, func(context.Context) error { return nil })
 	if rules == nil {
 		t.Fatalf("nothing compiled: %+v", r.Errors[:min(len(r.Errors), 5)])
 	}
@@ -111,5 +111,48 @@ func TestYARASignatureBase(t *testing.T) {
 	t.Logf("%d of %d signature-base files compile; skipped: %v", n, len(files), skipped)
 	if n+len(skipped) != len(files) || n < len(files)*9/10 {
 		t.Errorf("%d files compiled and %d skipped of %d", n, len(skipped), len(files))
+	}
+}
+
+// TestYARARulesAroundBrokenFiles: rule files before, between and after
+// two that do not compile all end up in the one set of rules, and each
+// broken file is reported once.
+func TestYARARulesAroundBrokenFiles(t *testing.T) {
+	dir := t.TempDir()
+	var files []string
+	for i, text := range []string{
+		`rule First { strings: $a = "MARK-FIRST" condition: $a }`,
+		"rule { oops",
+		`rule Middle { strings: $a = "MARK-MIDDLE" condition: $a }`,
+		`import "nosuchmodule" rule Broken2 { condition: true }`,
+		`rule Last { strings: $a = "MARK-LAST" condition: $a }`,
+	} {
+		p := filepath.Join(dir, string(rune('a'+i))+".yar")
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, p)
+	}
+	bin := filepath.Join(dir, "implant.bin")
+	if err := os.WriteFile(bin, []byte("\x7fELF MARK-FIRST MARK-MIDDLE MARK-LAST"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := &result.Result{Files: []result.File{{Path: bin, Executable: true}}}
+	scanYARA(context.Background(), files, r, func(context.Context) error { return nil }, "{rule}")
+	var got []string
+	for _, f := range r.Findings {
+		got = append(got, f.Rule)
+	}
+	if strings.Join(got, " ") != "yara.First yara.Middle yara.Last" {
+		t.Errorf("findings %v, errors %+v; want First, Middle and Last", got, r.Errors)
+	}
+	skipped := map[string]int{}
+	for _, e := range r.Errors {
+		if strings.Contains(e.Message, "skipped") {
+			skipped[e.Target]++
+		}
+	}
+	if len(skipped) != 2 || skipped[files[1]] != 1 || skipped[files[3]] != 1 {
+		t.Errorf("skipped files reported %v, want %s and %s once each; errors %+v", skipped, files[1], files[3], r.Errors)
 	}
 }
