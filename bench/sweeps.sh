@@ -48,6 +48,29 @@ timed() { # label command…
 		END {printf "| %s | %s | %.2f s (user %.2f + sys %.2f) | %.1f MB |\n", l, w, u+s, u, s, r/1024}' "$W/time.txt"
 }
 
+# waits runs a command and reports where its wall time went, from the
+# kernel's per-thread scheduler statistics (/proc/PID/task/*/schedstat,
+# sampled every 20 ms until it exits): on a CPU, runnable but waiting for
+# a CPU (the run queue: the machine's load, and nice 10), and the rest
+# (asleep: the --max-cpu pauses, disk reads in the idle I/O class).
+waits() { # label command…
+	local label=$1
+	shift
+	local t0 t1 last=""
+	t0=$(date +%s%N)
+	"$@" >/dev/null 2>&1 &
+	local p=$!
+	while kill -0 "$p" 2>/dev/null; do
+		local s
+		s=$(cat /proc/"$p"/task/*/schedstat 2>/dev/null | awk '{c+=$1; q+=$2} END {print c, q}')
+		[[ -n $s && $s != "0 0" ]] && last=$s
+		sleep 0.02
+	done
+	wait "$p" || true
+	t1=$(date +%s%N)
+	echo "$last" | awk -v l="$label" -v w=$(((t1 - t0) / 1000000)) '{c=$1/1e6; q=$2/1e6; printf "| %s | %.2f s | %.2f s | %.2f s | %.2f s |\n", l, w/1000, c/1000, q/1000, (w-c-q)/1000}'
+}
+
 say "Machine"
 echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "nproc: $(nproc); cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -1); memory: $(free -m | awk '/^Mem:/ {print $2 " MB"}')"
@@ -83,6 +106,14 @@ if [[ $WHAT == all || $WHAT == scan ]]; then
 		print("contents:", ", ".join(f"{k} {len(v)}" for k, v in d.items() if isinstance(v, list)))
 		print("errors:", [e["message"][:90] for e in d["errors"]])
 	EOF
+	say "1a. Where the default sweep's wall time goes (schedstat)"
+	echo "load before: $(uptime)"
+	echo "| run | wall | on CPU | waiting for a CPU | asleep (throttle, I/O) |"
+	echo "|---|---:|---:|---:|---:|"
+	waits "default (nice 10, idle I/O, --max-cpu 50)" "$W/tansa" scan --local --out "$W/local-w.json"
+	waits "--normal-priority (--max-cpu 50)" "$W/tansa" scan --local --out "$W/local-w.json" --normal-priority
+	waits "--normal-priority --max-cpu 100" "$W/tansa" scan --local --out "$W/local-w.json" --normal-priority --max-cpu 100
+	echo "load after: $(uptime)"
 	say "1b. Peer: process listing with ps and hashing every process executable (sha256sum)"
 	echo "| run | wall | CPU | peak RSS |"
 	echo "|---|---:|---:|---:|"
@@ -110,14 +141,24 @@ if [[ $WHAT == all || $WHAT == yara ]]; then
 	echo "load before: $(uptime)"
 	echo "| run | wall | CPU | peak RSS |"
 	echo "|---|---:|---:|---:|"
-	timed "tansa-yara scan --local (whole sweep + YARA), --normal-priority --max-cpu 100" "$W/tansa-yara" scan --local --out "$W/yara.json" --normal-priority --max-cpu 100 "${args[@]}"
-	python3 - "$W/yara.json" "$W/scanlist.txt" <<-'EOF'
-		import json, sys
+	timed "tansa-yara scan --local (whole sweep + YARA, files ≤ 16 MB), --normal-priority --max-cpu 100" "$W/tansa-yara" scan --local --out "$W/yara.json" --normal-priority --max-cpu 100 "${args[@]}"
+	timed "tansa-yara scan --local, the same with --yara-max-mb 100 (every file)" "$W/tansa-yara" scan --local --out "$W/yara-all.json" --normal-priority --max-cpu 100 --yara-max-mb 100 "${args[@]}"
+	timed "tansa-yara scan --local (default: nice 10, idle I/O, --max-cpu 50)" "$W/tansa-yara" scan --local --out "$W/yara-default.json" "${args[@]}"
+	# The files tansa scanned: process executables and recorded
+	# executables, less the scanner itself and the files its errors say
+	# were over the size limit; scanlist-all.txt has every one.
+	python3 - "$W/yara.json" "$W/scanlist.txt" "$W/scanlist-all.txt" "$W/tansa-yara" <<-'EOF'
+		import json, os, sys
 		d = json.load(open(sys.argv[1]))
-		paths = sorted({p["path"] for p in d["processes"] if p.get("path") and not p.get("deleted")} | {f["path"] for f in d["files"] if f.get("executable")})
-		open(sys.argv[2], "w").write("\n".join(paths) + "\n")
+		paths = {p["path"] for p in d["processes"] if p.get("path") and not p.get("deleted")} | {f["path"] for f in d["files"] if f.get("executable")}
+		paths -= {os.path.realpath(sys.argv[4])}
+		paths = sorted(p for p in paths if os.path.exists(p))
+		over = {e["target"] for e in d["errors"] if e["collector"] == "yara" and e["message"].startswith("not scanned")}
+		open(sys.argv[3], "w").write("\n".join(paths) + "\n")
+		scanned = [p for p in paths if p not in over]
+		open(sys.argv[2], "w").write("\n".join(scanned) + "\n")
 		ym = [f for f in d["findings"] if f["rule"].startswith("yara.")]
-		print(f"tansa: {len(paths)} files scanned, {len(ym)} YARA matches:", sorted({(f['rule'], f['subject'].get('path')) for f in ym})[:10])
+		print(f"tansa: {len(scanned)} files scanned ({len(over)} over 16 MB listed in errors), {len(ym)} YARA matches:", sorted({(f['rule'], f['subject'].get('path')) for f in ym})[:10])
 		print("tansa YARA errors:", [e for e in d["errors"] if e["collector"] == "yara"][:5])
 	EOF
 	ns=()
@@ -126,6 +167,7 @@ if [[ $WHAT == all || $WHAT == yara ]]; then
 	timed "yara -C compiled --scan-list (same files), 1 thread" yara -p 1 "${defs[@]}" -C "$W/compiled.yarc" --scan-list "$W/scanlist.txt"
 	echo "yara matches: $(wc -l <"$W/stdout.txt")"; head -5 "$W/stdout.txt"
 	timed "yara (compile + scan, same files), 1 thread" yara -p 1 "${defs[@]}" "${ns[@]}" --scan-list "$W/scanlist.txt"
+	timed "yara (compile + scan, every file, none left out for size), 1 thread" yara -p 1 "${defs[@]}" "${ns[@]}" --scan-list "$W/scanlist-all.txt"
 	echo "load after: $(uptime)"
 fi
 
