@@ -17,7 +17,9 @@
 //
 // With -metrics it waits until the sum of tansa_events_stored_total has
 // grown by N; with -file until the file has grown by N lines. The clock
-// starts before the first byte is sent.
+// starts before the first byte is sent. With -attacks K, one line in K is
+// one that SigmaHQ rules match (loglines.Attack), for the live detection
+// benchmark.
 package main
 
 import (
@@ -56,6 +58,7 @@ func run() error {
 	file := flag.String("file", "", "wait until this file grows by N lines")
 	timeout := flag.Duration("timeout", 10*time.Minute, "give up after")
 	flag.BoolVar(&fwOnly, "fw", false, "FortiGate traffic lines only (the storage benchmark's typical firewall event)")
+	flag.IntVar(&attacks, "attacks", 0, "make one line in `K` one that SigmaHQ rules match (0: none)")
 	flag.Parse()
 	if (*addr == "") == (*hec == "") {
 		return errors.New("give -addr or -hec")
@@ -124,8 +127,17 @@ func run() error {
 // fwOnly makes every line a FortiGate traffic log.
 var fwOnly bool
 
+// attacks, when positive, makes line k an attack line when k%attacks is
+// attacks/2 (never one of the lines naming 203.0.113.5, k%1000 == 0).
+var attacks int
+
 // line appends line k of the stream, without its newline.
-func line(b []byte, k int, now time.Time) []byte { return loglines.Line(b, k, now, fwOnly) }
+func line(b []byte, k int, now time.Time) []byte {
+	if attacks > 1 && k%attacks == attacks/2 {
+		return loglines.Attack(b, k/attacks, now)
+	}
+	return loglines.Line(b, k, now, fwOnly)
+}
 
 func sendTCP(addr string, lo, hi int) error {
 	c, err := net.Dial("tcp", addr)
