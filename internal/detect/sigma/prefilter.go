@@ -16,10 +16,15 @@ import (
 // The prefilter skips rules that cannot match an event without evaluating
 // them. From each rule's condition Compile derives a necessary condition in
 // conjunctive form: clauses of literals, each clause satisfied when one of
-// its literals occurs (ASCII case folded) in some value of the event. Per
-// event, the values are folded once and scanned once for every literal of
-// the rule set (anchored on a rare 3- or 4-byte window of each literal,
-// then verified); a rule is evaluated only when all its clauses hold.
+// its literals occurs (ASCII case folded) in the field it was written for
+// (under any of the field's mapped names), or in any field for keyword
+// searches. Per event, each value is folded once and scanned once for the
+// literals of its field and of keyword searches (anchored on a rare 3- or
+// 4-byte window of each literal, then verified); a rule is evaluated only
+// when all its clauses hold. Tying a literal to its field matters: the
+// image names that process_creation rules look for in Image also occur in
+// CommandLine and ParentCommandLine, where they selected hundreds of rules
+// whose conditions could not hold.
 // Rules without a usable condition (negations, regular expressions,
 // numbers, short literals) are always evaluated, so results never change.
 
@@ -30,23 +35,28 @@ const minLiteral = 3
 // clause is a set of literal indexes, one of which must occur.
 type clause []int32
 
-// literalTable collects the distinct literals of a rule set.
+// literalTable collects the distinct literals of a rule set, each with the
+// field it must occur in.
 type literalTable struct {
-	index map[string]int32
+	index map[litKey]int32
 	lits  []string
-	// fields names every event field a literal was taken from; keyword
-	// holds the literals of keyword searches, which may be in any field.
-	fields  map[string]bool
-	keyword map[int32]bool
+	// owner[i] is literal i's field key: its field's names joined by a
+	// zero byte, or "" for keyword searches, which may be in any field.
+	owner []string
+	// names maps a field key to the event field names it is looked up by.
+	names map[string][]string
 }
 
-func (t *literalTable) id(s string) int32 {
-	if i, ok := t.index[s]; ok {
+type litKey struct{ field, lit string }
+
+func (t *literalTable) id(field, s string) int32 {
+	if i, ok := t.index[litKey{field, s}]; ok {
 		return i
 	}
 	i := int32(len(t.lits))
-	t.index[s] = i
+	t.index[litKey{field, s}] = i
 	t.lits = append(t.lits, s)
+	t.owner = append(t.owner, field)
 	return i
 }
 
@@ -58,24 +68,17 @@ func (t *literalTable) required(m matcher) []clause {
 		if x.neq || x.exists != 0 || x.refs != nil || len(x.groups) == 0 {
 			return nil
 		}
-		cs := t.groups(x.groups, x.all)
-		if cs != nil {
-			for _, n := range x.names {
-				t.fields[n] = true
-			}
+		key := strings.Join(x.names, "\x00")
+		if key == "" {
+			return nil
 		}
-		return cs
+		t.names[key] = x.names
+		return t.groups(x.groups, x.all, key)
 	case *keywordMatch:
 		if len(x.groups) == 0 {
 			return nil
 		}
-		cs := t.groups(x.groups, x.all)
-		for _, c := range cs {
-			for _, l := range c {
-				t.keyword[l] = true
-			}
-		}
-		return cs
+		return t.groups(x.groups, x.all, "")
 	case andMatch:
 		var out []clause
 		for _, c := range x {
@@ -108,8 +111,9 @@ func (t *literalTable) union(ms []matcher) []clause {
 }
 
 // groups handles a field's written values: any value (one clause of all
-// their literals) or, with all, every value (a clause per value).
-func (t *literalTable) groups(gs [][]valueMatcher, all bool) []clause {
+// their literals) or, with all, every value (a clause per value). field is
+// the field key the literals must occur in ("": any).
+func (t *literalTable) groups(gs [][]valueMatcher, all bool, field string) []clause {
 	var out []clause
 	var any clause
 	for _, g := range gs {
@@ -122,7 +126,7 @@ func (t *literalTable) groups(gs [][]valueMatcher, all bool) []clause {
 				break
 			}
 			for _, l := range lits {
-				c = append(c, t.id(l))
+				c = append(c, t.id(field, l))
 			}
 		}
 		switch {
@@ -283,12 +287,11 @@ func literalOf(vm valueMatcher) (string, bool) {
 // prefilter is the compiled literal index of a Ruleset.
 type prefilter struct {
 	lits []string
-	// fields are the event fields whose values can hold a literal; the
-	// others can hold only keyword searches' literals, scanned with
-	// kwAnchors alone.
-	fields    map[string]bool
-	anchors   [2]anchorTable // every literal, by its 3- or 4-byte window
-	kwAnchors [2]anchorTable // keyword literals only
+	// byField holds, per event field name some rule reads literals from,
+	// the anchors of that field's literals and of keyword searches'; other
+	// fields can hold only keyword literals, scanned with kwAnchors.
+	byField   map[string]*[2]anchorTable
+	kwAnchors [2]anchorTable
 	// primary lists, per literal, the rules whose primary clause holds it.
 	primary [][]int32
 	nrules  int
@@ -298,7 +301,8 @@ type prefilter struct {
 // anchorTable finds candidate literals by one window of k bytes each.
 type anchorTable struct {
 	k     int
-	bloom []uint64 // 1<<bloomBits bits over the windows' hashes
+	shift uint32   // 32 - the bloom filter's bits
+	bloom []uint64 // a power of two of bits over the windows' hashes
 	cands map[uint32][]anchor
 }
 
@@ -307,9 +311,23 @@ type anchor struct {
 	off int32 // where the window starts in the literal
 }
 
-const bloomBits = 18
+// newAnchorTable returns an empty table of k-byte windows whose bloom
+// filter has about 32 bits per literal it will hold (at least 1,024).
+func newAnchorTable(k, lits int) anchorTable {
+	bits := uint32(10)
+	for 1<<bits < 32*lits && bits < 20 {
+		bits++
+	}
+	return anchorTable{k: k, shift: 32 - bits, bloom: make([]uint64, 1<<bits/64), cands: map[uint32][]anchor{}}
+}
 
-func windowHash(w uint32) uint32 { return (w * 0x9E3779B1) >> (32 - bloomBits) }
+func (at *anchorTable) hash(w uint32) uint32 { return (w * 0x9E3779B1) >> at.shift }
+
+func (at *anchorTable) add(w uint32, a anchor) {
+	h := at.hash(w)
+	at.bloom[h>>6] |= 1 << (h & 63)
+	at.cands[w] = append(at.cands[w], a)
+}
 
 func window(b []byte, i, k int) uint32 {
 	if k == 4 {
@@ -331,7 +349,7 @@ type scratch struct {
 // It sets each rule's clauses; rules without any keep none and are always
 // evaluated.
 func buildPrefilter(rules []*CompiledRule) *prefilter {
-	t := &literalTable{index: map[string]int32{}, fields: map[string]bool{}, keyword: map[int32]bool{}}
+	t := &literalTable{index: map[litKey]int32{}, names: map[string][]string{}}
 	for i, cr := range rules {
 		cr.idx = i
 		cs := t.required(cr.cond)
@@ -355,10 +373,7 @@ func buildPrefilter(rules []*CompiledRule) *prefilter {
 		}
 		cr.clauses = append([]clause{dedupe(b)}, append(cs[:bi:bi], cs[bi+1:]...)...)
 	}
-	pf := &prefilter{lits: t.lits, primary: make([][]int32, len(t.lits)), nrules: len(rules)}
-	// Only the fields that literals come from can hold them; events carry
-	// many more (ECS copies, GUIDs, times) not worth scanning for all.
-	pf.fields = t.fields
+	pf := &prefilter{lits: t.lits, primary: make([][]int32, len(t.lits)), nrules: len(rules), byField: map[string]*[2]anchorTable{}}
 	for _, cr := range rules {
 		if cr.clauses != nil {
 			for _, l := range cr.clauses[0] {
@@ -375,29 +390,41 @@ func buildPrefilter(rules []*CompiledRule) *prefilter {
 			freq[k-3][window(b, i, k)]++
 		}
 	}
-	for k := 3; k <= 4; k++ {
-		pf.anchors[k-3] = anchorTable{k: k, bloom: make([]uint64, 1<<bloomBits/64), cands: map[uint32][]anchor{}}
-		pf.kwAnchors[k-3] = anchorTable{k: k, bloom: make([]uint64, 1<<bloomBits/64), cands: map[uint32][]anchor{}}
+	// Only the fields that literals come from can hold them; events carry
+	// many more (ECS copies, GUIDs, times) not worth scanning for all. A
+	// field name shared by several field keys (user.name is where ECS keeps
+	// User, TargetUserName and SubjectUserName) gets all of their literals.
+	var kw []int32
+	perName := map[string][]int32{}
+	for li, owner := range t.owner {
+		if owner == "" {
+			kw = append(kw, int32(li))
+			continue
+		}
+		for _, n := range t.names[owner] {
+			perName[n] = append(perName[n], int32(li))
+		}
 	}
-	for li, l := range t.lits {
-		k := min(len(l), 4)
-		b := []byte(l)
-		bestOff, bestN := 0, 1<<30
-		for i := 0; i+k <= len(b); i++ {
-			if n := freq[k-3][window(b, i, k)]; n < bestN {
-				bestOff, bestN = i, n
+	build := func(lits []int32) [2]anchorTable {
+		at := [2]anchorTable{newAnchorTable(3, len(lits)), newAnchorTable(4, len(lits))}
+		for _, li := range lits {
+			l := t.lits[li]
+			k := min(len(l), 4)
+			b := []byte(l)
+			bestOff, bestN := 0, 1<<30
+			for i := 0; i+k <= len(b); i++ {
+				if n := freq[k-3][window(b, i, k)]; n < bestN {
+					bestOff, bestN = i, n
+				}
 			}
+			at[k-3].add(window(b, bestOff, k), anchor{lit: li, off: int32(bestOff)})
 		}
-		w := window(b, bestOff, k)
-		h := windowHash(w)
-		tables := []*anchorTable{&pf.anchors[k-3]}
-		if t.keyword[int32(li)] {
-			tables = append(tables, &pf.kwAnchors[k-3])
-		}
-		for _, at := range tables {
-			at.bloom[h>>6] |= 1 << (h & 63)
-			at.cands[w] = append(at.cands[w], anchor{lit: int32(li), off: int32(bestOff)})
-		}
+		return at
+	}
+	pf.kwAnchors = build(kw)
+	for n, lits := range perName {
+		at := build(append(lits, kw...))
+		pf.byField[n] = &at
 	}
 	pf.pool.New = func() any {
 		return &scratch{litSeen: make([]uint32, len(pf.lits)), ruleSeen: make([]uint32, pf.nrules)}
@@ -456,12 +483,12 @@ func (pf *prefilter) scanMap(m map[string]any, sc *scratch) {
 	}
 }
 
-// tables returns the anchors to scan field k's value with: all literals'
-// when some rule reads k, else only keyword searches' (none when the rule
-// set has no keyword literals).
+// tables returns the anchors to scan field k's value with: its own
+// literals' and keyword searches' when some rule reads k, else only keyword
+// searches' (none when the rule set has no keyword literals).
 func (pf *prefilter) tables(k string) *[2]anchorTable {
-	if pf.fields[k] {
-		return &pf.anchors
+	if at := pf.byField[k]; at != nil {
+		return at
 	}
 	return &pf.kwAnchors
 }
@@ -515,7 +542,7 @@ func (pf *prefilter) scanBytes(ts *[2]anchorTable, b []byte, sc *scratch) {
 		k := at.k
 		for i := 0; i+k <= len(b); i++ {
 			w := window(b, i, k)
-			h := windowHash(w)
+			h := at.hash(w)
 			if at.bloom[h>>6]&(1<<(h&63)) == 0 {
 				continue
 			}

@@ -45,7 +45,7 @@ func TestPrefilterSameMatches(t *testing.T) {
 			indexed++
 		}
 	}
-	t.Logf("%d rules, %d with a prefilter condition, %d literals, scanning %d fields (0: all)", len(fast.Rules()), indexed, len(fast.pf.lits), len(fast.pf.fields))
+	t.Logf("%d rules, %d with a prefilter condition, %d literals, scanning %d fields (0: all)", len(fast.Rules()), indexed, len(fast.pf.lits), len(fast.pf.byField))
 	if indexed < len(fast.Rules())/2 {
 		t.Errorf("only %d of %d rules have a prefilter condition", indexed, len(fast.Rules()))
 	}
@@ -119,6 +119,8 @@ func TestPrefilterConditions(t *testing.T) {
 		{"sel: {CommandLine|base64offset|contains: 'IEX ('}\n  condition: sel", true, Fields{"CommandLine": "powershell -e SUVYICgoTmV3"}, Fields{"CommandLine": "x"}},
 		{"a: {x: 'abcd'}\n  b: {y: 'efgh'}\n  condition: 1 of them", true, Fields{"y": "EFGH"}, Fields{"x": "abc"}},
 		{"a: {x: 'abcd'}\n  b: {y|exists: true}\n  condition: 1 of them", false, Fields{"y": ""}, Fields{"z": "1"}},
+		{"sel: {Image|endswith: '\\evil.exe'}\n  condition: sel", true, Fields{"process.executable": `C:\EVIL.exe`}, Fields{"Image": "x", "CommandLine": `C:\evil.exe`}},
+		{"sel: {Image|endswith: '\\evil.exe'}\n  kw: ['evilcorp']\n  condition: sel and kw", true, Fields{"Image": `C:\evil.exe`, "CommandLine": "EvilCorp"}, Fields{"Image": `C:\evil.exe`}},
 	}
 	for _, c := range cases {
 		src := "title: t\nlogsource: {product: windows}\ndetection:\n  " + c.det + "\n"
@@ -139,5 +141,56 @@ func TestPrefilterConditions(t *testing.T) {
 		if n := len(rs.Match(c.miss, nil)); n != 0 {
 			t.Errorf("%q: %v matches", c.det, c.miss)
 		}
+	}
+}
+
+// TestPrefilterFieldTied checks that a literal counts only in the field it
+// was written for (or one of that field's mapped names): an image name in
+// CommandLine does not make an Image rule a candidate, while keyword
+// literals count in any field.
+func TestPrefilterFieldTied(t *testing.T) {
+	src := `title: img
+logsource: {product: windows}
+detection:
+  sel: {Image|endswith: '\whoami.exe'}
+  condition: sel
+---
+title: kw
+logsource: {product: windows}
+detection:
+  kw: ['whoami.exe']
+  condition: kw
+`
+	rules, err := Parse("t.yml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := Compile(rules, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, kw := rs.Rules()[0], rs.Rules()[1]
+	cases := []struct {
+		e       Fields
+		img, kw bool
+	}{
+		{Fields{"Image": `C:\x\notepad.exe`, "CommandLine": `cmd /c C:\x\WHOAMI.exe`}, false, true},
+		{Fields{"Image": `C:\x\whoami.exe`}, true, true},
+		{Fields{"process.executable": `C:\x\whoami.exe`}, true, true},
+		{Fields{"ParentImage": `C:\x\whoami.exe`}, false, true},
+		{Fields{"Image": `C:\x\notepad.exe`}, false, false},
+	}
+	for _, c := range cases {
+		sc := rs.pf.get()
+		if !rs.pf.scan(c.e, sc) {
+			t.Fatal("scan refused a Fields event")
+		}
+		if got := sc.candidate(img); got != c.img {
+			t.Errorf("%v: Image rule candidate %v, want %v", c.e, got, c.img)
+		}
+		if got := sc.candidate(kw); got != c.kw {
+			t.Errorf("%v: keyword rule candidate %v, want %v", c.e, got, c.kw)
+		}
+		rs.pf.pool.Put(sc)
 	}
 }
