@@ -194,12 +194,19 @@ type prevKey struct {
 
 // prevalenceDeltas gathers how the counts move and which values are new.
 type prevalenceDeltas struct {
-	n     map[prevKey]int
-	kinds map[int64]fleet.Artifact // every artifact counted up, to intern its value
+	n       map[prevKey]int
+	kinds   map[int64]fleet.Artifact // every artifact counted up, to intern its value
+	holders map[holder]int           // +1: the asset gained the artifact, -1: lost it
+}
+
+// holder is a row of fleet_artifacts: an asset holding an artifact.
+type holder struct {
+	vid   int64
+	asset string
 }
 
 func newPrevalenceDeltas() *prevalenceDeltas {
-	return &prevalenceDeltas{n: map[prevKey]int{}, kinds: map[int64]fleet.Artifact{}}
+	return &prevalenceDeltas{n: map[prevKey]int{}, kinds: map[int64]fleet.Artifact{}, holders: map[holder]int{}}
 }
 
 // add counts an asset of tenant gaining (+1) or losing (-1) artifact vid.
@@ -215,11 +222,43 @@ func (d *prevalenceDeltas) merge(o *prevalenceDeltas) {
 	for k, v := range o.kinds {
 		d.kinds[k] = v
 	}
+	for k, v := range o.holders {
+		d.holders[k] += v
+	}
 }
 
-// writePrevalence interns the new values and moves the counts, in key
-// order, each once.
+// writePrevalence interns the new values, adds and removes holders and
+// moves the counts, each in key order and once.
 func (db *DB) writePrevalence(ctx context.Context, tx *sql.Tx, d *prevalenceDeltas) error {
+	hs := make([]holder, 0, len(d.holders))
+	for h, n := range d.holders {
+		if n != 0 {
+			hs = append(hs, h)
+		}
+	}
+	slices.SortFunc(hs, func(a, b holder) int {
+		if c := cmpInt64(a.vid, b.vid); c != 0 {
+			return c
+		}
+		return strings.Compare(a.asset, b.asset)
+	})
+	var add [][]any
+	var gone []holder
+	for _, h := range hs {
+		if d.holders[h] > 0 {
+			add = append(add, []any{h.vid, h.asset})
+		} else {
+			gone = append(gone, h)
+		}
+	}
+	if err := db.insertMany(ctx, tx, "INSERT INTO fleet_artifacts (vid, asset_id) VALUES ", " ON CONFLICT (vid, asset_id) DO NOTHING", 2, add); err != nil {
+		return err
+	}
+	for _, h := range gone {
+		if _, err := db.exec(ctx, tx, "DELETE FROM fleet_artifacts WHERE vid = ? AND asset_id = ?", h.vid, h.asset); err != nil {
+			return err
+		}
+	}
 	vids := make([]int64, 0, len(d.kinds))
 	for v := range d.kinds {
 		vids = append(vids, v)
@@ -359,70 +398,73 @@ func (db *DB) putSweep(ctx context.Context, tx *sql.Tx, s *fleet.StoredSweep, a 
 	return db.appendAudit(ctx, tx, a)
 }
 
-// replaceArtifacts makes arts the artifact set of asset and records in d
-// how the prevalence counts move for what was added and removed.
+// replaceArtifacts makes arts the artifact set of asset, and records in d
+// how the holders and prevalence counts move for what was added and
+// removed. The set is one row, read and rewritten whole.
 func (db *DB) replaceArtifacts(ctx context.Context, tx *sql.Tx, tenant, asset string, arts []fleet.Artifact, d *prevalenceDeltas) error {
-	old := map[int64]bool{}
-	rows, err := tx.QueryContext(ctx, db.d.Q("SELECT vid FROM fleet_artifacts WHERE asset_id = ?"), asset)
+	var oldText string
+	err := tx.QueryRowContext(ctx, db.d.Q("SELECT vids FROM fleet_artsets WHERE asset_id = ?"), asset).Scan(&oldText)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	old, err := parseVids(oldText)
 	if err != nil {
-		return err
+		return fmt.Errorf("artifact set of %s: %w", asset, err)
 	}
-	for rows.Next() {
-		var v int64
-		if err := rows.Scan(&v); err != nil {
-			rows.Close()
-			return err
-		}
-		old[v] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	var addedIDs []int64
-	cur := map[int64]bool{}
+	cur := make(map[int64]bool, len(arts))
+	ids := make([]int64, 0, len(arts))
 	for _, a := range arts {
 		v := vidOf(a)
 		if cur[v] {
 			continue
 		}
 		cur[v] = true
+		ids = append(ids, v)
 		if !old[v] {
-			addedIDs = append(addedIDs, v)
 			d.kinds[v] = a
 			d.add(tenant, v, 1)
+			d.holders[holder{v, asset}]++
 		}
 	}
-	var removed []int64
 	for v := range old {
 		if !cur[v] {
-			removed = append(removed, v)
 			d.add(tenant, v, -1)
+			d.holders[holder{v, asset}]--
 		}
 	}
-	slices.Sort(removed)
-	slices.Sort(addedIDs)
-	if len(addedIDs) > 0 {
-		links := make([][]any, len(addedIDs))
-		for i, v := range addedIDs {
-			links[i] = []any{asset, v}
-		}
-		if err := db.insertMany(ctx, tx, "INSERT INTO fleet_artifacts (asset_id, vid) VALUES ", "", 2, links); err != nil {
-			return err
-		}
-	}
-	for len(removed) > 0 {
-		n := min(400, len(removed))
-		args := []any{asset}
-		for _, v := range removed[:n] {
-			args = append(args, v)
-		}
-		if _, err := db.exec(ctx, tx, "DELETE FROM fleet_artifacts WHERE asset_id = ? AND vid IN "+inList(n), args...); err != nil {
-			return err
-		}
-		removed = removed[n:]
+	slices.Sort(ids)
+	if _, err := db.exec(ctx, tx, "INSERT INTO fleet_artsets (asset_id, vids) VALUES (?, ?) ON CONFLICT (asset_id) DO UPDATE SET vids = excluded.vids",
+		asset, formatVids(ids)); err != nil {
+		return err
 	}
 	return nil
+}
+
+// formatVids writes a set of vids as fleet_artsets.vids holds it.
+func formatVids(ids []int64) string {
+	b := make([]byte, 0, 17*len(ids))
+	for i, v := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, v, 16)
+	}
+	return string(b)
+}
+
+// parseVids reads fleet_artsets.vids.
+func parseVids(s string) (map[int64]bool, error) {
+	m := map[int64]bool{}
+	for s != "" {
+		var f string
+		f, s, _ = strings.Cut(s, ",")
+		v, err := strconv.ParseInt(f, 16, 64)
+		if err != nil {
+			return nil, err
+		}
+		m[v] = true
+	}
+	return m, nil
 }
 
 const assetCols = "id, tenant_id, hostname, domain, os, arch, product, version, ips, created, last_seen, last_sweep, sweeps, findings, max_score"
