@@ -82,6 +82,8 @@ ALERT=$(curl -fs -H "Authorization: Bearer $TOKEN" "http://$API/api/v1/cases/$CL
 echo "tenant $TENANT; open case $OPEN; oldest closed case $CLOSED; one of its alerts $ALERT"
 curl -fs -H "Authorization: Bearer $TOKEN" "http://$API/api/v1/cases?limit=0" | grep -o '"total":[0-9]*'
 curl -fs -H "Authorization: Bearer $TOKEN" "http://$API/api/v1/cases?limit=0&tenant=$TENANT" | grep -o '"total":[0-9]*'
+echo "alerts stored (internal/alert's list, all tenants): $(curl -fs -H "Authorization: Bearer $TOKEN" "http://$API/api/v1/alerts?limit=0" | grep -o '"total":[0-9]*')"
+echo "alert $ALERT through the alert API: $(curl -fs -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "http://$API/api/v1/alerts/$ALERT")"
 
 api_urls=(
 	"/api/v1/cases?limit=50"
