@@ -268,35 +268,74 @@ func (s *Service) Metrics(ctx context.Context, c access.Caller, tenant string, s
 
 // ---- tracker
 
-// MaxTrackerExport bounds the rows of one CSV export.
-const MaxTrackerExport = 50000
-
 // Tracker lists the open cases and unfinished tasks c may see that match
 // q, and their total.
 func (s *Service) Tracker(ctx context.Context, c access.Caller, q TrackerQuery) ([]TrackerRow, int, error) {
-	if err := c.Require(access.PermCaseRead); err != nil {
+	if err := checkTracker(c, &q); err != nil {
 		return nil, 0, err
 	}
-	if q.Kind != "" && q.Kind != "case" && q.Kind != "task" {
-		return nil, 0, tansa.Errorf(tansa.Invalid, "kind: %q must be case or task", q.Kind)
-	}
-	if q.Severity != "" && !ValidSeverity(q.Severity) {
-		return nil, 0, severityError(q.Severity)
-	}
-	if q.Status != "" && !Phase(q.Status).Valid() && !TaskStatus(q.Status).Valid() {
-		return nil, 0, tansa.Errorf(tansa.Invalid, "status: %q is neither a phase nor a task status", q.Status)
-	}
-	q.Scope = scope(c, q.Scope)
 	return s.store.Tracker(ctx, q)
 }
 
-// WriteTrackerCSV writes rows as CSV for spreadsheets: UTF-8 with a byte
-// order mark, so that Excel in Japan opens it as UTF-8 rather than
-// Shift_JIS, CRLF line ends, headers in lang, times in loc. Cells that a
-// spreadsheet would read as a formula are prefixed with a quote.
-func WriteTrackerCSV(w io.Writer, rows []TrackerRow, lang string, loc *time.Location, tenantName func(string) string) error {
-	if _, err := io.WriteString(w, "\uFEFF"); err != nil {
+// ExportTracker calls fn for every row of the tracker c may see that
+// matches q, all of them (q's page is ignored), in the tracker's order, as
+// the store reads them: an export is complete and never held in memory.
+func (s *Service) ExportTracker(ctx context.Context, c access.Caller, q TrackerQuery, fn func(TrackerRow) error) error {
+	if err := checkTracker(c, &q); err != nil {
 		return err
+	}
+	return s.store.EachTrackerRow(ctx, q, fn)
+}
+
+// checkTracker checks c's permission and q's filters, and narrows q's
+// scope to what c may see.
+func checkTracker(c access.Caller, q *TrackerQuery) error {
+	if err := c.Require(access.PermCaseRead); err != nil {
+		return err
+	}
+	if q.Kind != "" && q.Kind != "case" && q.Kind != "task" {
+		return tansa.Errorf(tansa.Invalid, "kind: %q must be case or task", q.Kind)
+	}
+	if q.Severity != "" && !ValidSeverity(q.Severity) {
+		return severityError(q.Severity)
+	}
+	if q.Status != "" && !Phase(q.Status).Valid() && !TaskStatus(q.Status).Valid() {
+		return tansa.Errorf(tansa.Invalid, "status: %q is neither a phase nor a task status", q.Status)
+	}
+	q.Scope = scope(c, q.Scope)
+	return nil
+}
+
+// WriteTrackerCSV writes rows as a TrackerCSV.
+func WriteTrackerCSV(w io.Writer, rows []TrackerRow, lang string, loc *time.Location, tenantName func(string) string) error {
+	tc, err := NewTrackerCSV(w, lang, loc, tenantName)
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if err := tc.Write(r); err != nil {
+			return err
+		}
+	}
+	return tc.Flush()
+}
+
+// TrackerCSV writes tracker rows as CSV for spreadsheets, one at a time:
+// UTF-8 with a byte order mark, so that Excel in Japan opens it as UTF-8
+// rather than Shift_JIS, CRLF line ends, headers in lang, times in loc.
+// Cells that a spreadsheet would read as a formula are prefixed with a
+// quote.
+type TrackerCSV struct {
+	cw         *csv.Writer
+	lang       string
+	loc        *time.Location
+	tenantName func(string) string
+}
+
+// NewTrackerCSV writes the byte order mark and the header line to w.
+func NewTrackerCSV(w io.Writer, lang string, loc *time.Location, tenantName func(string) string) (*TrackerCSV, error) {
+	if _, err := io.WriteString(w, "\uFEFF"); err != nil {
+		return nil, err
 	}
 	cw := csv.NewWriter(w)
 	cw.UseCRLF = true
@@ -305,30 +344,36 @@ func WriteTrackerCSV(w io.Writer, rows []TrackerRow, lang string, loc *time.Loca
 		head = []string{"種別", "ID", "テナント", "インシデント", "件名", "担当者", "期限", "状態", "重大度", "更新日時", "インシデントID"}
 	}
 	if err := cw.Write(head); err != nil {
-		return err
+		return nil, err
 	}
-	when := func(t time.Time) string {
-		if t.IsZero() {
+	return &TrackerCSV{cw: cw, lang: lang, loc: loc, tenantName: tenantName}, nil
+}
+
+// Write writes one row; the csv package buffers a few kilobytes before
+// they reach the writer below.
+func (t *TrackerCSV) Write(r TrackerRow) error {
+	when := func(tm time.Time) string {
+		if tm.IsZero() {
 			return ""
 		}
-		return t.In(loc).Format("2006-01-02 15:04")
+		return tm.In(t.loc).Format("2006-01-02 15:04")
 	}
-	for _, r := range rows {
-		kind := r.Kind
-		if lang == "ja" {
-			kind = map[string]string{"case": "インシデント", "task": "タスク"}[r.Kind]
-		}
-		rec := []string{kind, r.ID, tenantName(r.TenantID), r.CaseTitle, r.Title, r.OwnerName, when(r.Due), r.Status,
-			r.Severity, when(r.Updated), r.CaseID}
-		for i, v := range rec {
-			rec[i] = defuse(v)
-		}
-		if err := cw.Write(rec); err != nil {
-			return err
-		}
+	kind := r.Kind
+	if t.lang == "ja" {
+		kind = map[string]string{"case": "インシデント", "task": "タスク"}[r.Kind]
 	}
-	cw.Flush()
-	return cw.Error()
+	rec := []string{kind, r.ID, t.tenantName(r.TenantID), r.CaseTitle, r.Title, r.OwnerName, when(r.Due), r.Status,
+		r.Severity, when(r.Updated), r.CaseID}
+	for i, v := range rec {
+		rec[i] = defuse(v)
+	}
+	return t.cw.Write(rec)
+}
+
+// Flush writes what is buffered.
+func (t *TrackerCSV) Flush() error {
+	t.cw.Flush()
+	return t.cw.Error()
 }
 
 // defuse keeps a spreadsheet from evaluating a cell as a formula (CSV

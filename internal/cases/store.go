@@ -147,6 +147,9 @@ type Store interface {
 	// Tracker lists the open cases and unfinished tasks, those with a due
 	// time first by due time, and their total.
 	Tracker(ctx context.Context, q TrackerQuery) ([]TrackerRow, int, error)
+	// EachTrackerRow calls fn for every row q selects, in Tracker's order,
+	// ignoring q.Page, and stops at fn's first error, which it returns.
+	EachTrackerRow(ctx context.Context, q TrackerQuery, fn func(TrackerRow) error) error
 	// CaseTimes sums the timers of the cases q selects.
 	CaseTimes(ctx context.Context, q TimesQuery) (Times, error)
 

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"mime"
@@ -519,20 +518,22 @@ func trackerQuery(r *http.Request, p access.Page) (cases.TrackerQuery, error) {
 }
 
 // apiCaseTracker lists the open cases and tasks as JSON, or with
-// ?format=csv exports every matching row (up to 50,000) as CSV for Excel.
+// ?format=csv exports every matching row as CSV for Excel, streamed as the
+// store reads them (no limit, no page).
 func (s *Server) apiCaseTracker(w http.ResponseWriter, r *http.Request) {
 	format := r.URL.Query().Get("format")
 	if format != "" && format != "json" && format != "csv" {
 		s.writeError(w, r, tansa.Errorf(tansa.Invalid, "format: %q must be json or csv", format))
 		return
 	}
+	if format == "csv" {
+		s.exportTracker(w, r)
+		return
+	}
 	p, err := paging(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
-	}
-	if format == "csv" {
-		p = access.Page{Limit: cases.MaxTrackerExport}
 	}
 	q, err := trackerQuery(r, p)
 	if err != nil {
@@ -544,17 +545,48 @@ func (s *Server) apiCaseTracker(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if format != "csv" {
-		writeList(w, rows, total, p)
-		return
-	}
-	v := s.newView(r, "tracker.title")
-	var b bytes.Buffer
-	if err := cases.WriteTrackerCSV(&b, rows, v.Lang, v.Loc, v.TenantName); err != nil {
+	writeList(w, rows, total, p)
+}
+
+// exportTracker streams the tracker's CSV. The response starts with the
+// first row (or the end of an empty export), so that a refused or invalid
+// request still gets its error status; an error after that can only cut
+// the download short, and is logged.
+func (s *Server) exportTracker(w http.ResponseWriter, r *http.Request) {
+	q, err := trackerQuery(r, access.Page{})
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	name := "tansa-tracker-" + time.Now().In(v.Loc).Format("20060102-1504") + ".csv"
-	w.Header().Set("Content-Disposition", "attachment; filename="+name+"; filename*=UTF-8''"+url.PathEscape(name))
-	writeText(w, "text/csv; charset=utf-8", b.Bytes())
+	v := s.newView(r, "tracker.title")
+	var tc *cases.TrackerCSV
+	start := func() error {
+		name := "tansa-tracker-" + time.Now().In(v.Loc).Format("20060102-1504") + ".csv"
+		w.Header().Set("Content-Disposition", "attachment; filename="+name+"; filename*=UTF-8''"+url.PathEscape(name))
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		tc, err = cases.NewTrackerCSV(w, v.Lang, v.Loc, v.TenantName)
+		return err
+	}
+	err = s.deps.Cases.ExportTracker(r.Context(), caller(r), q, func(row cases.TrackerRow) error {
+		if tc == nil {
+			if err := start(); err != nil {
+				return err
+			}
+		}
+		return tc.Write(row)
+	})
+	if err == nil && tc == nil {
+		err = start()
+	}
+	if err == nil {
+		err = tc.Flush()
+	}
+	if err != nil {
+		if tc == nil {
+			s.writeError(w, r, err)
+			return
+		}
+		s.deps.Logger.Error("tracker export cut short", "err", err)
+	}
 }

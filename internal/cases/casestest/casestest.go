@@ -15,7 +15,9 @@ package casestest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -742,6 +744,30 @@ func testTracker(t *testing.T, s cases.Store) {
 	}
 	if _, n, _ := s.Tracker(ctx, cases.TrackerQuery{Scope: access.Scope{}}); n != 0 {
 		t.Errorf("the empty scope shows %d rows", n)
+	}
+	// The export: every row Tracker pages through, in its order, whatever
+	// the page asked.
+	for _, q := range []cases.TrackerQuery{{}, {Kind: "task"}, {Kind: "case"}, {Text: "経理"}, {Owner: "none"}, {Severity: "critical"},
+		{OverdueAt: t0.Add(3 * time.Hour)}, {Page: access.Page{Limit: 1, Offset: 3}}} {
+		q.Scope = access.Scope{Tenants: []string{"t1"}}
+		paged := q
+		paged.Page = access.Page{Limit: 100}
+		want, n, err := s.Tracker(ctx, paged)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []cases.TrackerRow
+		if err := s.EachTrackerRow(ctx, q, func(r cases.TrackerRow) error { got = append(got, r); return nil }); err != nil {
+			t.Fatalf("EachTrackerRow(%+v): %v", q, err)
+		}
+		if len(got) != n || !reflect.DeepEqual(got, want) && len(want) > 0 {
+			t.Errorf("EachTrackerRow(%+v): %d rows %+v, want the %d of Tracker %+v", q, len(got), got, n, want)
+		}
+	}
+	stop := errors.New("stop")
+	calls := 0
+	if err := s.EachTrackerRow(ctx, cases.TrackerQuery{Scope: access.Scope{All: true}}, func(cases.TrackerRow) error { calls++; return stop }); err != stop || calls != 1 {
+		t.Errorf("EachTrackerRow after an error from fn: %v, %d calls", err, calls)
 	}
 }
 

@@ -487,16 +487,9 @@ func (d Dialect) titleLike(col string) string {
 	return "LOWER(" + col + `) LIKE ? ESCAPE '\'`
 }
 
-// Tracker lists open cases and their unfinished tasks. Every filter is
-// applied inside each half of the union, the total is two counts, and each
-// half returns only its first offset+limit rows in the tracker's order, so
-// the final sort sees at most twice a page's worth. The task half reads
-// the columns copied from the case onto its tasks (tracked,
-// case_severity_rank, due_order): its count and its page are one range of
-// case_tasks_tenant_tracked (case_tasks_tracked across tenants), and only
-// the page's rows are joined to their cases.
-func (db *DB) Tracker(ctx context.Context, q cases.TrackerQuery) ([]cases.TrackerRow, int, error) {
-	var cw, tw Where
+// trackerWhere returns the conditions of q on the tracker's case half
+// (cases) and task half (case_tasks t).
+func trackerWhere(d Dialect, q cases.TrackerQuery) (cw, tw Where) {
 	cw.Add("open = 1")
 	cw.Scope("tenant_id", q.Scope)
 	tw.Add("t.tracked = 1")
@@ -520,13 +513,26 @@ func (db *DB) Tracker(ctx context.Context, q cases.TrackerQuery) ([]cases.Tracke
 	}
 	if q.Text != "" {
 		l := like(q.Text)
-		cw.Add(db.d.titleLike("title"), l)
-		tw.Add("("+db.d.titleLike("t.title")+" OR EXISTS (SELECT 1 FROM cases c WHERE c.id = t.case_id AND "+db.d.titleLike("c.title")+"))", l, l)
+		cw.Add(d.titleLike("title"), l)
+		tw.Add("("+d.titleLike("t.title")+" OR EXISTS (SELECT 1 FROM cases c WHERE c.id = t.case_id AND "+d.titleLike("c.title")+"))", l, l)
 	}
 	if !q.OverdueAt.IsZero() {
 		cw.Add("close_due > 0 AND close_due < ?", Micros(q.OverdueAt))
 		tw.Add("t.due > 0 AND t.due < ?", Micros(q.OverdueAt))
 	}
+	return cw, tw
+}
+
+// Tracker lists open cases and their unfinished tasks. Every filter is
+// applied inside each half of the union, the total is two counts, and each
+// half returns only its first offset+limit rows in the tracker's order, so
+// the final sort sees at most twice a page's worth. The task half reads
+// the columns copied from the case onto its tasks (tracked,
+// case_severity_rank, due_order): its count and its page are one range of
+// case_tasks_tenant_tracked (case_tasks_tracked across tenants), and only
+// the page's rows are joined to their cases.
+func (db *DB) Tracker(ctx context.Context, q cases.TrackerQuery) ([]cases.TrackerRow, int, error) {
+	cw, tw := trackerWhere(db.d, q)
 	withCases, withTasks := q.Kind != "task", q.Kind != "case"
 	var count []string
 	var args []any
@@ -570,15 +576,59 @@ func (db *DB) Tracker(ctx context.Context, q cases.TrackerQuery) ([]cases.Tracke
 	}
 	defer rs.Close()
 	for rs.Next() {
-		var t cases.TrackerRow
-		var due, updated int64
-		if err := rs.Scan(&t.Kind, &t.ID, &t.CaseID, &t.TenantID, &t.Title, &t.CaseTitle, &t.Owner, &t.OwnerName, &due, &t.Status, &t.Severity, &updated); err != nil {
-			return nil, 0, fmt.Errorf("scan tracker: %w", err)
+		t, err := scanTrackerRow(rs)
+		if err != nil {
+			return nil, 0, err
 		}
-		t.Due, t.Updated = FromMicros(due), FromMicros(updated)
 		rows = append(rows, t)
 	}
 	return rows, total, rs.Err()
+}
+
+func scanTrackerRow(rs *sql.Rows) (cases.TrackerRow, error) {
+	var t cases.TrackerRow
+	var due, updated int64
+	if err := rs.Scan(&t.Kind, &t.ID, &t.CaseID, &t.TenantID, &t.Title, &t.CaseTitle, &t.Owner, &t.OwnerName, &due, &t.Status, &t.Severity, &updated); err != nil {
+		return t, fmt.Errorf("scan tracker: %w", err)
+	}
+	t.Due, t.Updated = FromMicros(due), FromMicros(updated)
+	return t, nil
+}
+
+// EachTrackerRow streams every row q selects in the tracker's order: one
+// query, one sort of the matching rows, no page limits, so that an export
+// is complete however large the open work is.
+func (db *DB) EachTrackerRow(ctx context.Context, q cases.TrackerQuery, fn func(cases.TrackerRow) error) error {
+	cw, tw := trackerWhere(db.d, q)
+	var parts []string
+	var args []any
+	if q.Kind != "task" {
+		parts = append(parts, `SELECT 'case' AS kind, id, id AS case_id, tenant_id, title, title AS case_title, assignee AS owner,
+			assignee_name AS owner_name, close_due AS due, phase AS status, severity, severity_rank, updated FROM cases`+cw.String())
+		args = append(args, cw.Args...)
+	}
+	if q.Kind != "case" {
+		parts = append(parts, `SELECT 'task' AS kind, t.id, t.case_id, t.tenant_id, t.title, c.title AS case_title, t.owner, t.owner_name, t.due,
+			t.status, c.severity, t.case_severity_rank AS severity_rank, t.updated FROM case_tasks t JOIN cases c ON c.id = t.case_id`+tw.String())
+		args = append(args, tw.Args...)
+	}
+	query := "SELECT kind, id, case_id, tenant_id, title, case_title, owner, owner_name, due, status, severity, updated FROM (" +
+		strings.Join(parts, " UNION ALL ") + ") x ORDER BY CASE WHEN due = 0 THEN 1 ELSE 0 END, due, severity_rank DESC, updated DESC, id"
+	rs, err := db.r.QueryContext(ctx, db.d.Q(query), args...)
+	if err != nil {
+		return fmt.Errorf("export tracker: %w", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		t, err := scanTrackerRow(rs)
+		if err != nil {
+			return err
+		}
+		if err := fn(t); err != nil {
+			return err
+		}
+	}
+	return rs.Err()
 }
 
 // CaseTimes sums the timers of the selected cases.
