@@ -48,27 +48,17 @@ timed() { # label command…
 		END {printf "| %s | %s | %.2f s (user %.2f + sys %.2f) | %.1f MB |\n", l, w, u+s, u, s, r/1024}' "$W/time.txt"
 }
 
-# waits runs a command and reports where its wall time went, from the
-# kernel's per-thread scheduler statistics (/proc/PID/task/*/schedstat,
-# sampled every 20 ms until it exits): on a CPU, runnable but waiting for
-# a CPU (the run queue: the machine's load, and nice 10), and the rest
-# (asleep: the --max-cpu pauses, disk reads in the idle I/O class).
+# waits runs a sweep with --verbose and splits its wall time into CPU
+# time (getrusage, from /usr/bin/time), the pauses the --max-cpu throttle
+# took (the sweep's own report) and the rest: waiting for a CPU (the
+# machine's load; nice 10) or for the disk (the idle I/O class).
 waits() { # label command…
 	local label=$1
 	shift
-	local t0 t1 last=""
-	t0=$(date +%s%N)
-	"$@" >/dev/null 2>&1 &
-	local p=$!
-	while kill -0 "$p" 2>/dev/null; do
-		local s
-		s=$(cat /proc/"$p"/task/*/schedstat 2>/dev/null | awk '{c+=$1; q+=$2} END {print c, q}')
-		[[ -n $s && $s != "0 0" ]] && last=$s
-		sleep 0.02
-	done
-	wait "$p" || true
-	t1=$(date +%s%N)
-	echo "$last" | awk -v l="$label" -v w=$(((t1 - t0) / 1000000)) '{c=$1/1e6; q=$2/1e6; printf "| %s | %.2f s | %.2f s | %.2f s | %.2f s |\n", l, w/1000, c/1000, q/1000, (w-c-q)/1000}'
+	/usr/bin/time -f "%e %U %S" -o "$W/time.txt" "$@" --verbose >/dev/null 2>"$W/stderr.txt" || true
+	local paused
+	paused=$(sed -n 's/.*swept in .*, of which \([0-9.]*\)\(m\?s\) paused.*/\1 \2/p' "$W/stderr.txt" | awk '{print ($2 == "ms") ? $1/1000 : $1}')
+	awk -v l="$label" -v p="${paused:-0}" '{printf "| %s | %.2f s | %.2f s | %.2f s | %.2f s |\n", l, $1, $2+$3, p, $1-$2-$3-p}' "$W/time.txt"
 }
 
 say "Machine"
@@ -106,9 +96,9 @@ if [[ $WHAT == all || $WHAT == scan ]]; then
 		print("contents:", ", ".join(f"{k} {len(v)}" for k, v in d.items() if isinstance(v, list)))
 		print("errors:", [e["message"][:90] for e in d["errors"]])
 	EOF
-	say "1a. Where the default sweep's wall time goes (schedstat)"
+	say "1a. Where the sweep's wall time goes (CPU, throttle pauses, waiting)"
 	echo "load before: $(uptime)"
-	echo "| run | wall | on CPU | waiting for a CPU | asleep (throttle, I/O) |"
+	echo "| run | wall | CPU | paused by the --max-cpu throttle | waiting (for a CPU or the disk) |"
 	echo "|---|---:|---:|---:|---:|"
 	waits "default (nice 10, idle I/O, --max-cpu 50)" "$W/tansa" scan --local --out "$W/local-w.json"
 	waits "--normal-priority (--max-cpu 50)" "$W/tansa" scan --local --out "$W/local-w.json" --normal-priority

@@ -94,6 +94,8 @@ type Options struct {
 
 	// Verbose reports progress on stderr; the scanner is otherwise silent.
 	Verbose bool
+	// logf, set by Run, receives Sweep's progress reports.
+	logf func(format string, args ...any)
 	// Version is recorded in the result as the scanner's version.
 	Version string
 }
@@ -120,6 +122,7 @@ func Run(ctx context.Context, opts Options, stdout, stderr io.Writer) error {
 		recipient = rcpt
 	}
 
+	opts.logf = logf
 	r, err := Sweep(ctx, opts)
 	if err != nil {
 		return err
@@ -245,6 +248,10 @@ func Sweep(ctx context.Context, opts Options) (*result.Result, error) {
 	r.Findings, r.Excepted = withoutExceptions(r.Findings, opts.Exceptions)
 	sort.SliceStable(r.Findings, func(i, j int) bool { return r.Findings[i].Score > r.Findings[j].Score })
 	r.Finished = time.Now().UTC()
+	if opts.logf != nil {
+		opts.logf("swept in %s, of which %s paused to keep to --max-cpu %d",
+			r.Finished.Sub(r.Started).Round(time.Millisecond), throttle.Slept().Round(time.Millisecond), cmpInt(opts.MaxCPU, 100))
+	}
 	r.Normalize()
 	return r, nil
 }
