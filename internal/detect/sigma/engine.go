@@ -124,11 +124,12 @@ func Compile(rules []*Rule, opts Options) (*Ruleset, error) {
 			groups[cr.filterKey] = g
 			rs.groups = append(rs.groups, g)
 		}
+		cr.idx = len(rs.rules)
 		g.rules = append(g.rules, cr)
 		rs.rules = append(rs.rules, cr)
 	}
 	errs = append(errs, rs.applyFilters(rules, copts)...)
-	rs.gi = buildGroupIndex(rs.groups)
+	rs.gi = buildGroupIndex(rs.groups, rs.rules)
 	if !opts.NoPrefilter {
 		rs.pf = buildPrefilter(rs.rules)
 		for _, g := range rs.groups {
@@ -291,13 +292,14 @@ func (rs *Ruleset) Rules() []*CompiledRule { return rs.rules }
 // without evaluation; the event's values are scanned for the rule set's
 // literals once, and only when a group whose log-source filter passed has
 // such rules. Groups whose log-source filter needs another EventID or
-// Channel than the event's are skipped without running it (see groupindex.go).
+// Channel than the event's are skipped without running it, and so are rules
+// whose condition needs another EventID (see groupindex.go).
 func (rs *Ruleset) Match(e Event, dst []*CompiledRule) []*CompiledRule {
 	var sc *scratch
 	everyRule := false
-	groups := rs.groups
+	groups, eid := rs.groups, slotUnknown
 	if rs.gi != nil {
-		groups = rs.gi.pick(e)
+		groups, eid = rs.gi.pick(e)
 	}
 	for _, g := range groups {
 		if g.filter != nil && !g.filter.match(e) {
@@ -308,6 +310,9 @@ func (rs *Ruleset) Match(e Event, dst []*CompiledRule) []*CompiledRule {
 			everyRule = !rs.pf.scan(e, sc)
 		}
 		for _, r := range g.rules {
+			if eid != slotUnknown && rs.gi.skips(r.idx, eid) {
+				continue
+			}
 			if r.clauses != nil && !everyRule && !sc.candidate(r) {
 				continue
 			}

@@ -30,6 +30,19 @@ logsource: {product: windows}
 detection:
   sel: {Image|endswith: '\evil.exe'}
   condition: sel
+---
+title: user created
+logsource: {product: windows, service: security}
+detection:
+  sel: {EventID: [4720, 4741]}
+  condition: sel
+---
+title: user created or evil
+logsource: {product: windows, service: security}
+detection:
+  a: {EventID: 4720}
+  b: {Image|endswith: '\evil.exe'}
+  condition: a or b
 `
 	rules, err := Parse("t.yml", []byte(src))
 	if err != nil {
@@ -56,9 +69,15 @@ detection:
 		{Fields{"Channel": sysmon, "EventID": int64(1), "Image": img}, []string{"proc", "any"}},
 		{Fields{"Channel": sysmon, "EventID": "1", "Image": img}, []string{"proc", "any"}},
 		{Fields{"Channel": sysmon, "EventID": int64(3), "Image": img}, []string{"net", "any"}},
-		{Fields{"Channel": "Security", "EventID": int64(4688), "Image": img}, []string{"proc", "sec", "any"}},
-		{Fields{"Channel": "SECURITY", "EventID": "4688", "Image": img}, []string{"proc", "sec", "any"}},
-		{Fields{"Channel": "Security", "EventID": int64(5157), "Image": img}, []string{"net", "sec", "any"}},
+		{Fields{"Channel": "Security", "EventID": int64(4688), "Image": img}, []string{"proc", "sec", "user created or evil", "any"}},
+		{Fields{"Channel": "SECURITY", "EventID": "4688", "Image": img}, []string{"proc", "sec", "user created or evil", "any"}},
+		{Fields{"Channel": "Security", "EventID": int64(5157), "Image": img}, []string{"net", "sec", "user created or evil", "any"}},
+		{Fields{"Channel": "Security", "EventID": int64(4720)}, []string{"user created", "user created or evil"}},
+		{Fields{"Channel": "Security", "EventID": "4741"}, []string{"user created"}},
+		{Fields{"Channel": "Security", "EventID": "04720"}, nil},
+		{Fields{"Channel": "Security", "EventID": 4720.0}, nil},
+		{Fields{"Channel": "Security", "EventID": []string{"4720"}}, nil},
+		{Fields{"Channel": "Security"}, []string{}},
 		{Fields{"Channel": "Security ", "EventID": int64(4688), "Image": img}, []string{"any"}},
 		{Fields{"Channel": int64(7), "EventID": int64(4688), "Image": img}, []string{"any"}},
 		{Fields{"Channel": []string{"Security"}, "EventID": int64(4688), "Image": img}, nil},
@@ -104,10 +123,31 @@ detection:
 	}
 	// An event with neither field (syslog, a firewall) runs only the group
 	// whose filter requires neither: no Windows filter at all.
-	if g := fast.gi.pick(Fields{"process.name": "sshd", "Image": img}); len(g) != 1 || g[0].rules[0].Rule.Title != "any" {
+	if g, _ := fast.gi.pick(Fields{"process.name": "sshd", "Image": img}); len(g) != 1 || g[0].rules[0].Rule.Title != "any" {
 		t.Errorf("an event without Channel and EventID picks %d groups, want only the one of rule any", len(g))
 	}
-	if g := fast.gi.pick(Fields{"Channel": sysmon, "Image": img}); len(g) != 1 {
+	if g, _ := fast.gi.pick(Fields{"Channel": sysmon, "Image": img}); len(g) != 1 {
 		t.Errorf("a Sysmon event without EventID picks %d groups, want 1 (proc and net need an EventID, sec the Security Channel)", len(g))
+	}
+	// Rules that need EventID 4720 or 4741 are skipped for a 4688 and run
+	// for a 4741; "a or b" needs no EventID.
+	rules4688 := fast.gi.table[fast.gi.keys[0].slots["security"]][fast.gi.keys[1].slots["4688"]]
+	_, eid := fast.gi.pick(Fields{"Channel": "Security", "EventID": int64(4688)})
+	_, eid4741 := fast.gi.pick(Fields{"Channel": "Security", "EventID": int64(4741)})
+	skipped, kept := 0, 0
+	for _, g := range rules4688 {
+		for _, r := range g.rules {
+			if r.Rule.Title == "user created" && (!fast.gi.skips(r.idx, eid) || fast.gi.skips(r.idx, eid4741)) {
+				t.Errorf("rule %q: skipped for 4688 %v, for 4741 %v; want true, false", r.Rule.Title, fast.gi.skips(r.idx, eid), fast.gi.skips(r.idx, eid4741))
+			}
+			if fast.gi.skips(r.idx, eid) {
+				skipped++
+			} else {
+				kept++
+			}
+		}
+	}
+	if skipped != 1 || kept != 4 {
+		t.Errorf("a Security 4688 skips %d rules and evaluates %d, want 1 and 4", skipped, kept)
 	}
 }
