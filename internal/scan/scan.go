@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -236,6 +237,11 @@ func Sweep(ctx context.Context, opts Options) (*result.Result, error) {
 	})
 	c.Collect(cctx, r)
 	rules := heuristics.New()
+	if yr != nil {
+		// The collectors' garbage goes back to the operating system
+		// before libyara maps the files it scans beside the rules.
+		debug.FreeOSMemory()
+	}
 	yr.scan(cctx, r, throttle.Tick, rules.Catalogue()["yara.match"], cmpInt(opts.YARAMaxSize, DefaultYARAMaxSize))
 	yr.close()
 	if opts.IOC != nil {
