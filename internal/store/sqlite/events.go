@@ -39,6 +39,12 @@ type Events struct {
 
 	mu      sync.Mutex
 	tenants map[string]int64 // committed tenant ids; they never change
+
+	fmu      sync.Mutex
+	filters  map[int64]*epochFilter // loaded observable filters by epoch
+	damaged  map[int64]int64        // generations of filters found damaged, by epoch
+	building sync.Mutex             // held while BuildFilters runs
+	closed   int64                  // the epochs below it had their filters built
 }
 
 var _ events.Store = (*Events)(nil)
@@ -76,7 +82,7 @@ func OpenEvents(ctx context.Context, path string) (*Events, error) {
 		r.Close()
 		return nil, describe(path, err)
 	}
-	s := &Events{w: w, r: r, c: c, tenants: map[string]int64{}}
+	s := &Events{w: w, r: r, c: c, tenants: map[string]int64{}, filters: map[int64]*epochFilter{}, damaged: map[int64]int64{}}
 	if err := s.convertV1(ctx); err != nil {
 		s.Close()
 		return nil, describe(path, fmt.Errorf("convert events: %w", err))
@@ -223,6 +229,7 @@ func (s *Events) write(ctx context.Context, blocks []*encoded) error {
 	defer tx.Rollback()
 	added := map[string]int64{}
 	inBatch := map[int64]string{}
+	var last int64 // the latest block inserted
 	for _, b := range blocks {
 		tenant := b.recs[0].Event.TenantID
 		tid, err := s.tenantID(ctx, tx, tenant, added)
@@ -245,12 +252,27 @@ func (s *Events) write(ctx context.Context, blocks []*encoded) error {
 			}
 			b, hs = s.encode(recs), keep
 		}
-		if err := s.insertBlock(ctx, tx, tid, tenant, b, hs); err != nil {
+		id, err := s.insertBlock(ctx, tx, tid, tenant, b, hs)
+		if err != nil {
 			return err
 		}
+		last = max(last, id)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	// A block in a new epoch closes the ones before it: build their
+	// filters. The events are stored whatever happens here; a filter not
+	// built now is built by the next Put or hunt.
+	s.fmu.Lock()
+	closing := epoch(last) > s.closed
+	s.fmu.Unlock()
+	if closing {
+		if _, err := s.buildFilters(ctx, false); err == nil {
+			s.fmu.Lock()
+			s.closed = max(s.closed, epoch(last))
+			s.fmu.Unlock()
+		}
 	}
 	if len(added) > 0 {
 		s.mu.Lock()
@@ -405,36 +427,36 @@ func insertRows(ctx context.Context, tx *sql.Tx, head string, cols int, args []a
 
 // insertBlock inserts one encoded block of tenant with its index entries;
 // hs are the records' event_ids keys.
-func (s *Events) insertBlock(ctx context.Context, tx *sql.Tx, tid int64, tenant string, b *encoded, hs []int64) error {
+func (s *Events) insertBlock(ctx context.Context, tx *sql.Tx, tid int64, tenant string, b *encoded, hs []int64) (int64, error) {
 	res, err := tx.ExecContext(ctx, "INSERT INTO event_blocks (tenant, tmin, tmax, n, errors, times) VALUES (?, ?, ?, ?, ?, ?)",
 		tid, b.tmin, b.tmax, len(b.recs), b.errs, b.timesB)
 	if err != nil {
-		return fmt.Errorf("insert event block: %w", err)
+		return 0, fmt.Errorf("insert event block: %w", err)
 	}
 	block, err := res.LastInsertId()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	args := make([]any, 0, 3*len(b.raws))
 	for c := range b.raws {
 		args = append(args, chunkID(block, c), b.raws[c], b.dats[c])
 	}
 	if err := insertRows(ctx, tx, "INSERT OR IGNORE INTO event_chunks (id, raw, data) VALUES ", 3, args); err != nil {
-		return fmt.Errorf("insert event chunks: %w", err)
+		return 0, fmt.Errorf("insert event chunks: %w", err)
 	}
 	args = args[:0]
 	for c, w := range b.words {
 		args = append(args, chunkID(block, c), w)
 	}
 	if err := insertRows(ctx, tx, "INSERT INTO event_text (rowid, body) VALUES ", 2, args); err != nil {
-		return fmt.Errorf("index text: %w", err)
+		return 0, fmt.Errorf("index text: %w", err)
 	}
 	args = make([]any, 0, 2*len(hs))
 	for i, h := range hs {
 		args = append(args, h, ref(block, i))
 	}
 	if err := insertRows(ctx, tx, "INSERT OR IGNORE INTO event_ids (h, ref) VALUES ", 2, args); err != nil {
-		return fmt.Errorf("index event ids: %w", err)
+		return 0, fmt.Errorf("index event ids: %w", err)
 	}
 	pos := map[int64][]byte{}
 	var order []int64
@@ -465,9 +487,14 @@ func (s *Events) insertBlock(ctx context.Context, tx *sql.Tx, tid int64, tenant 
 		args = append(args, epoch(block), h, block, pos[h])
 	}
 	if err := insertRows(ctx, tx, "INSERT OR IGNORE INTO event_observables (epoch, h, block, pos) VALUES ", 4, args); err != nil {
-		return fmt.Errorf("index observables: %w", err)
+		return 0, fmt.Errorf("index observables: %w", err)
 	}
-	return nil
+	// An epoch with a filter is closed: a block lands in it only when
+	// block ids are reused, and then its filter no longer holds every key.
+	if _, err := tx.ExecContext(ctx, "DELETE FROM event_filters WHERE epoch = ?", epoch(block)); err != nil {
+		return 0, fmt.Errorf("index observables: %w", err)
+	}
+	return block, nil
 }
 
 // decodePositions reads an observable row's positions.
@@ -641,32 +668,9 @@ func (s *Events) candidates(ctx context.Context, p *plan) ([]blockInfo, map[int6
 	}
 	var positions map[int64][]int
 	if len(p.obsHashes) > 0 {
-		positions = map[int64][]int{}
-		var last int64
-		if err := s.r.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM event_blocks").Scan(&last); err != nil {
+		var err error
+		if positions, err = s.observablePositions(ctx, p.obsHashes); err != nil {
 			return nil, nil, fmt.Errorf("observable lookup: %w", err)
-		}
-		epochs := make([]int64, 0, epoch(last)+1)
-		for e := range epoch(last) + 1 {
-			epochs = append(epochs, e)
-		}
-		rows, err := s.r.QueryContext(ctx, "SELECT block, pos FROM event_observables WHERE epoch IN ("+placeholders(len(epochs))+") AND h IN ("+placeholders(len(p.obsHashes))+")",
-			append(int64sToAny(epochs), int64sToAny(p.obsHashes)...)...)
-		if err != nil {
-			return nil, nil, fmt.Errorf("observable lookup: %w", err)
-		}
-		for rows.Next() {
-			var b int64
-			var pos []byte
-			if err := rows.Scan(&b, &pos); err != nil {
-				rows.Close()
-				return nil, nil, err
-			}
-			positions[b] = append(positions[b], decodePositions(pos)...)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, nil, err
 		}
 		if len(positions) == 0 {
 			return nil, positions, nil
@@ -1333,7 +1337,7 @@ func (s *Events) rewriteBlock(ctx context.Context, b blockInfo, tenant string, c
 		if len(fresh) != len(keep) {
 			return 0, fmt.Errorf("event block %d: %d of its events are stored twice", b.id, len(keep)-len(fresh))
 		}
-		if err := s.insertBlock(ctx, tx, tid, tenant, enc, hs); err != nil {
+		if _, err := s.insertBlock(ctx, tx, tid, tenant, enc, hs); err != nil {
 			return 0, err
 		}
 	}

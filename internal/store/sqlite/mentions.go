@@ -32,6 +32,12 @@ func (s *Events) Mentions(ctx context.Context, tenant string, l retro.Lookup) ([
 	if tid < 0 {
 		return nil, nil
 	}
+	// Closed epochs without a filter (a store written before filters, a
+	// crash while building one, a damaged one) get it now, so that the
+	// hunt seeks only where its values may be.
+	if _, err := s.BuildFilters(ctx); err != nil {
+		return nil, err
+	}
 	since := sqlstore.Micros(l.Since)
 	var out []retro.Mention
 	// Values are looked up in batches: one index query and one pass over

@@ -71,6 +71,15 @@ func dsn(path string, readOnly bool, sync string) string {
 			q.Add("_pragma", "cache_size(-32768)")
 		}
 	}
+	if sync == "NORMAL" {
+		// The event store's index lookups (searches, retro-hunts) seek
+		// all over a file of gigabytes: mapped, a page read is a memory
+		// access instead of a pread system call and a copy into the
+		// page cache, which the default 2 MiB cache makes for most
+		// seeks. SQLite caps the size at its compiled limit.
+		q.Add("_pragma", "mmap_size(68719476736)")
+		q.Add("_pragma", "cache_size(-16384)")
+	}
 	return "file:" + path + "?" + q.Encode()
 }
 

@@ -1,0 +1,352 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"math/bits"
+	"time"
+)
+
+// An epoch filter is a split-block Bloom filter (as Parquet's) of every
+// key of one closed epoch of event_observables: a lookup seeks the index
+// only in the epochs whose filter may hold the key. A retro-hunt of
+// 100,000 indicators, most of which no event mentions, otherwise seeks
+// each of them in every epoch. A filter never answers "absent" for a key
+// the epoch's rows hold, so hunts stay exact; a false positive costs one
+// seek.
+//
+// Filters live in event_filters, one row per epoch, written in their own
+// transaction from the epoch's index rows once the epoch is closed (a
+// block of a later epoch is stored), so a crash leaves an epoch without a
+// filter, never with a partial one. Storing a block in an epoch that has a
+// filter (block ids reused after every block was deleted) deletes it, and
+// removing index rows (retention) leaves a filter that still holds every
+// remaining key. A missing filter, or one whose checksum fails, is built
+// again; until then its epoch is seeked for every key.
+
+// filterBitsPerKey sizes a filter: with 8 bits set per key in a 256-bit
+// block, 16 bits per key give about 0.2 % false positives.
+const filterBitsPerKey = 16
+
+var filterSalt = [8]uint32{0x47b6137b, 0x44974d91, 0x8824ad5b, 0xa2b7289d, 0x705495c7, 0x2df1424b, 0x9efc4947, 0x5c6bfb31}
+
+// epochFilter is a split-block Bloom filter: blocks of eight 32-bit words,
+// one bit set in each word per key.
+type epochFilter struct {
+	gen    int64 // the row's generation, to tell a rebuilt filter from the cached one
+	blocks [][8]uint32
+}
+
+// mix spreads an FNV key's bits over the whole word (splitmix64's
+// finaliser), as FNV's high bits alone are weak.
+func mix(h int64) uint64 {
+	x := uint64(h)
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}
+
+func newEpochFilter(keys int) *epochFilter {
+	n := max(1, (keys*filterBitsPerKey+255)/256)
+	return &epochFilter{blocks: make([][8]uint32, n)}
+}
+
+func (f *epochFilter) block(x uint64) *[8]uint32 {
+	hi, _ := bits.Mul64(x>>32, uint64(len(f.blocks)))
+	return &f.blocks[hi]
+}
+
+func (f *epochFilter) add(h int64) {
+	x := mix(h)
+	b, lo := f.block(x), uint32(x)
+	for i, s := range filterSalt {
+		b[i] |= 1 << ((lo * s) >> 27)
+	}
+}
+
+// has reports whether the epoch may hold h: false means it does not.
+func (f *epochFilter) has(h int64) bool {
+	x := mix(h)
+	b, lo := f.block(x), uint32(x)
+	for i, s := range filterSalt {
+		if b[i]&(1<<((lo*s)>>27)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func (f *epochFilter) marshal() []byte {
+	out := make([]byte, 0, len(f.blocks)*32)
+	for _, b := range f.blocks {
+		for _, w := range b {
+			out = binary.LittleEndian.AppendUint32(out, w)
+		}
+	}
+	return out
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// unmarshalFilter reads a stored filter; it fails when the checksum does
+// not match or the size is not whole blocks.
+func unmarshalFilter(b []byte, crc int64) (*epochFilter, error) {
+	if len(b) == 0 || len(b)%32 != 0 || int64(crc32.Checksum(b, castagnoli)) != crc {
+		return nil, errors.New("damaged")
+	}
+	f := &epochFilter{blocks: make([][8]uint32, len(b)/32)}
+	for i := range f.blocks {
+		for j := range 8 {
+			f.blocks[i][j] = binary.LittleEndian.Uint32(b[i*32+j*4:])
+		}
+	}
+	return f, nil
+}
+
+// epochRange returns the epochs of the stored blocks, first and last;
+// ok is false when no block is stored.
+func (s *Events) epochRange(ctx context.Context, q querier) (lo, hi int64, ok bool, err error) {
+	var a, b sql.NullInt64
+	if err := q.QueryRowContext(ctx, "SELECT MIN(id), MAX(id) FROM event_blocks").Scan(&a, &b); err != nil {
+		return 0, 0, false, err
+	}
+	if !a.Valid {
+		return 0, 0, false, nil
+	}
+	return epoch(a.Int64), epoch(b.Int64), true, nil
+}
+
+// epochFilters returns the usable filters of the stored epochs, from the
+// cache when their generation is unchanged (none when load is false), and
+// the closed epochs (all but the last) that have none or, as far as loads
+// found, a damaged one.
+func (s *Events) epochFilters(ctx context.Context, load bool) (fs map[int64]*epochFilter, missing []int64, err error) {
+	lo, hi, ok, err := s.epochRange(ctx, s.r)
+	if err != nil || !ok {
+		return nil, nil, err
+	}
+	gens := map[int64]int64{}
+	rows, err := s.r.QueryContext(ctx, "SELECT epoch, gen FROM event_filters")
+	if err != nil {
+		return nil, nil, err
+	}
+	for rows.Next() {
+		var e, g int64
+		if err := rows.Scan(&e, &g); err != nil {
+			rows.Close()
+			return nil, nil, err
+		}
+		gens[e] = g
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	for e := range s.filters {
+		if gens[e] != s.filters[e].gen {
+			delete(s.filters, e)
+		}
+	}
+	fs = make(map[int64]*epochFilter, len(gens))
+	for e := lo; e <= hi; e++ {
+		g, stored := gens[e]
+		if !stored {
+			if e < hi {
+				missing = append(missing, e)
+			}
+			continue
+		}
+		if s.damaged[e] == g {
+			missing = append(missing, e)
+			continue
+		}
+		if f := s.filters[e]; f != nil {
+			fs[e] = f
+			continue
+		}
+		if !load {
+			continue
+		}
+		var blob []byte
+		var crc int64
+		err := s.r.QueryRowContext(ctx, "SELECT crc, filter FROM event_filters WHERE epoch = ? AND gen = ?", e, g).Scan(&crc, &blob)
+		if errors.Is(err, sql.ErrNoRows) {
+			missing = append(missing, e) // rebuilt or dropped meanwhile
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		f, err := unmarshalFilter(blob, crc)
+		if err != nil {
+			s.damaged[e] = g
+			missing = append(missing, e)
+			continue
+		}
+		f.gen = g
+		s.filters[e] = f
+		fs[e] = f
+	}
+	return fs, missing, nil
+}
+
+// BuildFilters loads the observable filters of the closed epochs and
+// builds those that are missing or damaged, each in its own transaction;
+// it returns how many it built. A hunt calls it before it searches; it is
+// exported for the benchmark, which times it apart from the hunt.
+func (s *Events) BuildFilters(ctx context.Context) (int, error) {
+	return s.buildFilters(ctx, true)
+}
+
+// buildFilters builds the missing filters of closed epochs and, when load
+// is true, loads the others and rebuilds the damaged ones. Put calls it
+// without load when a block opens a new epoch.
+func (s *Events) buildFilters(ctx context.Context, load bool) (int, error) {
+	if !s.building.TryLock() {
+		return 0, nil // another call is building them
+	}
+	defer s.building.Unlock()
+	_, missing, err := s.epochFilters(ctx, load)
+	if err != nil {
+		return 0, fmt.Errorf("observable filters: %w", err)
+	}
+	n := 0
+	for _, e := range missing {
+		built, err := s.buildFilter(ctx, e)
+		if err != nil {
+			return n, fmt.Errorf("observable filter of epoch %d: %w", e, err)
+		}
+		if built {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// buildFilter writes epoch e's filter from its index rows, unless the
+// epoch is no longer closed or has a sound filter already.
+func (s *Events) buildFilter(ctx context.Context, e int64) (bool, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	_, hi, ok, err := s.epochRange(ctx, tx)
+	if err != nil || !ok || e >= hi {
+		return false, err
+	}
+	var crc int64
+	var blob []byte
+	err = tx.QueryRowContext(ctx, "SELECT crc, filter FROM event_filters WHERE epoch = ?", e).Scan(&crc, &blob)
+	if err == nil {
+		if _, bad := unmarshalFilter(blob, crc); bad == nil {
+			return false, nil
+		}
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return false, err
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT h FROM event_observables WHERE epoch = ?", e)
+	if err != nil {
+		return false, err
+	}
+	var keys []int64
+	for rows.Next() {
+		var h int64
+		if err := rows.Scan(&h); err != nil {
+			rows.Close()
+			return false, err
+		}
+		// Rows are in (h, block) order: a key's rows are neighbours.
+		if len(keys) == 0 || keys[len(keys)-1] != h {
+			keys = append(keys, h)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	f := newEpochFilter(len(keys))
+	for _, h := range keys {
+		f.add(h)
+	}
+	b := f.marshal()
+	if _, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO event_filters (epoch, gen, keys, crc, filter) VALUES (?, ?, ?, ?, ?)",
+		e, time.Now().UnixNano(), len(keys), int64(crc32.Checksum(b, castagnoli)), b); err != nil {
+		return false, err
+	}
+	return true, tx.Commit()
+}
+
+// observablePositions looks up the index rows of hashes in every stored
+// epoch, skipping the epochs whose filter rules a hash out, and returns
+// the positions they name per block.
+func (s *Events) observablePositions(ctx context.Context, hashes []int64) (map[int64][]int, error) {
+	positions := map[int64][]int{}
+	lo, hi, ok, err := s.epochRange(ctx, s.r)
+	if err != nil || !ok {
+		return positions, err
+	}
+	fs, _, err := s.epochFilters(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	query := func(epochs, hs []int64) error {
+		for start := 0; start < len(hs); start += 500 {
+			part := hs[start:min(start+500, len(hs))]
+			rows, err := s.r.QueryContext(ctx, "SELECT block, pos FROM event_observables WHERE epoch IN ("+placeholders(len(epochs))+") AND h IN ("+placeholders(len(part))+")",
+				append(int64sToAny(epochs), int64sToAny(part)...)...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var b int64
+				var pos []byte
+				if err := rows.Scan(&b, &pos); err != nil {
+					rows.Close()
+					return err
+				}
+				positions[b] = append(positions[b], decodePositions(pos)...)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var open []int64 // epochs without a filter: every hash is seeked
+	var pass []int64
+	for e := lo; e <= hi; e++ {
+		f := fs[e]
+		if f == nil {
+			open = append(open, e)
+			continue
+		}
+		pass = pass[:0]
+		for _, h := range hashes {
+			if f.has(h) {
+				pass = append(pass, h)
+			}
+		}
+		if len(pass) > 0 {
+			if err := query([]int64{e}, pass); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if len(open) > 0 {
+		if err := query(open, hashes); err != nil {
+			return nil, err
+		}
+	}
+	return positions, nil
+}
