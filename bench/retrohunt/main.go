@@ -33,6 +33,8 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -111,7 +113,7 @@ var (
 )
 
 // event makes the i-th event: a firewall or proxy line with its fields.
-func (p *pools) event(r *rand.Rand, tenant string, i int, at time.Time) (*tansa.Event, string) {
+func (p *pools) event(r *rand.Rand, tenant string, i, batch int, at time.Time) (*tansa.Event, string) {
 	src := p.private[r.IntN(len(p.private))]
 	dst := p.public[r.IntN(len(p.public))]
 	dom := p.domains[r.IntN(len(p.domains))]
@@ -129,7 +131,9 @@ func (p *pools) event(r *rand.Rand, tenant string, i int, at time.Time) (*tansa.
 		fields["file.hash.sha256"] = h
 		line = fmt.Sprintf("%s edr01 file-seen host=%s peer=%s sha256=%s", at.Format(time.RFC3339), src, dst, h)
 	}
-	ev := &tansa.Event{ID: fmt.Sprintf("rh-%09d", i), TenantID: tenant, Time: at, Received: at, Source: "retrohunt", Format: "kv",
+	// IDs as the ingest workers make them (a batch's prefix, a dash, the
+	// position), so that a batch's IDs are neighbours in event_ids.
+	ev := &tansa.Event{ID: fmt.Sprintf("rh%07d-%d", i/batch, i%batch), TenantID: tenant, Time: at, Received: at, Source: "retrohunt", Format: "kv",
 		Raw: []byte(line), Fields: fields}
 	return ev, line
 }
@@ -142,7 +146,9 @@ func run() error {
 	nTraps := flag.Int("traps", 1000, "indicators that occur only inside longer tokens")
 	poolSize := flag.Int("pool", 200000, "distinct public addresses, domains and hashes")
 	days := flag.Int("days", 60, "the events spread over the last days")
-	batch := flag.Int("batch", 2000, "events per Put")
+	batch := flag.Int("batch", 4096, "events per Put")
+	writers := flag.Int("writers", 2, "goroutines generating events and calling Put")
+	seedOnly := flag.Bool("seed-only", false, "store the events and stop")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the hunt to `file`")
 	flag.Parse()
 	ctx := context.Background()
@@ -181,37 +187,15 @@ func run() error {
 	defer evs.Close()
 
 	if *nEvents > 0 {
-		err := step(fmt.Sprintf("store %d events (Events.Put, batches of %d) and write events.log", *nEvents, *batch), func() error {
-			f, err := os.Create(filepath.Join(*dir, "events.log"))
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			w := bufio.NewWriterSize(f, 1<<20)
-			now := time.Now().UTC()
-			span := time.Duration(*days) * 24 * time.Hour
-			recs := make([]events.Record, 0, *batch)
-			for i := range *nEvents {
-				at := now.Add(-span + time.Duration(int64(span)/int64(*nEvents)*int64(i)))
-				ev, line := p.event(r, tenant, i, at)
-				w.WriteString(line)
-				w.WriteByte('\n')
-				recs = append(recs, events.Record{Event: ev, Observables: normalize.Observables(ev)})
-				if len(recs) == *batch || i == *nEvents-1 {
-					if err := evs.Put(ctx, recs); err != nil {
-						return err
-					}
-					recs = recs[:0]
-				}
-				if (i+1)%500000 == 0 {
-					fmt.Printf("  %d events, load %s\n", i+1, load())
-				}
-			}
-			return w.Flush()
+		err := step(fmt.Sprintf("store %d events (Events.Put, batches of %d, %d writers) and write events.log", *nEvents, *batch, *writers), func() error {
+			return seed(ctx, evs, &p, tenant, *dir, *nEvents, *batch, *writers, time.Duration(*days)*24*time.Hour)
 		})
 		if err != nil {
 			return err
 		}
+	}
+	if *seedOnly {
+		return nil
 	}
 
 	// The indicators: hits, traps and values that occur nowhere.
@@ -286,6 +270,17 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	// A store written before the filters existed (or one whose latest
+	// epochs closed while the benchmark seeded it) gets them built first,
+	// once; a hunt on a store that ingests normally finds them built.
+	err = step("build the observable filters of closed epochs", func() error {
+		n, err := evs.BuildFilters(ctx)
+		fmt.Printf("  %d epochs' filters built\n", n)
+		return err
+	})
+	if err != nil {
+		return err
+	}
 	alerts := &counter{}
 	hunts := retro.New(db, db, svc, evs, alerts, db, retro.Options{})
 	var job retro.Job
@@ -356,6 +351,72 @@ func run() error {
 		fmt.Printf("  events.log: %.1f MB\n", float64(st.Size())/1e6)
 	}
 	return nil
+}
+
+// seed stores n events through writers goroutines, each generating its
+// share of the batches with its own random source and calling Put, and
+// writes their raw lines to events.log.
+func seed(ctx context.Context, evs *sqlite.Events, p *pools, tenant, dir string, n, batch, writers int, span time.Duration) error {
+	f, err := os.Create(filepath.Join(dir, "events.log"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	w := bufio.NewWriterSize(f, 1<<20)
+	var mu sync.Mutex
+	now := time.Now().UTC()
+	batches := (n + batch - 1) / batch
+	next := make(chan int)
+	errs := make(chan error, writers)
+	var done atomic.Int64
+	for k := range writers {
+		go func() {
+			r := rand.New(rand.NewPCG(uint64(k)+7, 11))
+			var lines []byte
+			recs := make([]events.Record, 0, batch)
+			for b := range next {
+				recs, lines = recs[:0], lines[:0]
+				for i := b * batch; i < min((b+1)*batch, n); i++ {
+					at := now.Add(-span + time.Duration(int64(span)/int64(n)*int64(i)))
+					ev, line := p.event(r, tenant, i, batch, at)
+					lines = append(append(lines, line...), '\n')
+					recs = append(recs, events.Record{Event: ev, Observables: normalize.Observables(ev)})
+				}
+				if err := evs.Put(ctx, recs); err != nil {
+					errs <- err
+					for range next {
+					}
+					return
+				}
+				mu.Lock()
+				_, err := w.Write(lines)
+				mu.Unlock()
+				if err != nil {
+					errs <- err
+					for range next {
+					}
+					return
+				}
+				if d := done.Add(int64(len(recs))); d/500000 != (d-int64(len(recs)))/500000 {
+					fmt.Printf("  %d events, load %s\n", d, load())
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for b := range batches {
+		next <- b
+	}
+	close(next)
+	for range writers {
+		if e := <-errs; e != nil && err == nil {
+			err = e
+		}
+	}
+	if err != nil {
+		return err
+	}
+	return w.Flush()
 }
 
 type listener struct{ at time.Time }
