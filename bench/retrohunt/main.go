@@ -148,6 +148,7 @@ func run() error {
 	days := flag.Int("days", 60, "the events spread over the last days")
 	batch := flag.Int("batch", 4096, "events per Put")
 	writers := flag.Int("writers", 2, "goroutines generating events and calling Put")
+	ripgrep := flag.Bool("rg", true, "run ripgrep over events.log too")
 	seedOnly := flag.Bool("seed-only", false, "store the events and stop")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the hunt to `file`")
 	flag.Parse()
@@ -309,6 +310,9 @@ func run() error {
 	}
 	fmt.Printf("  tansa: status %s %s, %d indicators hunted, %d mentions found, %d alerts raised\n", job.Status, job.Error, job.Done, job.Hits, alerts.n)
 
+	if !*ripgrep {
+		return nil
+	}
 	var rgOut []byte
 	err = step("rg -F -f indicators.txt events.log", func() error {
 		cmd := exec.Command("rg", "-F", "-f", indFile, filepath.Join(*dir, "events.log"))

@@ -58,8 +58,10 @@ func newEpochFilter(keys int) *epochFilter {
 	return &epochFilter{blocks: make([][8]uint32, n)}
 }
 
+// block picks x's block from its high bits (x·n / 2⁶⁴); the bits inside
+// the block come from its low 32.
 func (f *epochFilter) block(x uint64) *[8]uint32 {
-	hi, _ := bits.Mul64(x>>32, uint64(len(f.blocks)))
+	hi, _ := bits.Mul64(x, uint64(len(f.blocks)))
 	return &f.blocks[hi]
 }
 

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"fmt"
+	"hash/crc32"
 	"testing"
 	"time"
 
@@ -149,4 +150,34 @@ func TestEventFilters(t *testing.T) {
 		t.Errorf("a block stored in a filtered epoch is not found: %v", got)
 	}
 	s.Close()
+}
+
+// A filter holds every key added and rules out nearly all others: a
+// filter that let most keys through would keep hunts exact but seek
+// everything.
+func TestEpochFilterRate(t *testing.T) {
+	f := newEpochFilter(20000)
+	for i := range 20000 {
+		f.add(obsHash("A", fmt.Sprint("in-", i)))
+	}
+	for i := range 20000 {
+		if !f.has(obsHash("A", fmt.Sprint("in-", i))) {
+			t.Fatalf("key %d added but ruled out", i)
+		}
+	}
+	fp := 0
+	for i := range 200000 {
+		if f.has(obsHash("A", fmt.Sprint("out-", i))) {
+			fp++
+		}
+	}
+	if rate := float64(fp) / 200000; rate > 0.01 {
+		t.Errorf("false-positive rate %.4f, want about 0.002", rate)
+	} else {
+		t.Logf("false-positive rate %.4f", rate)
+	}
+	b, err := unmarshalFilter(f.marshal(), int64(crc32.Checksum(f.marshal(), castagnoli)))
+	if err != nil || len(b.blocks) != len(f.blocks) || b.blocks[len(b.blocks)/2] != f.blocks[len(f.blocks)/2] {
+		t.Errorf("a filter does not read back as written: %v", err)
+	}
 }
