@@ -235,28 +235,27 @@ func (s *Events) buildFilters(ctx context.Context, load bool) (int, error) {
 }
 
 // buildFilter writes epoch e's filter from its index rows, unless the
-// epoch is no longer closed or has a sound filter already.
+// epoch is no longer closed or has a sound filter already. The rows are
+// read in a read transaction, so that the single writer, which ingest
+// waits for, is held only to store the result; the write checks that the
+// epoch's blocks are those the read saw (a block stored into it meanwhile,
+// after block ids were reused, or removed by retention), else it leaves
+// the epoch for the next build.
 func (s *Events) buildFilter(ctx context.Context, e int64) (bool, error) {
-	tx, err := s.w.BeginTx(ctx, nil)
+	rtx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return false, err
 	}
-	defer tx.Rollback()
-	_, hi, ok, err := s.epochRange(ctx, tx)
+	defer rtx.Rollback()
+	_, hi, ok, err := s.epochRange(ctx, rtx)
 	if err != nil || !ok || e >= hi {
 		return false, err
 	}
-	var crc int64
-	var blob []byte
-	err = tx.QueryRowContext(ctx, "SELECT crc, filter FROM event_filters WHERE epoch = ?", e).Scan(&crc, &blob)
-	if err == nil {
-		if _, bad := unmarshalFilter(blob, crc); bad == nil {
-			return false, nil
-		}
-	} else if !errors.Is(err, sql.ErrNoRows) {
+	sig, err := epochSignature(ctx, rtx, e)
+	if err != nil {
 		return false, err
 	}
-	rows, err := tx.QueryContext(ctx, "SELECT h FROM event_observables WHERE epoch = ?", e)
+	rows, err := rtx.QueryContext(ctx, "SELECT h FROM event_observables WHERE epoch = ?", e)
 	if err != nil {
 		return false, err
 	}
@@ -276,16 +275,45 @@ func (s *Events) buildFilter(ctx context.Context, e int64) (bool, error) {
 	if err := rows.Err(); err != nil {
 		return false, err
 	}
+	rtx.Rollback()
 	f := newEpochFilter(len(keys))
 	for _, h := range keys {
 		f.add(h)
 	}
 	b := f.marshal()
+
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	if now, err := epochSignature(ctx, tx, e); err != nil || now != sig {
+		return false, err
+	}
+	var crc int64
+	var blob []byte
+	err = tx.QueryRowContext(ctx, "SELECT crc, filter FROM event_filters WHERE epoch = ?", e).Scan(&crc, &blob)
+	if err == nil {
+		if _, bad := unmarshalFilter(blob, crc); bad == nil {
+			return false, nil
+		}
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return false, err
+	}
 	if _, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO event_filters (epoch, gen, keys, crc, filter) VALUES (?, ?, ?, ?, ?)",
 		e, time.Now().UnixNano(), len(keys), int64(crc32.Checksum(b, castagnoli)), b); err != nil {
 		return false, err
 	}
 	return true, tx.Commit()
+}
+
+// epochSignature sums up epoch e's blocks: any block stored into the
+// epoch or removed from it changes it.
+func epochSignature(ctx context.Context, q querier, e int64) ([4]int64, error) {
+	var sig [4]int64
+	err := q.QueryRowContext(ctx, "SELECT COUNT(*), COALESCE(MAX(id), 0), COALESCE(SUM(n), 0), COALESCE(MAX(tmax), 0) FROM event_blocks WHERE id >= ? AND id < ?",
+		e<<epochBits, (e+1)<<epochBits).Scan(&sig[0], &sig[1], &sig[2], &sig[3])
+	return sig, err
 }
 
 // observablePositions looks up the index rows of hashes in every stored
