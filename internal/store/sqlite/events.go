@@ -45,6 +45,10 @@ type Events struct {
 	damaged  map[int64]int64        // generations of filters found damaged, by epoch
 	building sync.Mutex             // held while BuildFilters runs
 	closed   int64                  // the epochs below it had their filters built
+	latest   int64                  // the latest epoch a Put stored a block in
+	bg       sync.WaitGroup         // a background filter build
+	bgCtx    context.Context        // cancelled by Close
+	bgCancel context.CancelFunc
 }
 
 var _ events.Store = (*Events)(nil)
@@ -83,6 +87,7 @@ func OpenEvents(ctx context.Context, path string) (*Events, error) {
 		return nil, describe(path, err)
 	}
 	s := &Events{w: w, r: r, c: c, tenants: map[string]int64{}, filters: map[int64]*epochFilter{}, damaged: map[int64]int64{}}
+	s.bgCtx, s.bgCancel = context.WithCancel(context.WithoutCancel(ctx))
 	if err := s.convertV1(ctx); err != nil {
 		s.Close()
 		return nil, describe(path, fmt.Errorf("convert events: %w", err))
@@ -90,8 +95,12 @@ func OpenEvents(ctx context.Context, path string) (*Events, error) {
 	return s, nil
 }
 
-// Close closes both pools.
-func (s *Events) Close() error { return errors.Join(s.r.Close(), s.w.Close()) }
+// Close stops a background filter build and closes both pools.
+func (s *Events) Close() error {
+	s.bgCancel()
+	s.bg.Wait()
+	return errors.Join(s.r.Close(), s.w.Close())
+}
 
 // idHash is an event ID's key in event_ids: the 64-bit hash of the ID; or,
 // for IDs made of a prefix, a dash and a number below 65536 (the ingest
@@ -262,18 +271,8 @@ func (s *Events) write(ctx context.Context, blocks []*encoded) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	// A block in a new epoch closes the ones before it: build their
-	// filters. The events are stored whatever happens here; a filter not
-	// built now is built by the next Put or hunt.
-	s.fmu.Lock()
-	closing := epoch(last) > s.closed
-	s.fmu.Unlock()
-	if closing {
-		if _, err := s.buildFilters(ctx, false); err == nil {
-			s.fmu.Lock()
-			s.closed = max(s.closed, epoch(last))
-			s.fmu.Unlock()
-		}
-	}
+	// filters.
+	s.closeEpochs(last)
 	if len(added) > 0 {
 		s.mu.Lock()
 		for k, v := range added {

@@ -210,13 +210,52 @@ func (s *Events) BuildFilters(ctx context.Context) (int, error) {
 }
 
 // buildFilters builds the missing filters of closed epochs and, when load
-// is true, loads the others and rebuilds the damaged ones. Put calls it
-// without load when a block opens a new epoch.
+// is true, loads the others and rebuilds the damaged ones.
 func (s *Events) buildFilters(ctx context.Context, load bool) (int, error) {
 	if !s.building.TryLock() {
 		return 0, nil // another call is building them
 	}
 	defer s.building.Unlock()
+	return s.buildMissing(ctx, load)
+}
+
+// closeEpochs builds, in the background, the filters of the epochs a Put
+// closed (last is its latest block), so that the Put, and the ingest
+// worker waiting for it, returns as soon as its events are stored. Close
+// stops a build and waits for it.
+func (s *Events) closeEpochs(last int64) {
+	s.fmu.Lock()
+	s.latest = max(s.latest, epoch(last))
+	closing := s.latest > s.closed
+	s.fmu.Unlock()
+	if !closing || !s.building.TryLock() {
+		return // a running build sees the new epoch when it is done
+	}
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		defer s.building.Unlock()
+		for {
+			s.fmu.Lock()
+			target, done := s.latest, s.latest <= s.closed
+			s.fmu.Unlock()
+			if done {
+				return
+			}
+			// The events are stored whatever happens here; a filter
+			// not built now is built by a later Put or hunt.
+			if _, err := s.buildMissing(s.bgCtx, false); err != nil {
+				return
+			}
+			s.fmu.Lock()
+			s.closed = max(s.closed, target)
+			s.fmu.Unlock()
+		}
+	}()
+}
+
+// buildMissing is buildFilters with the building lock held.
+func (s *Events) buildMissing(ctx context.Context, load bool) (int, error) {
 	_, missing, err := s.epochFilters(ctx, load)
 	if err != nil {
 		return 0, fmt.Errorf("observable filters: %w", err)

@@ -57,6 +57,7 @@ func TestEventFilters(t *testing.T) {
 	for i := range n {
 		putOne(t, s, i, ip(i))
 	}
+	s.bg.Wait() // Put builds filters in the background
 	if got := fmt.Sprint(filterEpochs(t, s)); got != "[0 1]" {
 		t.Fatalf("filters of epochs %s, want [0 1] (epoch 2 is open)", got)
 	}
