@@ -51,6 +51,7 @@ func TestMainRejectsBadUse(t *testing.T) {
 		{[]string{"--out", filepath.Join(dir, "x")}, "--recipient"},
 		{[]string{"--server", "http://x", "--recipient", "age1x"}, "token"},
 		{[]string{"--summary", "--max-cpu", "300"}, "outside 1–100"},
+		{[]string{"--summary", "--yara-max-mb", "0"}, "--yara-max-mb 0"},
 		{[]string{"--summary", "extra"}, "unexpected argument"},
 		{[]string{"--out", filepath.Join(dir, "x"), "--recipient", "not-a-key"}, "recipient"},
 		{[]string{"--summary", "--ioc", filepath.Join(dir, "missing.json")}, "missing.json"},

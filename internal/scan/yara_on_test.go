@@ -156,3 +156,38 @@ func TestYARARulesAroundBrokenFiles(t *testing.T) {
 		t.Errorf("skipped files reported %v, want %s and %s once each; errors %+v", skipped, files[1], files[3], r.Errors)
 	}
 }
+
+// TestYARAFilesOverTheSizeLimit: a file bigger than the limit is not
+// mapped and scanned but named in the errors, and a smaller one still is.
+func TestYARAFilesOverTheSizeLimit(t *testing.T) {
+	dir := t.TempDir()
+	rulesFile := filepath.Join(dir, "mark.yar")
+	if err := os.WriteFile(rulesFile, []byte(`rule Mark { strings: $a = "TANSA-MARK" condition: $a }`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	small := filepath.Join(dir, "small.bin")
+	big := filepath.Join(dir, "big.bin")
+	if err := os.WriteFile(small, []byte("\x7fELF TANSA-MARK"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(big, []byte("\x7fELF TANSA-MARK"+strings.Repeat(" ", 100)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := &result.Result{Files: []result.File{{Path: small, Executable: true}, {Path: big, Executable: true}}}
+	noPause := func(context.Context) error { return nil }
+	y := loadYARA(context.Background(), []string{rulesFile}, r, noPause)
+	defer y.close()
+	y.scan(context.Background(), r, noPause, "{path}", 64)
+	if len(r.Findings) != 1 || r.Findings[0].Subject.Path != small {
+		t.Errorf("findings %+v; want Mark on %s only", r.Findings, small)
+	}
+	reported := false
+	for _, e := range r.Errors {
+		if e.Target == big && strings.Contains(e.Message, "not scanned with YARA") && strings.Contains(e.Message, "--yara-max-mb") {
+			reported = true
+		}
+	}
+	if !reported {
+		t.Errorf("the file over the limit is not named in the errors: %+v", r.Errors)
+	}
+}
