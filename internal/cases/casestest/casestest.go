@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) cases.Store) {
 		{"Tracker", testTracker},
 		{"TrackerFollowsChanges", testTrackerFollowsChanges},
 		{"TitleSearch", testTitleSearch},
+		{"ManyMatches", testManyMatches},
 		{"CaseTimes", testCaseTimes},
 		{"Templates", testTemplates},
 		{"SLA", testSLA},
@@ -559,6 +561,71 @@ func testTrackerFollowsChanges(t *testing.T, s cases.Store) {
 	if err := s.ApplyCase(ctx, cases.Change{Tasks: []cases.Task{{ID: uuid.NewString(), CaseID: "no-such-case", TenantID: "t1", Title: "orphan",
 		Status: cases.TaskOpen, Created: t0, Updated: t0}}}); tansa.KindOf(err) != tansa.NotFound {
 		t.Errorf("task of a missing case: %v, want NotFound", err)
+	}
+}
+
+// testManyMatches checks the title and breached filters when more than a
+// thousand cases match, where a store may plan the page differently from
+// the count (SQLite walks the order's index): the totals, the first and a
+// deep page, in order, with other cases around them.
+func testManyMatches(t *testing.T, s cases.Store) {
+	ctx := context.Background()
+	const n = 1100
+	var want []string // matching cases, most recently updated first
+	for i := range n + 300 {
+		c := newCase("t1", fmt.Sprintf("経理 %04d", i), "high", t0)
+		c.AckDue = t0.Add(time.Hour)
+		if i%5 == 4 && len(want)+(n+300-i) > n {
+			// Neither: acknowledged in time and titled otherwise.
+			c.Title, c.Acknowledged, c.Phase = fmt.Sprintf("other %04d", i), t0.Add(time.Minute), cases.PhaseTriage
+		}
+		c.Updated = t0.Add(time.Duration(i*7%(n+300)) * time.Minute)
+		create(t, s, c)
+	}
+	all := mustAll(t, s)
+	slices.SortFunc(all, func(a, b cases.Case) int {
+		if c := b.Updated.Compare(a.Updated); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+	for _, c := range all {
+		if strings.HasPrefix(c.Title, "経理") {
+			want = append(want, c.Title)
+		}
+	}
+	if len(want) < 1000 {
+		t.Fatalf("only %d matching cases made", len(want))
+	}
+	for _, q := range []cases.Query{{Text: "経理"}, {BreachedAt: t0.Add(2 * time.Hour), State: "open"}, {Text: "経理", BreachedAt: t0.Add(2 * time.Hour)}} {
+		for _, sc := range []access.Scope{{All: true}, {Tenants: []string{"t1"}}} {
+			for _, off := range []int{0, 1000} {
+				q.Scope, q.Page = sc, access.Page{Limit: 50, Offset: off}
+				l, total, err := s.Cases(ctx, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if total != len(want) || !slices.Equal(titles(l), want[off:min(off+50, len(want))]) {
+					t.Errorf("%+v: total %d, page %v; want %d, %v", q, total, titles(l), len(want), want[off:min(off+50, len(want))])
+				}
+			}
+		}
+	}
+}
+
+// mustAll returns every case of the store.
+func mustAll(t *testing.T, s cases.Store) []cases.Case {
+	t.Helper()
+	var out []cases.Case
+	for off := 0; ; off += 500 {
+		l, _, err := s.Cases(context.Background(), cases.Query{Scope: access.Scope{All: true}, Page: access.Page{Limit: 500, Offset: off}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, l...)
+		if len(l) < 500 {
+			return out
+		}
 	}
 }
 

@@ -330,8 +330,19 @@ func (db *DB) Cases(ctx context.Context, q cases.Query) ([]cases.Case, int, erro
 	if q.Type != "" {
 		w.Add("type = ?", q.Type)
 	}
+	// dense holds, for a condition whose index finds few rows quickly, the
+	// form that leaves the planner on the list order's index instead: when
+	// the count shows that many rows match, walking the order's index and
+	// testing each row reaches a page after a few hundred rows, where the
+	// condition's own index would fetch and sort every match (29,890 SLA-
+	// breached open cases, 14,286 titles with 経理, of 100k). SQLite plans
+	// without statistics here; PostgreSQL chooses by its own.
+	dense := map[int]string{}
 	if q.Text != "" {
 		db.titleMatch(&w, q.Text)
+		if c := w.Conds[len(w.Conds)-1]; strings.HasPrefix(c, "rowid IN") {
+			dense[len(w.Conds)-1] = "+" + c
+		}
 	}
 	if q.AlertID != "" {
 		w.Add("id IN (SELECT case_id FROM case_alerts WHERE alert_id = ?)", q.AlertID)
@@ -341,17 +352,42 @@ func (db *DB) Cases(ctx context.Context, q cases.Query) ([]cases.Case, int, erro
 		// breachedCond on every row; the two agree for a time no earlier
 		// than the cases' last change, which "now" always is.
 		w.Add("breach_at < ?", Micros(q.BreachedAt))
+		if db.d.Name == "sqlite" {
+			dense[len(w.Conds)-1] = "+breach_at < ?"
+		}
 	}
 	order, ok := caseOrders[q.Sort]
 	if !ok {
 		order = caseOrders["-updated"]
 	}
-	cs, total, err := list(ctx, db, caseCols, "cases", &w, order, q.Page, func(r *sql.Rows) (cases.Case, error) { return scanCase(r) })
+	if len(w.Conds) == 1 && q.Text != "" && len(dense) == 1 {
+		// The title alone: the index counts its matches without reading
+		// the cases.
+		w.CountSQL = "SELECT COUNT(*) FROM case_title_grams WHERE grams MATCH ?"
+		w.CountArgs = w.Args
+	}
+	page := func(total int) *Where {
+		if total < denseRows || len(dense) == 0 {
+			return &w
+		}
+		pw := w
+		pw.Conds = slices.Clone(w.Conds)
+		for i, c := range dense {
+			pw.Conds[i] = c
+		}
+		return &pw
+	}
+	cs, total, err := listPaged(ctx, db, caseCols, "cases", &w, page, order, q.Page, func(r *sql.Rows) (cases.Case, error) { return scanCase(r) })
 	if err != nil {
 		return nil, 0, err
 	}
 	return cs, total, db.caseAlerts(ctx, cs)
 }
+
+// denseRows is the count from which a list's page walks the order's index
+// (see dense in Cases): below it, fetching and sorting the matches costs a
+// few milliseconds at most.
+const denseRows = 1000
 
 const taskCols = "id, case_id, tenant_id, position, phase, title, description, status, owner, owner_name, due, completed, created, updated"
 

@@ -137,8 +137,9 @@ type Where struct {
 	Conds []string
 	Args  []any
 	// CountSQL, when set, replaces the COUNT(*) of a list with a cheaper
-	// query that gives the same number.
-	CountSQL string
+	// query that gives the same number; CountArgs are its arguments.
+	CountSQL  string
+	CountArgs []any
 }
 
 func (w *Where) Add(cond string, args ...any) {
@@ -184,10 +185,17 @@ func like(s string) string {
 // list runs a count and, when p.Limit > 0, a page query over the same
 // conditions; scan reads one row.
 func list[T any](ctx context.Context, db *DB, cols, from string, w *Where, order string, p access.Page, scan func(*sql.Rows) (T, error)) ([]T, int, error) {
+	return listPaged(ctx, db, cols, from, w, func(int) *Where { return w }, order, p, scan)
+}
+
+// listPaged is list whose page query takes its conditions from page, given
+// the count: the same rows, in a form planned for their number.
+func listPaged[T any](ctx context.Context, db *DB, cols, from string, w *Where, page func(total int) *Where, order string, p access.Page,
+	scan func(*sql.Rows) (T, error)) ([]T, int, error) {
 	var total int
 	count, args := "SELECT COUNT(*) FROM "+from+w.String(), w.Args
 	if w.CountSQL != "" {
-		count, args = w.CountSQL, nil
+		count, args = w.CountSQL, w.CountArgs
 	}
 	if err := db.r.QueryRowContext(ctx, db.d.Q(count), args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count %s: %w", from, err)
@@ -196,6 +204,7 @@ func list[T any](ctx context.Context, db *DB, cols, from string, w *Where, order
 	if p.Limit <= 0 || p.Offset >= total {
 		return items, total, nil
 	}
+	w = page(total)
 	q := "SELECT " + cols + " FROM " + from + w.String() + " ORDER BY " + order + " LIMIT ? OFFSET ?"
 	rows, err := db.r.QueryContext(ctx, db.d.Q(q), append(w.Args, p.Limit, p.Offset)...)
 	if err != nil {
