@@ -124,5 +124,12 @@ for c in $CONNS; do
 	for u in "${page_urls[@]}"; do measure "$c" "Cookie: $COOKIE" "$u"; done
 done
 
+say "Tracker CSV export (every tenant, all rows)"
+echo "tracker total: $(curl -fs -H "Authorization: Bearer $TOKEN" "http://$API/api/v1/case-tracker?limit=0" | grep -o '"total":[0-9]*')"
+before=$(ticks "$SERVER")
+curl -fs -o "$W/tracker.csv" -w 'HTTP %{http_code}, %{size_download} bytes in %{time_total} s\n' -H "Authorization: Bearer $TOKEN" "http://$API/api/v1/case-tracker?format=csv"
+after=$(ticks "$SERVER")
+echo "CSV rows (without the header): $(($(wc -l <"$W/tracker.csv") - 1)); server CPU: $(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f s", t / hz }')"
+
 say "Done"
 echo "load at end: $(uptime)"
