@@ -94,7 +94,7 @@ func migrateEvents(ctx context.Context, db *sql.DB) error {
 		return fmt.Errorf("event migration lock: %w", err)
 	}
 	p, err := goose.NewProvider(goose.DialectPostgres, db, sub,
-		goose.WithSessionLocker(locker), goose.WithTableName("goose_events_version"))
+		goose.WithSessionLocker(locker), goose.WithTableName("goose_events_version"), outOfOrder)
 	if err != nil {
 		return fmt.Errorf("event migrations: %w", err)
 	}

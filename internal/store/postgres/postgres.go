@@ -97,6 +97,11 @@ func checkCase(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
+// Migration numbers are ranged by area (cases 0004x, fleet 0003x, …), so a
+// release can bring a migration numbered below one that a database already
+// has: goose applies such a migration instead of refusing the database.
+var outOfOrder = goose.WithAllowOutofOrder(true)
+
 func migrate(ctx context.Context, db *sql.DB) error {
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
@@ -108,7 +113,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return fmt.Errorf("migration lock: %w", err)
 	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db, sub, goose.WithSessionLocker(locker))
+	p, err := goose.NewProvider(goose.DialectPostgres, db, sub, goose.WithSessionLocker(locker), outOfOrder)
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}

@@ -64,7 +64,7 @@ func OpenEvents(ctx context.Context, path string) (*Events, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, w, mustSub(migrations, "events_migrations"))
+	p, err := goose.NewProvider(goose.DialectSQLite3, w, mustSub(migrations, "events_migrations"), outOfOrder)
 	if err == nil {
 		_, err = p.Up(ctx)
 	}

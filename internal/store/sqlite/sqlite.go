@@ -187,8 +187,13 @@ func describe(path string, err error) error {
 	return fmt.Errorf("open %s: %w", path, err)
 }
 
+// Migration numbers are ranged by area (cases 0004x, fleet 0003x, …), so a
+// release can bring a migration numbered below one that a database already
+// has: goose applies such a migration instead of refusing the database.
+var outOfOrder = goose.WithAllowOutofOrder(true)
+
 func migrate(ctx context.Context, db *sql.DB) error {
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, mustSub(migrations, "migrations"))
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, mustSub(migrations, "migrations"), outOfOrder)
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
@@ -199,24 +204,32 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	// left nothing behind: try again for as long as the other process is
 	// making progress.
 	for {
-		before := version(ctx, p)
+		before := applied(ctx, p)
 		_, err := p.Up(ctx)
 		if err == nil {
 			return nil
 		}
-		if version(ctx, p) <= before {
+		if applied(ctx, p) <= before {
 			return fmt.Errorf("migrate: %w", err)
 		}
 	}
 }
 
-// version returns the schema's version, or -1 before the first migration.
-func version(ctx context.Context, p *goose.Provider) int64 {
-	v, err := p.GetDBVersion(ctx)
+// applied counts the migrations the database has, or -1 before the first.
+// It is a count, not the highest version, because a migration applied out
+// of order is progress that leaves the highest version where it was.
+func applied(ctx context.Context, p *goose.Provider) int {
+	st, err := p.Status(ctx)
 	if err != nil {
 		return -1
 	}
-	return v
+	n := 0
+	for _, m := range st {
+		if m.State == goose.StateApplied {
+			n++
+		}
+	}
+	return n
 }
 
 // Close closes both pools.

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pressly/goose/v3"
+
 	"github.com/tansa-sec/tansa/internal/access"
 	"github.com/tansa-sec/tansa/internal/store/sqlite"
 	"github.com/tansa-sec/tansa/internal/store/storetest"
@@ -131,5 +133,36 @@ func TestConcurrentOpen(t *testing.T) {
 			continue
 		}
 		defer dbs[i].Close()
+	}
+}
+
+// TestOpenAppliesLowerMigration: migration numbers are ranged by area, so
+// an upgrade can bring a migration numbered below the newest one a
+// database has (fleet's 00036 landed after cases' 00046). Open applies it
+// instead of refusing the database.
+func TestOpenAppliesLowerMigration(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "tansa.db")
+	db := open(t, path)
+	p, err := goose.NewProvider(goose.DialectSQLite3, db.Writer(), os.DirFS("migrations"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.ApplyVersion(ctx, 36, false); err != nil {
+		t.Fatalf("roll back 00036: %v", err)
+	}
+	var n int
+	if err := db.Writer().QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name = 'fleet_artsets'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("after rolling back 00036: fleet_artsets tables %d, %v", n, err)
+	}
+	db.Close()
+
+	db, err = sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("open a database missing a lower migration: %v", err)
+	}
+	defer db.Close()
+	if err := db.Writer().QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name = 'fleet_artsets'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("00036 not applied on open: fleet_artsets tables %d, %v", n, err)
 	}
 }
