@@ -1,10 +1,8 @@
 package alert
 
 import (
-	"fmt"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -201,7 +199,7 @@ func (cd *compiledCond) match(v any) bool {
 	if l, ok := v.([]string); ok {
 		return slices.ContainsFunc(l, func(s string) bool { return cd.matchText(s) })
 	}
-	return cd.matchText(text(v))
+	return cd.matchText(tansa.FieldText(v))
 }
 
 func (cd *compiledCond) matchText(s string) bool {
@@ -226,23 +224,4 @@ func (cd *compiledCond) matchText(s string) bool {
 		}
 	}
 	return false
-}
-
-// text renders a field value as text.
-func text(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case int:
-		return strconv.Itoa(x)
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case bool:
-		return strconv.FormatBool(x)
-	}
-	return fmt.Sprint(v)
 }

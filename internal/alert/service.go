@@ -271,7 +271,7 @@ func contextFields(raw json.RawMessage) func(string) (any, bool) {
 		if l, isList := v.([]any); isList {
 			out := make([]string, len(l))
 			for i, x := range l {
-				out[i] = text(x)
+				out[i] = tansa.FieldText(x)
 			}
 			return out, ok
 		}

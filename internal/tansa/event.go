@@ -1,6 +1,10 @@
 package tansa
 
-import "time"
+import (
+	"fmt"
+	"strconv"
+	"time"
+)
 
 // Event is one log record after normalisation. It keeps the raw form and a
 // flat field map.
@@ -29,4 +33,25 @@ type Event struct {
 func (e *Event) Get(name string) (any, bool) {
 	v, ok := e.Fields[name]
 	return v, ok
+}
+
+// FieldText renders a field value as text, the way rules, exceptions and
+// group keys compare it: numbers in their shortest form, booleans as
+// true/false, nil as "".
+func FieldText(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case int:
+		return strconv.Itoa(x)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	return fmt.Sprint(v)
 }

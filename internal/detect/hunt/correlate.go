@@ -4,6 +4,7 @@ import (
 	"sort"
 
 	"github.com/tansa-sec/tansa/internal/detect/sigma"
+	"github.com/tansa-sec/tansa/internal/tansa"
 )
 
 // fired is a correlation alert already raised in this hunt, kept so that
@@ -99,7 +100,7 @@ func (h *hunter) contributors(evs []corrEvent, history []fired, a sigma.Alert) [
 				continue
 			}
 			fields := evs[j].fields
-			if h.sameGroup(c, a, r, func(name string) string { v, _ := fields.Get(name); return text(v) }) {
+			if h.sameGroup(c, a, r, func(name string) string { v, _ := fields.Get(name); return tansa.FieldText(v) }) {
 				set[j] = true
 			}
 		}

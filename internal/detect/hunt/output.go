@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tansa-sec/tansa/internal/detect/sigma"
+	"github.com/tansa-sec/tansa/internal/tansa"
 )
 
 // Match is one output line: a detection rule that matched one event, or a
@@ -147,31 +147,11 @@ func newMatch(r *sigma.Rule) Match {
 	return Match{RuleID: id, RuleTitle: r.Title, Level: level, Tags: tags}
 }
 
-// text renders an event value as the engine compares it.
-func text(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case int:
-		return strconv.Itoa(x)
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case bool:
-		return strconv.FormatBool(x)
-	default:
-		return fmt.Sprint(x)
-	}
-}
-
 // first returns the text of the first of names present in e.
 func first(e sigma.Event, names ...string) string {
 	for _, n := range names {
 		if v, ok := e.Get(n); ok && v != nil {
-			if s := text(v); s != "" {
+			if s := tansa.FieldText(v); s != "" {
 				return s
 			}
 		}

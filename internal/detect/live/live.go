@@ -21,7 +21,6 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -693,22 +692,11 @@ func first(ev *tansa.Event, names ...string) string {
 	return ""
 }
 
+// text is tansa.FieldText, with a list joined by commas as group keys
+// show it.
 func text(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case int:
-		return strconv.Itoa(x)
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case bool:
-		return strconv.FormatBool(x)
-	case []string:
+	if x, ok := v.([]string); ok {
 		return strings.Join(x, ",")
 	}
-	return ""
+	return tansa.FieldText(v)
 }
