@@ -324,19 +324,24 @@ func (y *yaraRules) scan(ctx context.Context, r *result.Result, tick func(contex
 		paths = append(paths, p)
 	}
 	sort.Strings(paths)
+	own := owners{}
 	for i, p := range paths {
 		if err := tick(ctx); err != nil {
 			r.Errorf("yara", "", "stopped after %d of %d files: %v", i, len(paths), context.Cause(ctx))
 			return
 		}
-		if fi, err := os.Stat(p); err == nil && fi.Size() > maxSize {
-			r.Errorf("yara", p, "not scanned with YARA: %d bytes is over the %d-byte limit (--yara-max-mb)", fi.Size(), maxSize)
-			continue
+		owner := ""
+		if fi, err := os.Stat(p); err == nil {
+			if fi.Size() > maxSize {
+				r.Errorf("yara", p, "not scanned with YARA: %d bytes is over the %d-byte limit (--yara-max-mb)", fi.Size(), maxSize)
+				continue
+			}
+			owner = own.of(fi)
 		}
 		var matches yara.MatchRules
 		ext := filepath.Ext(p)
 		for k, v := range map[string]string{"filename": filepath.Base(p), "filepath": filepath.Dir(p), "extension": ext,
-			"filetype": fileType(p), "owner": fileOwner(p)} {
+			"filetype": fileType(p), "owner": owner} {
 			if err := sc.DefineVariable(k, v); err != nil {
 				r.Errorf("yara", p, "external %s: %v", k, err)
 			}

@@ -9,20 +9,25 @@ import (
 	"syscall"
 )
 
-// fileOwner returns the name of p's owner for the owner external, or its
-// numeric ID when the name is unknown, or "" when p cannot be read.
-func fileOwner(p string) string {
-	fi, err := os.Stat(p)
-	if err != nil {
-		return ""
-	}
+// owners names files' owners for the owner external, looking each user
+// ID up once per scan (a lookup can mean reading /etc/passwd or asking
+// sssd).
+type owners map[uint32]string
+
+// of returns the name of fi's owner, or its numeric ID when the name is
+// unknown.
+func (o owners) of(fi os.FileInfo) string {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
 		return ""
 	}
-	uid := strconv.FormatUint(uint64(st.Uid), 10)
-	if u, err := user.LookupId(uid); err == nil {
-		return u.Username
+	if name, ok := o[st.Uid]; ok {
+		return name
 	}
-	return uid
+	name := strconv.FormatUint(uint64(st.Uid), 10)
+	if u, err := user.LookupId(name); err == nil {
+		name = u.Username
+	}
+	o[st.Uid] = name
+	return name
 }

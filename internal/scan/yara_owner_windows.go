@@ -2,8 +2,12 @@
 
 package scan
 
-// fileOwner leaves the owner external empty on Windows: reading a file's
+import "os"
+
+// owners leaves the owner external empty on Windows: reading a file's
 // owner needs its security descriptor and an account lookup per file, and
 // signature-base uses owner in one rule, about a Confluence server on
 // Linux.
-func fileOwner(string) string { return "" }
+type owners struct{}
+
+func (owners) of(os.FileInfo) string { return "" }
