@@ -260,14 +260,21 @@ func contextFields(raw json.RawMessage) func(string) (any, bool) {
 	if len(raw) == 0 {
 		return nil
 	}
-	var c struct {
-		Fields map[string]any `json:"fields"`
-	}
-	if json.Unmarshal(raw, &c) != nil || c.Fields == nil {
-		return nil
-	}
+	// Decoded on the first field asked for: most rules have no exception
+	// with conditions, and then the context is never read.
+	var fields map[string]any
+	decoded := false
 	return func(name string) (any, bool) {
-		v, ok := c.Fields[name]
+		if !decoded {
+			decoded = true
+			var c struct {
+				Fields map[string]any `json:"fields"`
+			}
+			if json.Unmarshal(raw, &c) == nil {
+				fields = c.Fields
+			}
+		}
+		v, ok := fields[name]
 		if l, isList := v.([]any); isList {
 			out := make([]string, len(l))
 			for i, x := range l {
