@@ -218,10 +218,8 @@ func (d *Detector) build(ctx context.Context, name string, prev *engine) (*engin
 		}
 	}
 	st := lv.Settings
-	var corrs []*sigma.Rule
 	for _, r := range lv.Rules {
 		if r.Correlation != nil && st.Runs(ruleID(r), r.Level, r.Status) {
-			corrs = append(corrs, r)
 			e.corrRules = append(e.corrRules, r)
 			for _, ref := range r.Correlation.Rules {
 				if x := e.byRef[ref]; x != nil && x.Detection != nil {
@@ -289,7 +287,7 @@ func (d *Detector) build(ctx context.Context, name string, prev *engine) (*engin
 			e.byFormat[f] = rs
 		}
 	}
-	e.corr, err = sigma.NewCorrelator(append(all, corrs...), sigma.CorrelatorOptions{MaxGroups: d.opt.MaxGroups, Lateness: d.opt.Lateness})
+	e.corr, err = sigma.NewCorrelator(append(all, e.corrRules...), sigma.CorrelatorOptions{MaxGroups: d.opt.MaxGroups, Lateness: d.opt.Lateness})
 	if err != nil {
 		d.log.Warn("live detection: some correlation rules were refused", "tenant", name, "err", err)
 		if e.corr == nil {
@@ -362,6 +360,7 @@ func (d *Detector) Detect(ctx context.Context, tenantID string, recs []events.Re
 	b := batch{tenant: tenantID, byKey: map[string]int{}, hits: map[string]alert.Hit{}, now: d.opt.Now()}
 	var dst []*sigma.CompiledRule
 	var refd []*sigma.Rule
+	var nSigma, nCorr int // matches, counted into the metric once per batch
 	for _, rec := range recs {
 		ev := rec.Event
 		if ev == nil || ev.ParseError != "" {
@@ -385,7 +384,7 @@ func (d *Detector) Detect(ctx context.Context, tenantID string, recs []events.Re
 				refd = append(refd, r)
 			}
 			if e.alerting[r] {
-				d.matched.WithLabelValues(tenantID, string(tansa.AlertSigma)).Inc()
+				nSigma++
 				b.add(e, m, r, ev)
 			}
 		}
@@ -395,10 +394,16 @@ func (d *Detector) Detect(ctx context.Context, tenantID string, recs []events.Re
 				if !e.corr.Standalone(a.Rule) {
 					continue // only feeds another correlation
 				}
-				d.matched.WithLabelValues(tenantID, string(tansa.AlertCorrelation)).Inc()
+				nCorr++
 				b.addCorrelation(e, m, a)
 			}
 		}
+	}
+	if nSigma > 0 {
+		d.matched.WithLabelValues(tenantID, string(tansa.AlertSigma)).Add(float64(nSigma))
+	}
+	if nCorr > 0 {
+		d.matched.WithLabelValues(tenantID, string(tansa.AlertCorrelation)).Add(float64(nCorr))
 	}
 	d.evaluated.Add(float64(len(recs)))
 	if len(b.hits) > 0 {
