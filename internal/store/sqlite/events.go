@@ -857,12 +857,8 @@ func (s *Events) visit(ctx context.Context, p *plan, skip func(b blockInfo) bool
 		if inside && whole != nil && len(p.words) == 0 && len(p.fields) == 0 && !p.q.ParseErrors {
 			n := b.n
 			if positions != nil {
-				ps := positions[b.id]
-				slices.Sort(ps)
-				ps = slices.Compact(ps)
-				positions[b.id] = ps
 				n = 0
-				for _, pos := range ps {
+				for _, pos := range positions[b.id] {
 					if pos < b.n {
 						n++
 					}
@@ -915,12 +911,7 @@ func (s *Events) visit(ctx context.Context, p *plan, skip func(b blockInfo) bool
 			return fn(br, pos, t)
 		}
 		if positions != nil {
-			ps := positions[b.id]
-			slices.Sort(ps)
-			for i, pos := range ps {
-				if i > 0 && ps[i-1] == pos {
-					continue
-				}
+			for _, pos := range positions[b.id] {
 				if err := check(pos); err != nil {
 					return err
 				}

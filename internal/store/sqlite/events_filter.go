@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math/bits"
+	"slices"
 	"time"
 )
 
@@ -206,17 +207,11 @@ func (s *Events) epochFilters(ctx context.Context, load bool) (fs map[int64]*epo
 // it returns how many it built. A hunt calls it before it searches; it is
 // exported for the benchmark, which times it apart from the hunt.
 func (s *Events) BuildFilters(ctx context.Context) (int, error) {
-	return s.buildFilters(ctx, true)
-}
-
-// buildFilters builds the missing filters of closed epochs and, when load
-// is true, loads the others and rebuilds the damaged ones.
-func (s *Events) buildFilters(ctx context.Context, load bool) (int, error) {
 	if !s.building.TryLock() {
 		return 0, nil // another call is building them
 	}
 	defer s.building.Unlock()
-	return s.buildMissing(ctx, load)
+	return s.buildMissing(ctx, true)
 }
 
 // closeEpochs builds, in the background, the filters of the epochs a Put
@@ -254,7 +249,9 @@ func (s *Events) closeEpochs(last int64) {
 	}()
 }
 
-// buildMissing is buildFilters with the building lock held.
+// buildMissing builds the missing filters of closed epochs and, when load
+// is true, loads the others and rebuilds the damaged ones; the caller holds
+// the building lock.
 func (s *Events) buildMissing(ctx context.Context, load bool) (int, error) {
 	_, missing, err := s.epochFilters(ctx, load)
 	if err != nil {
@@ -357,7 +354,7 @@ func epochSignature(ctx context.Context, q querier, e int64) ([4]int64, error) {
 
 // observablePositions looks up the index rows of hashes in every stored
 // epoch, skipping the epochs whose filter rules a hash out, and returns
-// the positions they name per block.
+// the positions they name per block, sorted and each once.
 func (s *Events) observablePositions(ctx context.Context, hashes []int64) (map[int64][]int, error) {
 	positions := map[int64][]int{}
 	lo, hi, ok, err := s.epochRange(ctx, s.r)
@@ -416,6 +413,10 @@ func (s *Events) observablePositions(ctx context.Context, hashes []int64) (map[i
 		if err := query(open, hashes); err != nil {
 			return nil, err
 		}
+	}
+	for b, ps := range positions {
+		slices.Sort(ps)
+		positions[b] = slices.Compact(ps)
 	}
 	return positions, nil
 }

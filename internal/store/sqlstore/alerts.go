@@ -122,7 +122,7 @@ func (db *DB) Alerts(ctx context.Context, q alert.Query) ([]tansa.Alert, int, er
 		for i, s := range q.Status {
 			args[i] = string(s)
 		}
-		w.Add("status IN ("+strings.TrimSuffix(strings.Repeat("?,", len(args)), ",")+")", args...)
+		w.Add("status IN "+inList(len(args)), args...)
 	}
 	if q.MinLevel != "" {
 		w.Add("level_rank >= ?", tansa.LevelRank(q.MinLevel))

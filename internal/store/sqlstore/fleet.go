@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -65,7 +66,7 @@ func (db *DB) insertMany(ctx context.Context, tx *sql.Tx, head, tail string, nco
 	return nil
 }
 
-func inList(n int) string { return "(" + strings.TrimSuffix(strings.Repeat("?,", n), ",") + ")" }
+func inList(n int) string { return "(" + placeholders(n) + ")" }
 
 // sweepQueue gathers the sweeps that arrive while another batch is being
 // written, so that concurrent uploads share one transaction: one commit
@@ -175,8 +176,6 @@ func (db *DB) putSweeps(ctx context.Context, batch []*sweepPut) {
 	})
 	for i, p := range batch {
 		switch {
-		case len(batch) == 1:
-			p.done <- err
 		case err != nil && errs[i] == nil:
 			p.done <- err // the commit failed: nothing of the batch is stored
 		default:
@@ -237,7 +236,7 @@ func (db *DB) writePrevalence(ctx context.Context, tx *sql.Tx, d *prevalenceDelt
 		}
 	}
 	slices.SortFunc(hs, func(a, b holder) int {
-		if c := cmpInt64(a.vid, b.vid); c != 0 {
+		if c := cmp.Compare(a.vid, b.vid); c != 0 {
 			return c
 		}
 		return strings.Compare(a.asset, b.asset)
@@ -282,7 +281,7 @@ func (db *DB) writePrevalence(ctx context.Context, tx *sql.Tx, d *prevalenceDelt
 		if c := strings.Compare(a.tenant, b.tenant); c != 0 {
 			return c
 		}
-		return cmpInt64(a.vid, b.vid)
+		return cmp.Compare(a.vid, b.vid)
 	})
 	var up [][]any
 	var down []prevKey
@@ -311,16 +310,6 @@ func (db *DB) writePrevalence(ctx context.Context, tx *sql.Tx, d *prevalenceDelt
 		}
 	}
 	return nil
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // putSweep stores one sweep inside tx; how it moves the prevalence counts
