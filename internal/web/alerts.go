@@ -30,14 +30,8 @@ func alertQuery(r *http.Request) (alert.Query, error) {
 			q.Status = append(q.Status, tansa.AlertStatus(st))
 		}
 	}
-	for name, dst := range map[string]*time.Time{"since": &q.Since, "until": &q.Until} {
-		if s := v.Get(name); s != "" {
-			t, err := time.Parse(time.RFC3339, s)
-			if err != nil {
-				return q, tansa.Errorf(tansa.Invalid, "%s: %q is not an RFC 3339 time such as 2026-04-01T00:00:00Z", name, s)
-			}
-			*dst = t
-		}
+	if q.Since, q.Until, err = timeRange(v); err != nil {
+		return q, err
 	}
 	return q, nil
 }

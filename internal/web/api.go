@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/tansa-sec/tansa/internal/access"
 	"github.com/tansa-sec/tansa/internal/tansa"
@@ -267,14 +266,8 @@ func auditQuery(r *http.Request) (access.AuditQuery, error) {
 	}
 	v := r.URL.Query()
 	q := access.AuditQuery{Scope: askedScope(r), Action: v.Get("action"), Actor: v.Get("actor"), ObjectID: v.Get("object"), Page: p}
-	for name, dst := range map[string]*time.Time{"since": &q.Since, "until": &q.Until} {
-		if s := v.Get(name); s != "" {
-			t, err := time.Parse(time.RFC3339, s)
-			if err != nil {
-				return q, tansa.Errorf(tansa.Invalid, "%s: %q is not an RFC 3339 time such as 2026-04-01T00:00:00Z", name, s)
-			}
-			*dst = t
-		}
+	if q.Since, q.Until, err = timeRange(v); err != nil {
+		return q, err
 	}
 	return q, nil
 }

@@ -478,16 +478,10 @@ type metricsBody struct {
 
 func (s *Server) apiCaseMetrics(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
-	var since, until time.Time
-	for name, dst := range map[string]*time.Time{"since": &since, "until": &until} {
-		if x := v.Get(name); x != "" {
-			t, err := time.Parse(time.RFC3339, x)
-			if err != nil {
-				s.writeError(w, r, tansa.Errorf(tansa.Invalid, "%s: %q is not an RFC 3339 time such as 2026-04-01T00:00:00Z", name, x))
-				return
-			}
-			*dst = t
-		}
+	since, until, err := timeRange(v)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	m, err := s.deps.Cases.Metrics(r.Context(), caller(r), v.Get("tenant"), since, until)
 	if err != nil {

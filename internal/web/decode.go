@@ -7,8 +7,10 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tansa-sec/tansa/internal/access"
 	"github.com/tansa-sec/tansa/internal/tansa"
@@ -120,4 +122,20 @@ func askedScope(r *http.Request) access.Scope {
 		return access.Scope{Tenants: []string{t}}
 	}
 	return access.Scope{}
+}
+
+// timeRange reads the since and until parameters of v, each an RFC 3339
+// time or absent (the zero time).
+func timeRange(v url.Values) (since, until time.Time, err error) {
+	for _, f := range []struct {
+		name string
+		dst  *time.Time
+	}{{"since", &since}, {"until", &until}} {
+		if s := v.Get(f.name); s != "" {
+			if *f.dst, err = time.Parse(time.RFC3339, s); err != nil {
+				return since, until, tansa.Errorf(tansa.Invalid, "%s: %q is not an RFC 3339 time such as 2026-04-01T00:00:00Z", f.name, s)
+			}
+		}
+	}
+	return since, until, nil
 }

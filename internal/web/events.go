@@ -42,14 +42,8 @@ func eventQuery(r *http.Request) (events.Query, error) {
 	}
 	v := r.URL.Query()
 	q := events.Query{Scope: askedScope(r), Text: v.Get("q"), Observable: v.Get("observable"), Page: p}
-	for name, dst := range map[string]*time.Time{"since": &q.Since, "until": &q.Until} {
-		if s := v.Get(name); s != "" {
-			t, err := time.Parse(time.RFC3339, s)
-			if err != nil {
-				return q, tansa.Errorf(tansa.Invalid, "%s: %q is not an RFC 3339 time such as 2026-04-01T00:00:00Z", name, s)
-			}
-			*dst = t
-		}
+	if q.Since, q.Until, err = timeRange(v); err != nil {
+		return q, err
 	}
 	if s := v.Get("parse_errors"); s != "" {
 		b, err := strconv.ParseBool(s)
