@@ -174,7 +174,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 						return err
 					}
 					if alertsTable {
-						seen := sqliteMicros(created.Add(-time.Duration(k) * time.Minute))
+						seen := sqlstore.Micros(created.Add(-time.Duration(k) * time.Minute))
 						if _, err := tx.ExecContext(ctx, `INSERT INTO alerts (id, tenant_id, kind, rule_id, rule_title, level, level_rank, host, user_name,
 							group_key, count, first_seen, last_seen, status, assignee, close_reason, created, updated, tags, event_ids, context)
 							VALUES (?, ?, 'sigma', ?, ?, ?, ?, ?, '', ?, 1, ?, ?, 'acknowledged', '', '', ?, ?, '[]', '[]', '')`,
@@ -194,19 +194,19 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 					if _, err := tx.ExecContext(ctx, `INSERT INTO case_tasks (id, case_id, tenant_id, position, phase, title, description, status, owner,
 						owner_name, due, completed, created, updated, tracked, case_severity_rank, due_order) VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`,
 						uuid.Must(uuid.NewV7()).String(), c.ID, t.ID, k+1, string(cases.Phases[1+k%4]), fmt.Sprintf("Seeded task %d", k+1), string(st),
-						c.Assignee, c.AssigneeName, sqliteMicros(task.Due), sqliteMicros(created), sqliteMicros(c.Updated),
+						c.Assignee, c.AssigneeName, sqlstore.Micros(task.Due), sqlstore.Micros(created), sqlstore.Micros(c.Updated),
 						sqlstore.TaskTracked(task, c.Open()), slices.Index(cases.Severities, c.Severity), sqlstore.TaskDueOrder(task)); err != nil {
 						return err
 					}
 				}
 				if _, err := tx.ExecContext(ctx, `INSERT INTO case_observables (id, case_id, tenant_id, type, value, description, creator, created)
 					VALUES (?, ?, ?, 'ipv4', ?, '', 'system:caseseed', ?)`, uuid.Must(uuid.NewV7()).String(), c.ID, t.ID,
-					fmt.Sprintf("203.0.%d.%d", seq/250%250, seq%250+1), sqliteMicros(created)); err != nil {
+					fmt.Sprintf("203.0.%d.%d", seq/250%250, seq%250+1), sqlstore.Micros(created)); err != nil {
 					return err
 				}
 				for k, kind := range []string{"case.create", "alert.link", "case.phase"} {
 					if _, err := tx.ExecContext(ctx, `INSERT INTO case_timeline (case_id, tenant_id, time, actor, addr, kind, ref, text) VALUES (?, ?, ?, 'system:caseseed', '', ?, '', ?)`,
-						c.ID, t.ID, sqliteMicros(created.Add(time.Duration(k)*time.Minute)), kind, "seeded "+kind); err != nil {
+						c.ID, t.ID, sqlstore.Micros(created.Add(time.Duration(k)*time.Minute)), kind, "seeded "+kind); err != nil {
 						return err
 					}
 				}
@@ -242,15 +242,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
-func sqliteMicros(t time.Time) int64 { return t.UnixMicro() }
-
 func insertCase(ctx context.Context, tx *sql.Tx, c cases.Case) error {
-	m := func(t time.Time) int64 {
-		if t.IsZero() {
-			return 0
-		}
-		return t.UnixMicro()
-	}
+	m := sqlstore.Micros
 	open := 0
 	if c.Open() {
 		open = 1

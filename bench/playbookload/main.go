@@ -19,10 +19,10 @@ import (
 	"os"
 	"slices"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/tansa-sec/tansa/internal/access"
+	"github.com/tansa-sec/tansa/internal/normalize/normalizetest"
 	"github.com/tansa-sec/tansa/internal/playbook"
 	"github.com/tansa-sec/tansa/internal/playbook/edr/edrfake"
 	"github.com/tansa-sec/tansa/internal/server"
@@ -54,12 +54,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "playbookload:", err)
 		os.Exit(1)
 	}
-}
-
-func cpu() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func run() error {
@@ -105,7 +99,7 @@ func run() error {
 		return err
 	}
 	// Phase 1: alerts arrive in deliveries of -batch; each starts a run.
-	cpu0, wall0 := cpu(), time.Now()
+	cpu0, wall0 := normalizetest.CPUTime(), time.Now()
 	for i := 0; i < *n; i += *batch {
 		var as []tansa.Alert
 		for j := i; j < min(i+*batch, *n); j++ {
@@ -152,7 +146,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	wall1, cpu1 := time.Since(wall0), cpu()-cpu0
+	wall1, cpu1 := time.Since(wall0), normalizetest.CPUTime()-cpu0
 	var lat []time.Duration
 	for _, r := range all {
 		full, err := s.Playbooks.Run(ctx, sys, r.ID)
@@ -168,7 +162,7 @@ func run() error {
 		wall1.Seconds(), cpu1.Seconds(), cpu1.Seconds()*1000/float64(*n))
 
 	// Phase 2: every run waits at once; approve them all.
-	cpu0, wall0 = cpu(), time.Now()
+	cpu0, wall0 = normalizetest.CPUTime(), time.Now()
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 16)
 	errs := make(chan error, len(all))
@@ -191,7 +185,7 @@ func run() error {
 	if _, err := waitAll(playbook.StatusSucceeded); err != nil {
 		return err
 	}
-	wall2, cpu2 := time.Since(wall0), cpu()-cpu0
+	wall2, cpu2 := time.Since(wall0), normalizetest.CPUTime()-cpu0
 	calls := fake.AllCalls()
 	wrong := 0
 	for i := range *n {

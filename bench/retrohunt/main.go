@@ -44,6 +44,7 @@ import (
 	"github.com/tansa-sec/tansa/internal/intel/retro"
 	"github.com/tansa-sec/tansa/internal/intel/service"
 	"github.com/tansa-sec/tansa/internal/normalize"
+	"github.com/tansa-sec/tansa/internal/normalize/normalizetest"
 	"github.com/tansa-sec/tansa/internal/store/sqlite"
 	"github.com/tansa-sec/tansa/internal/tansa"
 )
@@ -53,12 +54,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "retrohunt:", err)
 		os.Exit(1)
 	}
-}
-
-func cpu() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func childCPU() time.Duration {
@@ -78,11 +73,11 @@ func load() string {
 
 // step times fn: wall, CPU of this process and of its children.
 func step(name string, fn func() error) error {
-	w, c, cc := time.Now(), cpu(), childCPU()
+	w, c, cc := time.Now(), normalizetest.CPUTime(), childCPU()
 	fmt.Printf("%s: start, load %s\n", name, load())
 	err := fn()
 	fmt.Printf("%s: wall %.2f s, cpu %.2f s (children %.2f s), load %s\n", name, time.Since(w).Seconds(),
-		(cpu() - c).Seconds(), (childCPU() - cc).Seconds(), load())
+		(normalizetest.CPUTime() - c).Seconds(), (childCPU() - cc).Seconds(), load())
 	return err
 }
 

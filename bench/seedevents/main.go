@@ -28,13 +28,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/tansa-sec/tansa/bench/loglines"
 	"github.com/tansa-sec/tansa/internal/access"
 	"github.com/tansa-sec/tansa/internal/events"
 	"github.com/tansa-sec/tansa/internal/normalize"
+	"github.com/tansa-sec/tansa/internal/normalize/normalizetest"
 	"github.com/tansa-sec/tansa/internal/store/sqlite"
 )
 
@@ -43,12 +43,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "seedevents:", err)
 		os.Exit(1)
 	}
-}
-
-func cpu() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func load() string {
@@ -95,7 +89,7 @@ func run() error {
 
 	now := time.Now().UTC()
 	span := time.Duration(*days) * 24 * time.Hour
-	start, c0 := time.Now(), cpu()
+	start, c0 := time.Now(), normalizetest.CPUTime()
 	batches := make(chan int)
 	errc := make(chan error, *workers)
 	var wg sync.WaitGroup
@@ -134,7 +128,7 @@ func run() error {
 				if done/1000000 != before/1000000 || done == *n {
 					el := time.Since(start)
 					fmt.Printf("%d stored in %.1f s: %.0f events/s wall, %.1f µs CPU per event | load %s\n",
-						done, el.Seconds(), float64(done)/el.Seconds(), float64((cpu()-c0).Microseconds())/float64(done), load())
+						done, el.Seconds(), float64(done)/el.Seconds(), float64((normalizetest.CPUTime()-c0).Microseconds())/float64(done), load())
 				}
 				mu.Unlock()
 			}
@@ -159,7 +153,7 @@ func run() error {
 	if *n > 0 {
 		el := time.Since(start)
 		fmt.Printf("added %d events in %.1f s (%.0f/s wall), %.1f CPU-s (%.1f µs per event)\n", *n, el.Seconds(), float64(*n)/el.Seconds(),
-			(cpu() - c0).Seconds(), float64((cpu()-c0).Microseconds())/float64(*n))
+			(normalizetest.CPUTime() - c0).Seconds(), float64((normalizetest.CPUTime()-c0).Microseconds())/float64(*n))
 	}
 	if err := s.Close(); err != nil { // checkpoints the WAL
 		return err
@@ -193,7 +187,7 @@ func run() error {
 	} {
 		var ds []time.Duration
 		hits := 0
-		c1 := cpu()
+		c1 := normalizetest.CPUTime()
 		for range *runs {
 			t0 := time.Now()
 			_, hits, err = s.Search(ctx, q.q)
@@ -205,7 +199,7 @@ func run() error {
 		slices.Sort(ds)
 		p := func(f float64) float64 { return float64(ds[int(f*float64(len(ds)-1))].Microseconds()) / 1000 }
 		fmt.Printf("%-50s %8d hits: p50 %8.1f ms, p95 %8.1f ms, %.1f CPU-ms per search | load %s\n", q.name, hits, p(0.5), p(0.95),
-			float64((cpu()-c1).Microseconds())/1000/float64(*runs), load())
+			float64((normalizetest.CPUTime()-c1).Microseconds())/1000/float64(*runs), load())
 	}
 	return s.Close()
 }

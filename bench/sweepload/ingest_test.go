@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tansa-sec/tansa/internal/fleet"
+	"github.com/tansa-sec/tansa/internal/normalize/normalizetest"
 	"github.com/tansa-sec/tansa/internal/store/sqlite"
 	"github.com/tansa-sec/tansa/internal/tansa"
 )
@@ -36,7 +37,7 @@ func BenchmarkStorePutSweep(b *testing.B) {
 		sweeps[i] = fleet.Build(synth(1, t, i, 0, at), fmt.Sprintf("t-%02d", t), make([]byte, 16000), at, "token:bench")
 	}
 	b.ResetTimer()
-	cpu0 := selfCPU()
+	cpu0 := normalizetest.CPUTime()
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range 8 {
@@ -57,5 +58,5 @@ func BenchmarkStorePutSweep(b *testing.B) {
 	}
 	wg.Wait()
 	// CPU time beside wall time: the machine is shared.
-	b.ReportMetric(float64((selfCPU()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(float64((normalizetest.CPUTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 }

@@ -40,11 +40,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"filippo.io/age"
 
+	"github.com/tansa-sec/tansa/internal/normalize/normalizetest"
 	"github.com/tansa-sec/tansa/internal/scan"
 	"github.com/tansa-sec/tansa/internal/scan/result"
 )
@@ -375,12 +375,6 @@ func cpuOf(pid int) (time.Duration, error) {
 	return time.Duration(ut+st) * 10 * time.Millisecond, nil // USER_HZ 100
 }
 
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 func send(args []string) error {
 	fs := flag.NewFlagSet("send", flag.ContinueOnError)
 	dir := fs.String("dir", "", "directory written by gen")
@@ -416,7 +410,7 @@ func send(args []string) error {
 	var next atomic.Int64
 	var sealedBytes atomic.Int64
 	cpu0, _ := cpuOf(*pid)
-	self0 := selfCPU()
+	self0 := normalizetest.CPUTime()
 	start := time.Now()
 	var wg sync.WaitGroup
 	var progressMu sync.Mutex
@@ -481,7 +475,7 @@ func send(args []string) error {
 	if *pid > 0 {
 		c := cpu1 - cpu0
 		fmt.Printf("server CPU %.1f s (%.1f ms per result, %.2f cores on average); sender CPU %.1f s\n", c.Seconds(),
-			float64(c.Milliseconds())/float64(max(ok, 1)), c.Seconds()/wall.Seconds(), (selfCPU() - self0).Seconds())
+			float64(c.Milliseconds())/float64(max(ok, 1)), c.Seconds()/wall.Seconds(), (normalizetest.CPUTime() - self0).Seconds())
 	}
 	if ok != len(items) {
 		return errors.New("some uploads failed")
