@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -9,8 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/age"
+
 	"github.com/tansa-sec/tansa/internal/fleet"
 	"github.com/tansa-sec/tansa/internal/normalize/normalizetest"
+	"github.com/tansa-sec/tansa/internal/scan"
 	"github.com/tansa-sec/tansa/internal/store/sqlite"
 	"github.com/tansa-sec/tansa/internal/tansa"
 )
@@ -58,5 +62,51 @@ func BenchmarkStorePutSweep(b *testing.B) {
 	}
 	wg.Wait()
 	// CPU time beside wall time: the machine is shared.
+	b.ReportMetric(float64((normalizetest.CPUTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+}
+
+// BenchmarkOpenBuild measures the upload's side of ingest before the
+// store: decrypting, decompressing and decoding a sealed generated result
+// (as gen seals it), validating it and building what the store writes —
+// the work each upload does in its own request, outside the writer.
+//
+//	go test -run XXX -bench OpenBuild -benchtime 300x -cpu 1 ./bench/sweepload/
+func BenchmarkOpenBuild(b *testing.B) {
+	keys, err := fleet.LoadKeys(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc, err := fleet.New(nil, nil, fleet.Options{Keys: keys})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rcpt, err := age.ParseX25519Recipient(keys.Recipient())
+	if err != nil {
+		b.Fatal(err)
+	}
+	at := time.Now().UTC().Add(-time.Hour)
+	sealed := make([][]byte, 64)
+	for i := range sealed {
+		doc, err := json.Marshal(synth(1, i%50, i, 0, at))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if sealed[i], err = scan.Seal(doc, rcpt); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	cpu0 := normalizetest.CPUTime()
+	for i := range b.N {
+		s := sealed[i%len(sealed)]
+		r, err := svc.Open(s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := fleet.Validate(r); err != nil {
+			b.Fatal(err)
+		}
+		fleet.Build(r, "t", s, at, "token:bench")
+	}
 	b.ReportMetric(float64((normalizetest.CPUTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 }

@@ -69,6 +69,20 @@ func dsn(path string, readOnly bool, sync string) string {
 			// for every batch cost a third of its CPU. The event store
 			// (NORMAL) keeps its own settings.
 			q.Add("_pragma", "cache_size(-32768)")
+			// A sweep batch keeps each sweep under a savepoint, and
+			// SQLite copies every page a savepoint first changes into a
+			// statement journal: a temporary file by default, a tenth
+			// of the batch's CPU in pwrite calls. In memory it is a
+			// copy; it never outlives the transaction, so durability
+			// is the WAL's as before.
+			q.Add("_pragma", "temp_store(MEMORY)")
+			// Checkpoint every 8,192 WAL pages (32 MiB) instead of
+			// 1,000: the pages that every batch rewrites (prevalence
+			// counts, the tails of the holder index) are then copied
+			// into the database once per checkpoint instead of up to
+			// eight times. Readers find pages in the WAL through its
+			// index either way.
+			q.Add("_pragma", "wal_autocheckpoint(8192)")
 		}
 	}
 	if sync == "NORMAL" {

@@ -144,6 +144,7 @@ func (db *DB) drainSweeps(ctx context.Context, first bool) {
 func (db *DB) putSweeps(ctx context.Context, batch []*sweepPut) {
 	errs := make([]error, len(batch))
 	counts := newPrevalenceDeltas()
+	db.prepareWanted(ctx)
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		for i, p := range batch {
 			d := newPrevalenceDeltas()
@@ -250,11 +251,11 @@ func (db *DB) writePrevalence(ctx context.Context, tx *sql.Tx, d *prevalenceDelt
 			gone = append(gone, h)
 		}
 	}
-	if err := db.insertMany(ctx, tx, "INSERT INTO fleet_artifacts (vid, asset_id) VALUES ", " ON CONFLICT (vid, asset_id) DO NOTHING", 2, add); err != nil {
+	if err := db.insertCached(ctx, tx, "INSERT INTO fleet_artifacts (vid, asset_id) VALUES ", " ON CONFLICT (vid, asset_id) DO NOTHING", 2, add); err != nil {
 		return err
 	}
 	for _, h := range gone {
-		if _, err := db.exec(ctx, tx, "DELETE FROM fleet_artifacts WHERE vid = ? AND asset_id = ?", h.vid, h.asset); err != nil {
+		if _, err := db.sx(ctx, tx, "DELETE FROM fleet_artifacts WHERE vid = ? AND asset_id = ?", h.vid, h.asset); err != nil {
 			return err
 		}
 	}
@@ -268,7 +269,7 @@ func (db *DB) writePrevalence(ctx context.Context, tx *sql.Tx, d *prevalenceDelt
 		a := d.kinds[v]
 		vals[i] = []any{v, a.Kind, a.Value}
 	}
-	if err := db.insertMany(ctx, tx, "INSERT INTO fleet_values (vid, kind, value) VALUES ", " ON CONFLICT (vid) DO NOTHING", 3, vals); err != nil {
+	if err := db.insertCached(ctx, tx, "INSERT INTO fleet_values (vid, kind, value) VALUES ", " ON CONFLICT (vid) DO NOTHING", 3, vals); err != nil {
 		return err
 	}
 	keys := make([]prevKey, 0, len(d.n))
@@ -294,7 +295,7 @@ func (db *DB) writePrevalence(ctx context.Context, tx *sql.Tx, d *prevalenceDelt
 		kind := d.kinds[k.vid].Kind
 		up = append(up, []any{k.tenant, k.vid, kind, n})
 	}
-	if err := db.insertMany(ctx, tx, "INSERT INTO fleet_prevalence (tenant_id, vid, kind, assets) VALUES ",
+	if err := db.insertCached(ctx, tx, "INSERT INTO fleet_prevalence (tenant_id, vid, kind, assets) VALUES ",
 		" ON CONFLICT (tenant_id, vid) DO UPDATE SET assets = fleet_prevalence.assets + excluded.assets", 4, up); err != nil {
 		return err
 	}
@@ -302,10 +303,10 @@ func (db *DB) writePrevalence(ctx context.Context, tx *sql.Tx, d *prevalenceDelt
 	// artifact no endpoint has any more leaves the counts, so that the
 	// rarest-first index holds only what exists.
 	for _, k := range down {
-		if _, err := db.exec(ctx, tx, "UPDATE fleet_prevalence SET assets = assets + ? WHERE tenant_id = ? AND vid = ?", d.n[k], k.tenant, k.vid); err != nil {
+		if _, err := db.sx(ctx, tx, "UPDATE fleet_prevalence SET assets = assets + ? WHERE tenant_id = ? AND vid = ?", d.n[k], k.tenant, k.vid); err != nil {
 			return err
 		}
-		if _, err := db.exec(ctx, tx, "DELETE FROM fleet_prevalence WHERE tenant_id = ? AND vid = ? AND assets <= 0", k.tenant, k.vid); err != nil {
+		if _, err := db.sx(ctx, tx, "DELETE FROM fleet_prevalence WHERE tenant_id = ? AND vid = ? AND assets <= 0", k.tenant, k.vid); err != nil {
 			return err
 		}
 	}
@@ -316,7 +317,7 @@ func (db *DB) writePrevalence(ctx context.Context, tx *sql.Tx, d *prevalenceDelt
 // goes into d, written with the rest of the batch's.
 func (db *DB) putSweep(ctx context.Context, tx *sql.Tx, s *fleet.StoredSweep, a tansa.AuditEntry, d *prevalenceDeltas) error {
 	var one int
-	err := tx.QueryRowContext(ctx, db.d.Q("SELECT 1 FROM fleet_sweeps WHERE id = ?"), s.Sweep.ID).Scan(&one)
+	err := db.sqRow(ctx, tx, "SELECT 1 FROM fleet_sweeps WHERE id = ?", s.Sweep.ID).Scan(&one)
 	if err == nil {
 		return tansa.Errorf(tansa.Conflict, "sweep %q already stored", s.Sweep.ID)
 	} else if !errors.Is(err, sql.ErrNoRows) {
@@ -326,39 +327,39 @@ func (db *DB) putSweep(ctx context.Context, tx *sql.Tx, s *fleet.StoredSweep, a 
 	key := hostKey(as.Hostname, as.Domain)
 	// Insert-if-absent then lock: two first sweeps of one new endpoint
 	// arriving together end up on the same asset.
-	if _, err := db.exec(ctx, tx, `INSERT INTO fleet_assets (id, tenant_id, host_key, hostname, domain, created) VALUES (?, ?, ?, ?, ?, ?)
+	if _, err := db.sx(ctx, tx, `INSERT INTO fleet_assets (id, tenant_id, host_key, hostname, domain, created) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (tenant_id, host_key) DO NOTHING`,
 		uuid.Must(uuid.NewV7()).String(), as.TenantID, key, as.Hostname, as.Domain, Micros(s.Sweep.Received)); err != nil {
 		return fmt.Errorf("add asset: %w", err)
 	}
 	var assetID string
 	var lastStarted int64
-	if err := tx.QueryRowContext(ctx, db.d.Q("SELECT id, last_started FROM fleet_assets WHERE tenant_id = ? AND host_key = ?"+db.d.forUpdate()),
+	if err := db.sqRow(ctx, tx, "SELECT id, last_started FROM fleet_assets WHERE tenant_id = ? AND host_key = ?"+db.d.forUpdate(),
 		as.TenantID, key).Scan(&assetID, &lastStarted); err != nil {
 		return fmt.Errorf("find asset: %w", err)
 	}
 	s.Sweep.AssetID = assetID
 	newest := Micros(s.Sweep.Started) >= lastStarted
 	if newest {
-		_, err = db.exec(ctx, tx, `UPDATE fleet_assets SET hostname = ?, os = ?, arch = ?, product = ?, version = ?, ips = ?,
+		_, err = db.sx(ctx, tx, `UPDATE fleet_assets SET hostname = ?, os = ?, arch = ?, product = ?, version = ?, ips = ?,
 			last_seen = ?, last_sweep = ?, last_started = ?, sweeps = sweeps + 1, findings = ?, max_score = ? WHERE id = ?`,
 			as.Hostname, as.OS, as.Arch, as.Product, as.Version, jsonText(as.IPs), Micros(s.Sweep.Received), s.Sweep.ID,
 			Micros(s.Sweep.Started), s.Sweep.Findings, s.Sweep.MaxScore, assetID)
 	} else {
-		_, err = db.exec(ctx, tx, `UPDATE fleet_assets SET sweeps = sweeps + 1 WHERE id = ?`, assetID)
+		_, err = db.sx(ctx, tx, `UPDATE fleet_assets SET sweeps = sweeps + 1 WHERE id = ?`, assetID)
 	}
 	if err != nil {
 		return fmt.Errorf("update asset: %w", err)
 	}
 	sw := s.Sweep
-	if _, err := db.exec(ctx, tx, `INSERT INTO fleet_sweeps (id, tenant_id, asset_id, hostname, campaign, started, finished, received, scanner, actor, bytes, findings, max_score, errors, sealed)
+	if _, err := db.sx(ctx, tx, `INSERT INTO fleet_sweeps (id, tenant_id, asset_id, hostname, campaign, started, finished, received, scanner, actor, bytes, findings, max_score, errors, sealed)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		sw.ID, sw.TenantID, assetID, sw.Hostname, sw.Campaign, Micros(sw.Started), Micros(sw.Finished), Micros(sw.Received),
 		sw.Scanner, sw.Actor, sw.Bytes, sw.Findings, sw.MaxScore, sw.Errors, s.Sealed); err != nil {
 		return db.conflict(err, "sweep %q already stored", sw.ID)
 	}
 	if newest {
-		if _, err := db.exec(ctx, tx, "UPDATE fleet_findings SET latest = 0 WHERE asset_id = ? AND latest = 1", assetID); err != nil {
+		if _, err := db.sx(ctx, tx, "UPDATE fleet_findings SET latest = 0 WHERE asset_id = ? AND latest = 1", assetID); err != nil {
 			return fmt.Errorf("retire findings: %w", err)
 		}
 	}
@@ -368,7 +369,7 @@ func (db *DB) putSweep(ctx context.Context, tx *sql.Tx, s *fleet.StoredSweep, a 
 		f.AssetID = assetID
 		rows = append(rows, []any{f.ID, f.TenantID, assetID, f.SweepID, f.Hostname, Micros(f.Time), f.Key, f.Finding.Score, b2i(newest), jsonText(f.Finding)})
 	}
-	if err := db.insertMany(ctx, tx, "INSERT INTO fleet_findings (id, tenant_id, asset_id, sweep_id, hostname, time, fkey, score, latest, data) VALUES ", "", 10, rows); err != nil {
+	if err := db.insertCached(ctx, tx, "INSERT INTO fleet_findings (id, tenant_id, asset_id, sweep_id, hostname, time, fkey, score, latest, data) VALUES ", "", 10, rows); err != nil {
 		return fmt.Errorf("store findings: %w", err)
 	}
 	if newest {
@@ -380,7 +381,7 @@ func (db *DB) putSweep(ctx context.Context, tx *sql.Tx, s *fleet.StoredSweep, a 
 	for _, v := range s.Observables {
 		obs = append(obs, []any{sw.TenantID, v, Micros(sw.Started), sw.ID})
 	}
-	if err := db.insertMany(ctx, tx, "INSERT INTO fleet_observables (tenant_id, value, time, sweep_id) VALUES ",
+	if err := db.insertCached(ctx, tx, "INSERT INTO fleet_observables (tenant_id, value, time, sweep_id) VALUES ",
 		" ON CONFLICT DO NOTHING", 4, obs); err != nil {
 		return fmt.Errorf("observables: %w", err)
 	}
@@ -392,7 +393,7 @@ func (db *DB) putSweep(ctx context.Context, tx *sql.Tx, s *fleet.StoredSweep, a 
 // removed. The set is one row, read and rewritten whole.
 func (db *DB) replaceArtifacts(ctx context.Context, tx *sql.Tx, tenant, asset string, arts []fleet.Artifact, d *prevalenceDeltas) error {
 	var oldText string
-	err := tx.QueryRowContext(ctx, db.d.Q("SELECT vids FROM fleet_artsets WHERE asset_id = ?"), asset).Scan(&oldText)
+	err := db.sqRow(ctx, tx, "SELECT vids FROM fleet_artsets WHERE asset_id = ?", asset).Scan(&oldText)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
@@ -422,7 +423,7 @@ func (db *DB) replaceArtifacts(ctx context.Context, tx *sql.Tx, tenant, asset st
 		}
 	}
 	slices.Sort(ids)
-	if _, err := db.exec(ctx, tx, "INSERT INTO fleet_artsets (asset_id, vids) VALUES (?, ?) ON CONFLICT (asset_id) DO UPDATE SET vids = excluded.vids",
+	if _, err := db.sx(ctx, tx, "INSERT INTO fleet_artsets (asset_id, vids) VALUES (?, ?) ON CONFLICT (asset_id) DO UPDATE SET vids = excluded.vids",
 		asset, formatVids(ids)); err != nil {
 		return err
 	}

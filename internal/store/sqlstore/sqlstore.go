@@ -39,6 +39,8 @@ type DB struct {
 	d    Dialect
 	// sweeps queues concurrent sweep uploads for one transaction (fleet.go).
 	sweeps sweepQueue
+	// stmts keeps the sweep ingest path's statements prepared (stmtcache.go).
+	stmts stmtCache
 }
 
 var _ access.Store = (*DB)(nil)
