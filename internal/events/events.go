@@ -35,6 +35,13 @@ type Query struct {
 	Observable string
 	// ParseErrors keeps only events the parsers could not read.
 	ParseErrors bool
+	// CountLimit, when positive, lets Search stop counting once more than
+	// CountLimit events match and the page is settled: the total it then
+	// returns is only known to exceed CountLimit (a lower bound, shown as
+	// "10,000+"). A frequent word over millions of events is counted only
+	// as far as the first page needs, as Elasticsearch's track_total_hits
+	// does. Zero counts every match exactly.
+	CountLimit int
 	access.Page
 }
 

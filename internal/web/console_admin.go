@@ -76,7 +76,10 @@ func listURL(r *http.Request) string { return backTo(r, r.URL.RequestURI()) }
 // list's filters.
 type pager struct {
 	From, To, Total int
-	Prev, Next      string
+	// More says that Total is a lower bound: the list counted its matches
+	// only that far (events.Query.CountLimit).
+	More       bool
+	Prev, Next string
 }
 
 func newPager(r *http.Request, p access.Page, shown, total int) pager {

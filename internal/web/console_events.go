@@ -85,6 +85,7 @@ func (s *Server) pageEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := caller(r)
+	q.CountLimit = eventCountLimit
 	items, total, err := s.deps.Events.Search(r.Context(), c, q)
 	if err != nil {
 		if !formFailure(err) {
@@ -94,6 +95,9 @@ func (s *Server) pageEvents(w http.ResponseWriter, r *http.Request) {
 		v.Error = v.formError(err)
 	}
 	data := eventsPage{Filter: f, Items: items, Pager: newPager(r, q.Page, len(items), total), Default: def}
+	if total > q.CountLimit {
+		data.Pager.Total, data.Pager.More = q.CountLimit, true
+	}
 	if err == nil && total > 0 {
 		hq := q
 		if hq.Until.IsZero() {

@@ -63,22 +63,49 @@ func eventQuery(r *http.Request) (events.Query, error) {
 	return q, nil
 }
 
+// eventCountLimit is how far a page of events counts its matches: past
+// it the total is a lower bound ("total_relation": "gte"), so that a
+// frequent word over millions of events answers as soon as its newest
+// page is found. limit=0 (the count alone) and exact_total=true count
+// every match.
+const eventCountLimit = 10_000
+
+// eventList is a page of events; TotalRelation is "eq" when Total is the
+// exact count and "gte" when the count stopped at Total.
+type eventList struct {
+	listBody[eventBody]
+	TotalRelation string `json:"total_relation"`
+}
+
 func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request) {
 	q, err := eventQuery(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	exact := false
+	if v := r.URL.Query().Get("exact_total"); v != "" {
+		if exact, err = strconv.ParseBool(v); err != nil {
+			s.writeError(w, r, tansa.Errorf(tansa.Invalid, "exact_total: %q is not true or false", v))
+			return
+		}
+	}
+	if q.Limit > 0 && !exact {
+		q.CountLimit = eventCountLimit
+	}
 	evs, total, err := s.deps.Events.Search(r.Context(), caller(r), q)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	items := make([]eventBody, len(evs))
+	body := eventList{listBody: listBody[eventBody]{Items: make([]eventBody, len(evs)), Total: total, Limit: q.Limit, Offset: q.Offset}, TotalRelation: "eq"}
 	for i, ev := range evs {
-		items[i] = toBody(ev)
+		body.Items[i] = toBody(ev)
 	}
-	writeList(w, items, total, q.Page)
+	if q.CountLimit > 0 && total > q.CountLimit {
+		body.Total, body.TotalRelation = q.CountLimit, "gte"
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 func (s *Server) apiEvent(w http.ResponseWriter, r *http.Request) {

@@ -1319,7 +1319,7 @@ var isolationRules = map[string]isoRule{
 
 	// Events.
 	"GET /api/v1/events": {queries: func(f *isoFixture, x *isoTenant) []string {
-		qs := []string{"?tenant=" + x.Tenant.ID, "?observable=" + isoEventIP(x), "?q=" + url.QueryEscape(x.Viewer.Username),
+		qs := []string{"?tenant=" + x.Tenant.ID, "?observable=" + isoEventIP(x), "?q=" + url.QueryEscape(x.Viewer.Username), "?exact_total=true&tenant=" + x.Tenant.ID,
 			"?f.user.name=" + url.QueryEscape(x.Viewer.Username)}
 		if x == f.B {
 			qs = append(qs, "?q=zq7")

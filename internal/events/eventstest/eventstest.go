@@ -178,6 +178,45 @@ func Run(t *testing.T, open Open) {
 		}
 	})
 
+	t.Run("a count limit stops the count, never the page", func(t *testing.T) {
+		s := open(t)
+		// 20 writes of 50 events, a minute apart, so that backends that
+		// store each write apart (SQLite's blocks) have many to skip.
+		for w := range 20 {
+			var recs []events.Record
+			for i := range 50 {
+				n := w*50 + i
+				recs = append(recs, ev(fmt.Sprintf("c%04d", n), "A", time.Duration(n)*time.Minute,
+					fmt.Sprintf("deny tcp 203.0.113.5 -> 10.0.%d.%d", n/250, n%250), map[string]any{"source.ip": "203.0.113.5"}))
+			}
+			if err := s.Put(ctx, recs); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, q := range []events.Query{{Text: "deny"}, {Observable: "203.0.113.5"}, {}} {
+			q.Scope, q.Limit, q.CountLimit = onlyA(), 10, 100
+			evs, total := search(t, s, q)
+			if total <= 100 || total > 1000 {
+				t.Fatalf("%+v: total %d, want over the limit of 100 and at most the 1000 stored", q, total)
+			}
+			if len(evs) != 10 || evs[0].ID != "c0999" || evs[9].ID != "c0990" {
+				t.Fatalf("%+v: the page is not the newest 10: %s", q, ids(evs))
+			}
+			q.Offset = 995
+			if evs, _ := search(t, s, q); len(evs) != 5 || evs[4].ID != "c0000" {
+				t.Fatalf("%+v: the last page past the limit: %s", q, ids(evs))
+			}
+			q.Offset, q.CountLimit = 0, 5000
+			if _, total := search(t, s, q); total != 1000 {
+				t.Fatalf("%+v: under the limit the total must be exact: %d", q, total)
+			}
+		}
+		_, total, err := s.Search(ctx, events.Query{Scope: onlyA(), Text: "deny", CountLimit: 100})
+		if err != nil || total <= 100 {
+			t.Fatalf("count only with a limit: total %d, %v", total, err)
+		}
+	})
+
 	t.Run("histogram and top values", func(t *testing.T) {
 		s := open(t)
 		fixture(t, s)

@@ -650,11 +650,18 @@ func (s *Events) Search(ctx context.Context, q events.Query) ([]tansa.Event, int
 	}
 	d := Dialect()
 	var total int
-	if err := s.db.QueryRowContext(ctx, d.Q("SELECT COUNT(*) FROM events e"+w.String()), w.Args...).Scan(&total); err != nil {
+	count, args := "SELECT COUNT(*) FROM events e"+w.String(), w.Args
+	if q.CountLimit > 0 {
+		// Past the limit the count is a lower bound: count one more than
+		// the limit and stop.
+		count, args = "SELECT COUNT(*) FROM (SELECT 1 FROM events e"+w.String()+" LIMIT ?) c", append(slices.Clip(w.Args), q.CountLimit+1)
+	}
+	if err := s.db.QueryRowContext(ctx, d.Q(count), args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count events: %w", err)
 	}
 	out := []tansa.Event{}
-	if q.Limit <= 0 || q.Offset >= total {
+	exact := q.CountLimit <= 0 || total <= q.CountLimit
+	if q.Limit <= 0 || (exact && q.Offset >= total) {
 		return out, total, nil
 	}
 	rows, err := s.db.QueryContext(ctx, d.Q("SELECT "+eventCols+" FROM events e"+w.String()+" ORDER BY e.time DESC, e.seq DESC LIMIT ? OFFSET ?"),

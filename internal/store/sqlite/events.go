@@ -982,7 +982,29 @@ func (s *Events) Search(ctx context.Context, q events.Query) ([]tansa.Event, int
 		total += n
 		return true
 	}
-	err = s.visit(ctx, p, nil, whole, func(br *blockReader, pos int, t int64) error {
+	// enough tells, before a block is read, that the count has passed
+	// q.CountLimit and no block from here on (they come latest first) can
+	// change the page: every later block is then skipped.
+	done := false
+	enough := func(b blockInfo) bool {
+		if done || q.CountLimit <= 0 || total <= q.CountLimit {
+			return done
+		}
+		if keep > 0 {
+			if len(top) < keep {
+				return false
+			}
+			if floor == nil || len(top) > keep {
+				prune()
+			}
+			if b.tmax >= floor.t {
+				return false
+			}
+		}
+		done = true
+		return true
+	}
+	err = s.visit(ctx, p, enough, whole, func(br *blockReader, pos int, t int64) error {
 		total++
 		if keep == 0 {
 			return nil

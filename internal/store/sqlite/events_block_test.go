@@ -124,3 +124,42 @@ func TestEventsTextUnicode(t *testing.T) {
 		}
 	}
 }
+
+// A page of a frequent word with a count limit reads the newest blocks
+// only: the count stops soon after the limit instead of reading all 40
+// blocks.
+func TestSearchCountLimitStopsEarly(t *testing.T) {
+	s, err := OpenEvents(t.Context(), t.TempDir()+"/events.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	at := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	for b := range 40 {
+		var recs []events.Record
+		for i := range 100 {
+			n := b*100 + i
+			ev := &tansa.Event{ID: "w-" + strconv.Itoa(n), TenantID: "A", Time: at.Add(time.Duration(n) * time.Second), Source: "s", Format: "raw",
+				Raw: []byte("deny tcp from 10.0.0." + strconv.Itoa(i)), Fields: map[string]any{}}
+			recs = append(recs, events.Record{Event: ev, Observables: normalize.Observables(ev)})
+		}
+		if err := s.Put(t.Context(), recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q := events.Query{Scope: access.Scope{Tenants: []string{"A"}}, Text: "deny", CountLimit: 250, Page: access.Page{Limit: 20}}
+	evs, total, err := s.Search(t.Context(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 20 || evs[0].ID != "w-3999" {
+		t.Fatalf("page: %d events, first %v", len(evs), evs)
+	}
+	if total <= 250 || total > 400 {
+		t.Fatalf("total %d: want the count to stop within two blocks past the limit of 250", total)
+	}
+	q.CountLimit = 0
+	if _, total, _ := s.Search(t.Context(), q); total != 4000 {
+		t.Fatalf("exact total %d, want 4000", total)
+	}
+}
