@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -377,13 +378,13 @@ func (db *DB) putSweep(ctx context.Context, tx *sql.Tx, s *fleet.StoredSweep, a 
 			return fmt.Errorf("artifacts: %w", err)
 		}
 	}
-	obs := make([][]any, 0, len(s.Observables))
-	for _, v := range s.Observables {
-		obs = append(obs, []any{sw.TenantID, v, Micros(sw.Started), sw.ID})
-	}
-	if err := db.insertCached(ctx, tx, "INSERT INTO fleet_observables (tenant_id, value, time, sweep_id) VALUES ",
-		" ON CONFLICT DO NOTHING", 4, obs); err != nil {
-		return fmt.Errorf("observables: %w", err)
+	// The observables are one row, appended in (tenant, time) order;
+	// Observables holds no line breaks (hashes, addresses, host names).
+	if len(s.Observables) > 0 {
+		if _, err := db.sx(ctx, tx, "INSERT INTO fleet_sweep_observables (tenant_id, time, sweep_id, vals) VALUES (?, ?, ?, ?)",
+			sw.TenantID, Micros(sw.Started), sw.ID, strings.Join(s.Observables, "\n")); err != nil {
+			return fmt.Errorf("observables: %w", err)
+		}
 	}
 	return db.appendAudit(ctx, tx, a)
 }
@@ -825,64 +826,73 @@ func (db *DB) CampaignSwept(ctx context.Context, c fleet.Campaign, since time.Ti
 // of tenant started since l.Since whose observables (fleet.Observables)
 // hold one of l.Values, newest first, at most l.Max per value, or start
 // with one of l.Prefixes (a CIDR's whole octets), at most l.Max per
-// prefix. Each value is one range of the primary key; all of them are
-// read in one transaction so that a hunt sees one state of the store.
+// prefix, newest first too. Each sweep's observables are one row
+// (migration 00038): the tenant's sweeps in the window are read newest
+// first in one query, so that a hunt sees one state of the store, and
+// matched in memory; the read stops once every value and prefix has its
+// l.Max mentions.
 func (db *DB) Mentions(ctx context.Context, tenant string, l retro.Lookup) ([]retro.Mention, error) {
-	tx, err := db.r.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback()
-	since := Micros(l.Since)
-	limit := int64(l.Max)
+	limit := l.Max
 	if limit <= 0 {
-		limit = 1 << 62
+		limit = math.MaxInt
 	}
-	exact, err := tx.PrepareContext(ctx, db.d.Q(`SELECT value, sweep_id, time FROM fleet_observables
-		WHERE tenant_id = ? AND value = ? AND time >= ? ORDER BY time DESC, sweep_id LIMIT ?`))
-	if err != nil {
-		return nil, err
-	}
-	defer exact.Close()
-	ranged, err := tx.PrepareContext(ctx, db.d.Q(`SELECT value, sweep_id, time FROM fleet_observables
-		WHERE tenant_id = ? AND value >= ? AND value < ? AND time >= ? LIMIT ?`))
-	if err != nil {
-		return nil, err
-	}
-	defer ranged.Close()
-	out := []retro.Mention{}
-	read := func(rows *sql.Rows, err error) error {
-		if err != nil {
-			return err
+	want := make(map[string]int, len(l.Values))
+	for i, v := range l.Values {
+		if _, dup := want[v]; !dup {
+			want[v] = i
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var m retro.Mention
-			var t int64
-			if err := rows.Scan(&m.Value, &m.Ref, &t); err != nil {
-				return err
+	}
+	var prefixes []int // the indexes of the non-empty prefixes
+	for i, p := range l.Prefixes {
+		if p != "" {
+			prefixes = append(prefixes, i)
+		}
+	}
+	if len(want) == 0 && len(prefixes) == 0 {
+		return []retro.Mention{}, nil
+	}
+	exact := make([][]retro.Mention, len(l.Values))
+	ranged := make([][]retro.Mention, len(l.Prefixes))
+	open := len(want) + len(prefixes) // values and prefixes still short of limit
+	rows, err := db.r.QueryContext(ctx, db.d.Q(`SELECT sweep_id, time, vals FROM fleet_sweep_observables
+		WHERE tenant_id = ? AND time >= ? ORDER BY time DESC, sweep_id`), tenant, Micros(l.Since))
+	if err != nil {
+		return nil, fmt.Errorf("sweep mentions: %w", err)
+	}
+	defer rows.Close()
+	for open > 0 && rows.Next() {
+		var id, vals string
+		var t int64
+		if err := rows.Scan(&id, &t, &vals); err != nil {
+			return nil, fmt.Errorf("sweep mentions: %w", err)
+		}
+		at := FromMicros(t)
+		for v := range strings.SplitSeq(vals, "\n") {
+			if i, ok := want[v]; ok && len(exact[i]) < limit {
+				exact[i] = append(exact[i], retro.Mention{Value: v, Ref: id, Time: at})
+				if len(exact[i]) == limit {
+					open--
+				}
 			}
-			m.Time = FromMicros(t)
-			out = append(out, m)
+			for _, j := range prefixes {
+				if len(ranged[j]) < limit && strings.HasPrefix(v, l.Prefixes[j]) {
+					ranged[j] = append(ranged[j], retro.Mention{Value: v, Ref: id, Time: at})
+					if len(ranged[j]) == limit {
+						open--
+					}
+				}
+			}
 		}
-		return rows.Err()
 	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sweep mentions: %w", err)
+	}
+	out := []retro.Mention{}
 	for _, v := range l.Values {
-		if err := read(exact.QueryContext(ctx, tenant, v, since, limit)); err != nil {
-			return nil, fmt.Errorf("sweep mentions of %q: %w", v, err)
-		}
+		out = append(out, exact[want[v]]...)
 	}
-	for _, p := range l.Prefixes {
-		if p == "" {
-			continue
-		}
-		// Prefixes are address text, plain ASCII: the next string after
-		// every one starting with p is p with its last byte raised.
-		end := []byte(p)
-		end[len(end)-1]++
-		if err := read(ranged.QueryContext(ctx, tenant, p, string(end), since, limit)); err != nil {
-			return nil, fmt.Errorf("sweep mentions of %q…: %w", p, err)
-		}
+	for _, j := range prefixes {
+		out = append(out, ranged[j]...)
 	}
 	return out, nil
 }
