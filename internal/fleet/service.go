@@ -316,17 +316,19 @@ func (s *Service) upload(ctx context.Context, c access.Caller, tenant string, in
 // Open decrypts and decodes a sealed result, saying which of the ways a
 // file can be bad this one is.
 func (s *Service) Open(sealed []byte) (*result.Result, error) {
-	if _, err := age.Decrypt(bytes.NewReader(sealed), s.opt.Keys.Identity); err != nil {
+	// One decryption: scan.Open wraps age's errors, so the header's
+	// (another server's key, not age at all) are told apart from the
+	// payload's here.
+	r, err := scan.Open(bytes.NewReader(sealed), s.opt.Keys.Identity, s.opt.MaxResult)
+	if err != nil {
 		var nomatch *age.NoIdentityMatchError
 		if errors.As(err, &nomatch) {
 			return nil, tansa.Errorf(tansa.Invalid, "the result is sealed to another server's key (a foreign file); this server's key is %s", s.Recipient())
 		}
-		return nil, tansa.Errorf(tansa.Invalid, "the upload is not a sealed Tansa sweep (an age-encrypted file): %v", err)
-	}
-	r, err := scan.Open(bytes.NewReader(sealed), s.opt.Keys.Identity, s.opt.MaxResult)
-	if err != nil {
 		msg := err.Error()
 		switch {
+		case strings.HasPrefix(msg, "open sweep: decrypt: "):
+			return nil, tansa.Errorf(tansa.Invalid, "the upload is not a sealed Tansa sweep (an age-encrypted file): %s", strings.TrimPrefix(msg, "open sweep: decrypt: "))
 		case strings.Contains(msg, "larger than"):
 			return nil, tansa.Errorf(tansa.TooLarge, "%s", msg)
 		case strings.Contains(msg, "decode:"):
@@ -520,8 +522,8 @@ func foldUser(p string) string {
 // has succeeded by now, so a failure is logged, not returned: the scanner
 // would retry, be told it is a replay, and the alert would be lost anyway.
 func (s *Service) raise(ctx context.Context, st *StoredSweep) {
-	if s.opt.Alerts == nil {
-		return
+	if s.opt.Alerts == nil || !slices.ContainsFunc(st.Findings, func(f Finding) bool { return f.Finding.Score >= s.opt.AlertScore }) {
+		return // most sweeps: nothing to raise, so no need to read the exceptions
 	}
 	ex, err := s.store.Exceptions(ctx, st.Sweep.TenantID)
 	if err != nil {
