@@ -142,40 +142,18 @@ func (db *DB) drainSweeps(ctx context.Context, first bool) {
 // artifacts (system paths, hashes, services), so the batch's sweeps move
 // far fewer distinct counts — the across-tenant ones above all — than the
 // sum of theirs, and each is one write at one place in the B-tree.
+//
+// A replay is refused before anything of it is written, so the batch
+// needs no savepoints for it; savepoints cost a copy of every page each
+// sweep first changes (the statement journal). Only when a sweep fails
+// after writing part of itself — which no valid sweep does — is the batch
+// written again with each sweep under a savepoint, so that the others stay.
 func (db *DB) putSweeps(ctx context.Context, batch []*sweepPut) {
-	errs := make([]error, len(batch))
-	counts := newPrevalenceDeltas()
 	db.prepareWanted(ctx)
-	err := db.tx(ctx, func(tx *sql.Tx) error {
-		for i, p := range batch {
-			d := newPrevalenceDeltas()
-			if len(batch) == 1 {
-				if errs[i] = db.putSweep(ctx, tx, p.s, p.a, d); errs[i] != nil {
-					return errs[i]
-				}
-				counts.merge(d)
-				break
-			}
-			if _, err := tx.ExecContext(ctx, "SAVEPOINT sweep"); err != nil {
-				return err
-			}
-			if errs[i] = db.putSweep(ctx, tx, p.s, p.a, d); errs[i] != nil {
-				if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT sweep"); err != nil {
-					return err
-				}
-			} else {
-				// Only a sweep that stayed counts.
-				counts.merge(d)
-			}
-			if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT sweep"); err != nil {
-				return err
-			}
-		}
-		if err := db.writePrevalence(ctx, tx, counts); err != nil {
-			return fmt.Errorf("prevalence: %w", err)
-		}
-		return nil
-	})
+	errs, err := db.writeSweeps(ctx, batch, false)
+	if errors.Is(err, errSweepFailed) {
+		errs, err = db.writeSweeps(ctx, batch, true)
+	}
 	for i, p := range batch {
 		switch {
 		case err != nil && errs[i] == nil:
@@ -184,6 +162,61 @@ func (db *DB) putSweeps(ctx context.Context, batch []*sweepPut) {
 			p.done <- errs[i]
 		}
 	}
+}
+
+// errSweepFailed ends a batch written without savepoints in which a sweep
+// failed half-written; putSweeps writes the batch again with them.
+var errSweepFailed = errors.New("a sweep of the batch failed")
+
+// writeSweeps writes batch in one transaction, each sweep under a
+// savepoint when savepoints is set, and returns each sweep's error and the
+// transaction's.
+func (db *DB) writeSweeps(ctx context.Context, batch []*sweepPut, savepoints bool) ([]error, error) {
+	errs := make([]error, len(batch))
+	counts := newPrevalenceDeltas()
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		for i, p := range batch {
+			var one int
+			err := db.sqRow(ctx, tx, "SELECT 1 FROM fleet_sweeps WHERE id = ?", p.s.Sweep.ID).Scan(&one)
+			switch {
+			case err == nil:
+				errs[i] = tansa.Errorf(tansa.Conflict, "sweep %q already stored", p.s.Sweep.ID)
+				continue
+			case !errors.Is(err, sql.ErrNoRows):
+				return fmt.Errorf("check sweep: %w", err)
+			}
+			d := newPrevalenceDeltas()
+			if savepoints {
+				if _, err := tx.ExecContext(ctx, "SAVEPOINT sweep"); err != nil {
+					return err
+				}
+			}
+			if errs[i] = db.putSweep(ctx, tx, p.s, p.a, d); errs[i] != nil {
+				if len(batch) == 1 {
+					return errs[i]
+				}
+				if !savepoints {
+					return errSweepFailed
+				}
+				if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT sweep"); err != nil {
+					return err
+				}
+			} else {
+				// Only a sweep that stayed counts.
+				counts.merge(d)
+			}
+			if savepoints {
+				if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT sweep"); err != nil {
+					return err
+				}
+			}
+		}
+		if err := db.writePrevalence(ctx, tx, counts); err != nil {
+			return fmt.Errorf("prevalence: %w", err)
+		}
+		return nil
+	})
+	return errs, err
 }
 
 // prevKey is one prevalence count: an artifact in a tenant, or across
@@ -314,16 +347,9 @@ func (db *DB) writePrevalence(ctx context.Context, tx *sql.Tx, d *prevalenceDelt
 	return nil
 }
 
-// putSweep stores one sweep inside tx; how it moves the prevalence counts
+// putSweep stores one sweep, which writeSweeps found new, inside tx; how it moves the prevalence counts
 // goes into d, written with the rest of the batch's.
 func (db *DB) putSweep(ctx context.Context, tx *sql.Tx, s *fleet.StoredSweep, a tansa.AuditEntry, d *prevalenceDeltas) error {
-	var one int
-	err := db.sqRow(ctx, tx, "SELECT 1 FROM fleet_sweeps WHERE id = ?", s.Sweep.ID).Scan(&one)
-	if err == nil {
-		return tansa.Errorf(tansa.Conflict, "sweep %q already stored", s.Sweep.ID)
-	} else if !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("check sweep: %w", err)
-	}
 	as := s.Asset
 	key := hostKey(as.Hostname, as.Domain)
 	// Insert-if-absent then lock: two first sweeps of one new endpoint
@@ -341,6 +367,7 @@ func (db *DB) putSweep(ctx context.Context, tx *sql.Tx, s *fleet.StoredSweep, a 
 	}
 	s.Sweep.AssetID = assetID
 	newest := Micros(s.Sweep.Started) >= lastStarted
+	var err error
 	if newest {
 		_, err = db.sx(ctx, tx, `UPDATE fleet_assets SET hostname = ?, os = ?, arch = ?, product = ?, version = ?, ips = ?,
 			last_seen = ?, last_sweep = ?, last_started = ?, sweeps = sweeps + 1, findings = ?, max_score = ? WHERE id = ?`,
