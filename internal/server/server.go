@@ -59,6 +59,7 @@ type backend interface {
 	// Threat intelligence at work: live matching, retro-hunts.
 	ioc.Source
 	retro.Store
+	retro.Indicators
 	retro.Tenants
 	feeds.Store
 	UpdatedIndicators(ctx context.Context, tenant string, at time.Time) ([]string, error)

@@ -136,6 +136,13 @@ type Index interface {
 
 // Indicators is what a hunt needs of the intelligence store.
 type Indicators interface {
+	// HuntKeys returns the indicators with the given IDs with only what a
+	// hunt selects and looks them up by: ID, tenant, type, value, TLP,
+	// revoked and allowlisted (their stored columns, not the whole
+	// record), in no particular order; unknown IDs are left out.
+	HuntKeys(ctx context.Context, ids []string) ([]service.Record, error)
+	// IndicatorsByID returns whole indicators, for the alerts of the few
+	// a hunt found.
 	IndicatorsByID(ctx context.Context, ids []string) ([]service.Record, error)
 	AddSightings(ctx context.Context, s []service.NewSighting) error
 }

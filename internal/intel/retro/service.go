@@ -22,7 +22,9 @@ type Options struct {
 	// Sweeps finds mentions in stored endpoint sweep results; nil until
 	// the sweep store exists, and then hunts search events alone.
 	Sweeps Index
-	// Batch is how many values one index lookup asks for (500).
+	// Batch is how many indicators one index lookup asks for (20,000):
+	// a lookup costs a filter probe per value and epoch and one read of
+	// each block holding a hit, so fewer, larger lookups read less.
 	Batch int
 	// MaxPerValue bounds the mentions taken per value (1000): a value
 	// seen a million times is one alert either way.
@@ -47,7 +49,7 @@ type Service struct {
 // New returns the service. events is the event store's observable index.
 func New(store Store, inds Indicators, finder Finder, events Index, alerts Alerts, tenants Tenants, opt Options) *Service {
 	if opt.Batch <= 0 {
-		opt.Batch = 500
+		opt.Batch = 20000
 	}
 	if opt.MaxPerValue <= 0 {
 		opt.MaxPerValue = 1000
@@ -189,7 +191,9 @@ func (s *Service) run(ctx context.Context, j *Job) error {
 	saved := time.Now()
 	for start := 0; start < len(j.Indicators); start += chunk {
 		ids := j.Indicators[start:min(start+chunk, len(j.Indicators))]
-		recs, err := s.inds.IndicatorsByID(ctx, ids)
+		// The keys alone: decoding 100,000 stored records cost more
+		// than the whole index lookup; only those found are read whole.
+		recs, err := s.inds.HuntKeys(ctx, ids)
 		if err != nil {
 			return fmt.Errorf("load indicators: %w", err)
 		}
@@ -222,6 +226,9 @@ func (s *Service) run(ctx context.Context, j *Job) error {
 			}
 			founds = append(founds, f...)
 		}
+		if err := s.complete(ctx, founds); err != nil {
+			return err
+		}
 		if err := s.record(ctx, j, founds); err != nil {
 			return err
 		}
@@ -232,6 +239,37 @@ func (s *Service) run(ctx context.Context, j *Job) error {
 		saved = time.Now()
 		if err := s.store.UpdateHunt(ctx, *j); err != nil {
 			return fmt.Errorf("store progress: %w", err)
+		}
+	}
+	return nil
+}
+
+// complete replaces the keys of the indicators found by their whole
+// records, whose context their alerts carry; one found but deleted
+// meanwhile keeps its keys.
+func (s *Service) complete(ctx context.Context, founds []found) error {
+	if len(founds) == 0 {
+		return nil
+	}
+	var ids []string
+	seen := map[string]bool{}
+	for _, f := range founds {
+		if !seen[f.t.rec.ID] {
+			seen[f.t.rec.ID] = true
+			ids = append(ids, f.t.rec.ID)
+		}
+	}
+	recs, err := s.inds.IndicatorsByID(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("load indicators found: %w", err)
+	}
+	byID := make(map[string]service.Record, len(recs))
+	for _, r := range recs {
+		byID[r.ID] = r
+	}
+	for _, f := range founds {
+		if r, ok := byID[f.t.rec.ID]; ok {
+			f.t.rec = r
 		}
 	}
 	return nil

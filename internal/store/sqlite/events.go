@@ -49,6 +49,8 @@ type Events struct {
 	bg       sync.WaitGroup         // a background filter build
 	bgCtx    context.Context        // cancelled by Close
 	bgCancel context.CancelFunc
+	live     map[int64]*liveFilter // in-memory filters of epochs without a stored one (events_filter.go)
+	liveMax  int64                 // the latest epoch live knows of; -1 for none
 }
 
 var _ events.Store = (*Events)(nil)
@@ -88,6 +90,10 @@ func OpenEvents(ctx context.Context, path string) (*Events, error) {
 	}
 	s := &Events{w: w, r: r, c: c, tenants: map[string]int64{}, filters: map[int64]*epochFilter{}, damaged: map[int64]int64{}}
 	s.bgCtx, s.bgCancel = context.WithCancel(context.WithoutCancel(ctx))
+	if err := s.openLive(ctx); err != nil {
+		s.Close()
+		return nil, describe(path, fmt.Errorf("observable filter: %w", err))
+	}
 	if err := s.convertV1(ctx); err != nil {
 		s.Close()
 		return nil, describe(path, fmt.Errorf("convert events: %w", err))
@@ -488,6 +494,7 @@ func (s *Events) insertBlock(ctx context.Context, tx *sql.Tx, tid int64, tenant 
 	if err := insertRows(ctx, tx, "INSERT OR IGNORE INTO event_observables (epoch, h, block, pos) VALUES ", 4, args); err != nil {
 		return 0, fmt.Errorf("index observables: %w", err)
 	}
+	s.liveAdd(epoch(block), order)
 	// An epoch with a filter is closed: a block lands in it only when
 	// block ids are reused, and then its filter no longer holds every key.
 	if _, err := tx.ExecContext(ctx, "DELETE FROM event_filters WHERE epoch = ?", epoch(block)); err != nil {

@@ -352,9 +352,119 @@ func epochSignature(ctx context.Context, q querier, e int64) ([4]int64, error) {
 	return sig, err
 }
 
+// A live filter is the in-memory filter of an epoch that has no stored
+// one: the open epoch, which Put is still filling, and a just-closed one
+// until its stored filter is built. Without it a hunt seeks the open
+// epoch's index rows for every value it looks up, which was most of the
+// index work of a 100,000-indicator hunt. Put adds each block's keys as
+// it stores them (before the commit, so a reader never sees rows the
+// filter lacks; a rolled-back block only leaves false positives), and
+// OpenEvents builds the latest epoch's from its rows before anything can
+// be stored. Only an epoch that was empty when its live filter began (a
+// new latest epoch, or the one read whole at open) gets one, so a live
+// filter always holds every key of its epoch; an older epoch that loses
+// its stored filter (block ids reused) is seeked for every key.
+type liveFilter struct {
+	parts []*epochFilter
+	room  int // keys the last part takes before a larger one is added
+}
+
+// liveKeys is the keys a live filter's first part is sized for; each
+// next part is twice the last, up to liveMaxKeys. An epoch of 64 blocks of
+// 4,096 proxy events adds about 2M keys (each block's distinct ones).
+const (
+	liveKeys    = 1 << 20
+	liveMaxKeys = 1 << 23
+)
+
+func (l *liveFilter) add(hs []int64) {
+	for _, h := range hs {
+		if l.room == 0 {
+			n := liveKeys
+			if k := len(l.parts); k > 0 {
+				n = min(liveMaxKeys, 2*len(l.parts[k-1].blocks)*256/filterBitsPerKey)
+			}
+			l.parts = append(l.parts, newEpochFilter(n))
+			l.room = n
+		}
+		l.parts[len(l.parts)-1].add(h)
+		l.room--
+	}
+}
+
+func (l *liveFilter) has(h int64) bool {
+	for _, p := range l.parts {
+		if p.has(h) {
+			return true
+		}
+	}
+	return false
+}
+
+// openLive builds the live filter of the latest stored epoch, unless it
+// has a stored one, from its index rows; it runs in OpenEvents, before a
+// Put can add to the epoch.
+func (s *Events) openLive(ctx context.Context) error {
+	s.live, s.liveMax = map[int64]*liveFilter{}, -1
+	_, hi, ok, err := s.epochRange(ctx, s.r)
+	if err != nil || !ok {
+		return err
+	}
+	s.liveMax = hi
+	var n int
+	if err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM event_filters WHERE epoch = ?", hi).Scan(&n); err != nil || n > 0 {
+		return err
+	}
+	rows, err := s.r.QueryContext(ctx, "SELECT h FROM event_observables WHERE epoch = ?", hi)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	f := &liveFilter{}
+	var keys []int64
+	for rows.Next() {
+		var h int64
+		if err := rows.Scan(&h); err != nil {
+			return err
+		}
+		if len(keys) == 0 || keys[len(keys)-1] != h { // rows come in (h, block) order
+			keys = append(keys, h)
+		}
+		if len(keys) == 4096 {
+			f.add(keys)
+			keys = keys[:0]
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	f.add(keys)
+	s.live[hi] = f
+	return nil
+}
+
+// liveAdd adds the keys of a block being stored in epoch e to e's live
+// filter; a later epoch than any stored starts one.
+func (s *Events) liveAdd(e int64, hs []int64) {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	if e > s.liveMax {
+		s.liveMax = e
+		s.live[e] = &liveFilter{}
+	}
+	if f := s.live[e]; f != nil {
+		f.add(hs)
+	}
+}
+
+// keyFilter is a stored or a live filter.
+type keyFilter interface{ has(h int64) bool }
+
 // observablePositions looks up the index rows of hashes in every stored
-// epoch, skipping the epochs whose filter rules a hash out, and returns
-// the positions they name per block, sorted and each once.
+// epoch, skipping the epochs whose filter (stored, or live for the open
+// epoch) rules a hash out, and returns the positions they name per block,
+// sorted and each once. Each epoch gets one query per 500 hashes that pass
+// its filter.
 func (s *Events) observablePositions(ctx context.Context, hashes []int64) (map[int64][]int, error) {
 	positions := map[int64][]int{}
 	lo, hi, ok, err := s.epochRange(ctx, s.r)
@@ -392,8 +502,16 @@ func (s *Events) observablePositions(ctx context.Context, hashes []int64) (map[i
 	var open []int64 // epochs without a filter: every hash is seeked
 	var pass []int64
 	for e := lo; e <= hi; e++ {
-		f := fs[e]
+		var f keyFilter
+		s.fmu.Lock()
+		if sf := fs[e]; sf != nil {
+			f = sf
+			delete(s.live, e) // the stored filter holds every key now
+		} else if lf := s.live[e]; lf != nil {
+			f = lf
+		}
 		if f == nil {
+			s.fmu.Unlock()
 			open = append(open, e)
 			continue
 		}
@@ -403,6 +521,7 @@ func (s *Events) observablePositions(ctx context.Context, hashes []int64) (map[i
 				pass = append(pass, h)
 			}
 		}
+		s.fmu.Unlock()
 		if len(pass) > 0 {
 			if err := query([]int64{e}, pass); err != nil {
 				return nil, err

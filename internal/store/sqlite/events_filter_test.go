@@ -182,3 +182,108 @@ func TestEpochFilterRate(t *testing.T) {
 		t.Errorf("a filter does not read back as written: %v", err)
 	}
 }
+
+// The open epoch, which has no stored filter, has a live one: built from
+// its rows when the store opens and fed by every Put after, it holds every
+// key of its epoch (so hunts stay exact) and rules out values stored
+// nowhere (so hunts do not seek them).
+func TestLiveFilters(t *testing.T) {
+	ctx := t.Context()
+	path := t.TempDir() + "/events.db"
+	ip := func(i int) string { return fmt.Sprintf("10.%d.%d.9", i/256, i%256) }
+	live := func(s *Events, e int64) *liveFilter {
+		s.fmu.Lock()
+		defer s.fmu.Unlock()
+		return s.live[e]
+	}
+	check := func(s *Events, n int) {
+		t.Helper()
+		s.bg.Wait()
+		rows, err := s.r.QueryContext(ctx, "SELECT h FROM event_observables WHERE epoch = ?", epoch(int64(n)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := live(s, epoch(int64(n)))
+		if f == nil {
+			t.Fatalf("the open epoch %d has no live filter", epoch(int64(n)))
+		}
+		keys := 0
+		for rows.Next() {
+			var h int64
+			if err := rows.Scan(&h); err != nil {
+				t.Fatal(err)
+			}
+			keys++
+			if !f.has(h) {
+				t.Fatalf("the live filter lacks key %x", h)
+			}
+		}
+		rows.Close()
+		if keys == 0 {
+			t.Fatal("no index rows in the open epoch")
+		}
+		absent := 0
+		for i := range 10000 {
+			if !f.has(obsHash("A", fmt.Sprintf("192.0.%d.%d", i/256, i%256))) {
+				absent++
+			}
+		}
+		if absent < 9900 {
+			t.Errorf("the live filter rules out %d of 10,000 absent values, want nearly all", absent)
+		}
+		values := []string{"10.250.0.1"} // stored nowhere
+		for i := range n {
+			values = append(values, ip(i))
+		}
+		ms, err := s.Mentions(ctx, "A", retro.Lookup{Values: values})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int{}
+		for _, m := range ms {
+			got[m.Value]++
+		}
+		for i := range n {
+			if got[ip(i)] != 1 {
+				t.Errorf("%s found %d times, want once", ip(i), got[ip(i)])
+			}
+		}
+		if len(got) != n {
+			t.Errorf("%d values found, want %d", len(got), n)
+		}
+	}
+	s, err := OpenEvents(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 1<<epochBits + 3 // one closed epoch and three blocks of the open one
+	for i := range n {
+		putOne(t, s, i, ip(i))
+	}
+	check(s, n)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Reopened: the open epoch's filter is built from its rows, and Puts
+	// keep adding to it.
+	if s, err = OpenEvents(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	check(s, n)
+	for i := n; i < n+5; i++ {
+		putOne(t, s, i, ip(i))
+	}
+	check(s, n+5)
+	// A stored filter replaces the live one once the epoch closes.
+	for i := n + 5; i < 2<<epochBits+1; i++ {
+		putOne(t, s, i, ip(i))
+	}
+	s.bg.Wait()
+	if _, err := s.Mentions(ctx, "A", retro.Lookup{Values: []string{ip(0)}}); err != nil {
+		t.Fatal(err)
+	}
+	if f := live(s, 1); f != nil {
+		t.Error("epoch 1 keeps its live filter after its stored one was built")
+	}
+}

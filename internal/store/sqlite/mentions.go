@@ -3,6 +3,8 @@ package sqlite
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -40,10 +42,9 @@ func (s *Events) Mentions(ctx context.Context, tenant string, l retro.Lookup) ([
 	}
 	since := sqlstore.Micros(l.Since)
 	var out []retro.Mention
-	// Values are looked up in batches: one index query and one pass over
-	// the blocks it names per batch, not per value, so a hunt of 100,000
-	// indicators makes a few hundred queries and reads each block once
-	// per batch at most.
+	// Values are looked up in large batches: each epoch's filter is probed
+	// for every value and its index seeked only for those that pass, then
+	// each block and data chunk the answers name is read once per batch.
 	for start := 0; start < len(l.Values); start += mentionBatch {
 		ms, err := s.mentionsOf(ctx, tid, tenant, l.Values[start:min(start+mentionBatch, len(l.Values))], since, l.Max)
 		if err != nil {
@@ -123,35 +124,41 @@ func (s *Events) mentions(ctx context.Context, tid, h, since int64, max int, wan
 }
 
 // mentionBatch is how many values one index query looks up.
-const mentionBatch = 500
+const mentionBatch = 100000
 
 // mentionsOf looks up several values at once: the index rows of all their
-// hashes, then each named event's own observables, which say which of the
-// values it holds. It returns at most max mentions per value, newest first.
+// hashes, then each named event's ID and own observables, which say which
+// of the values it holds. It returns at most max mentions per value,
+// newest first.
+//
+// It reads less than a search does: one query per 500 candidate blocks for
+// their bounds and times (not one per block), each data chunk that holds a
+// hit once, and of that chunk only the IDs and observables of the hit
+// events (scanHits), not every event's fields.
 func (s *Events) mentionsOf(ctx context.Context, tid int64, tenant string, values []string, since int64, max int) ([]retro.Mention, error) {
 	want := make(map[string]bool, len(values))
-	p := &plan{tenantIDs: []int64{tid}, lo: since}
+	var hashes []int64
 	for _, v := range values {
 		if !want[v] {
 			want[v] = true
-			p.obsHashes = append(p.obsHashes, obsHash(tenant, v))
+			hashes = append(hashes, obsHash(tenant, v))
 		}
 	}
-	byValue := map[string][]retro.Mention{}
-	err := s.visit(ctx, p, nil, nil, func(br *blockReader, pos int, t int64) error {
-		ev, _, obs, err := br.eventAt(pos)
-		if err != nil {
-			return err
-		}
-		for _, o := range obs {
-			if want[o.Value] {
-				byValue[o.Value] = append(byValue[o.Value], retro.Mention{Value: o.Value, Ref: ev.ID, Time: sqlstore.FromMicros(t)})
-			}
-		}
-		return nil
-	})
+	positions, err := s.observablePositions(ctx, hashes)
 	if err != nil {
-		return nil, fmt.Errorf("mentions of %d values: %w", len(values), err)
+		return nil, fmt.Errorf("mentions of %d values: observable lookup: %w", len(values), err)
+	}
+	ids := make([]int64, 0, len(positions))
+	for b := range positions {
+		ids = append(ids, b)
+	}
+	slices.Sort(ids)
+	byValue := map[string][]retro.Mention{}
+	for start := 0; start < len(ids); start += 500 {
+		part := ids[start:min(start+500, len(ids))]
+		if err := s.huntBlocks(ctx, tid, since, part, positions, want, byValue); err != nil {
+			return nil, fmt.Errorf("mentions of %d values: %w", len(values), err)
+		}
 	}
 	var out []retro.Mention
 	for _, v := range values {
@@ -173,4 +180,148 @@ func (s *Events) mentionsOf(ctx context.Context, tid int64, tenant string, value
 		out = append(out, ms...)
 	}
 	return out, nil
+}
+
+// huntBlocks reads the hits of blocks ids (tenant tid's only: the query
+// keeps to the tenant's blocks whatever the index said) at or after since
+// and adds, per wanted value, a mention of each event holding it.
+func (s *Events) huntBlocks(ctx context.Context, tid, since int64, ids []int64, positions map[int64][]int, want map[string]bool, byValue map[string][]retro.Mention) error {
+	rows, err := s.r.QueryContext(ctx, "SELECT id, n, times FROM event_blocks WHERE tenant = ? AND tmax >= ? AND id IN ("+placeholders(len(ids))+")",
+		append([]any{tid, since}, int64sToAny(ids)...)...)
+	if err != nil {
+		return err
+	}
+	type block struct {
+		id    int64
+		ps    []int   // hit positions, ascending
+		times []int64 // their times
+	}
+	var blocks []block
+	for rows.Next() {
+		var b block
+		var n int
+		var tb []byte
+		if err := rows.Scan(&b.id, &n, &tb); err != nil {
+			rows.Close()
+			return err
+		}
+		// The times are varint differences: decode up to the last hit.
+		var t int64
+		i := 0
+		for _, pos := range positions[b.id] {
+			if pos >= n {
+				break
+			}
+			for ; i <= pos; i++ {
+				d, k := binary.Varint(tb)
+				if k <= 0 {
+					rows.Close()
+					return fmt.Errorf("event block %d: damaged times", b.id)
+				}
+				t += d
+				tb = tb[k:]
+			}
+			if t >= since {
+				b.ps = append(b.ps, pos)
+				b.times = append(b.times, t)
+			}
+		}
+		if len(b.ps) > 0 {
+			blocks = append(blocks, b)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, b := range blocks {
+		for lo := 0; lo < len(b.ps); {
+			c := b.ps[lo] / chunkEvents
+			hi := lo
+			var at []int
+			for ; hi < len(b.ps) && b.ps[hi]/chunkEvents == c; hi++ {
+				at = append(at, b.ps[hi]%chunkEvents)
+			}
+			var dat []byte
+			if err := s.r.QueryRowContext(ctx, "SELECT data FROM event_chunks WHERE id = ?", chunkID(b.id, c)).Scan(&dat); err != nil {
+				return fmt.Errorf("event block %d chunk %d: %w", b.id, c, err)
+			}
+			plain, err := s.c.decode(dat)
+			if err != nil {
+				return err
+			}
+			times := b.times[lo:hi]
+			err = scanHits(plain, at, want, func(k int, id, value string) {
+				byValue[value] = append(byValue[value], retro.Mention{Value: value, Ref: id, Time: sqlstore.FromMicros(times[k])})
+			})
+			if err != nil {
+				return fmt.Errorf("event block %d chunk %d: %w", b.id, c, err)
+			}
+			lo = hi
+		}
+	}
+	return nil
+}
+
+// scanHits walks a data chunk (see decodeData) and calls fn with the ID
+// of each event at positions at (ascending; k is the index in at) and each
+// of its observable values that want holds. It builds nothing for the
+// other events and allocates only the strings it passes on.
+func scanHits(b []byte, at []int, want map[string]bool, fn func(k int, id, value string)) error {
+	r := reader{b: b}
+	n64 := r.uvarint()
+	n := int(n64)
+	if r.err != nil || n64 > chunkEvents {
+		return errors.New("damaged data chunk")
+	}
+	if len(at) > 0 && at[len(at)-1] >= n {
+		return errors.New("damaged data chunk: fewer events than the index says")
+	}
+	ids := make([]string, len(at))
+	k := 0
+	for i := range n {
+		id := r.bytes()
+		if k < len(at) && at[k] == i {
+			ids[k] = string(id)
+			k++
+		}
+	}
+	for range n { // received times
+		r.varint()
+		r.byte()
+	}
+	for range 3 * n { // sources, formats, parse errors
+		r.bytes()
+	}
+	nkeys := r.uvarint()
+	for range nkeys {
+		if r.err != nil {
+			break
+		}
+		r.bytes()
+		for range n {
+			if tag := r.byte(); tag != tagAbsent {
+				r.skip(tag)
+			}
+		}
+	}
+	k = 0
+	for i := range n {
+		m := r.uvarint()
+		if r.err != nil || m > uint64(len(r.b)) {
+			break
+		}
+		hit := k < len(at) && at[k] == i
+		for range m {
+			r.bytes() // the type
+			v := r.bytes()
+			if hit && want[string(v)] {
+				fn(k, ids[k], string(v))
+			}
+		}
+		if hit {
+			k++
+		}
+	}
+	return r.err
 }

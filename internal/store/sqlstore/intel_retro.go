@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tansa-sec/tansa/internal/access"
+	"github.com/tansa-sec/tansa/internal/intel"
 	"github.com/tansa-sec/tansa/internal/intel/retro"
 	"github.com/tansa-sec/tansa/internal/intel/service"
 	"github.com/tansa-sec/tansa/internal/tansa"
@@ -45,6 +46,41 @@ func (db *DB) IndicatorsByID(ctx context.Context, ids []string) ([]service.Recor
 				rows.Close()
 				return nil, err
 			}
+			out = append(out, r)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// HuntKeys returns the indicators with the given IDs with only the
+// columns a retro-hunt selects and looks them up by (the stored JSON is
+// not read), in no particular order; unknown IDs are left out.
+func (db *DB) HuntKeys(ctx context.Context, ids []string) ([]service.Record, error) {
+	out := make([]service.Record, 0, len(ids))
+	for start := 0; start < len(ids); start += 500 {
+		part := ids[start:min(start+500, len(ids))]
+		args := make([]any, len(part))
+		for i, id := range part {
+			args[i] = id
+		}
+		rows, err := db.r.QueryContext(ctx, db.d.Q("SELECT id, tenant_id, type, value, tlp, revoked, allowlisted FROM intel_indicators WHERE id IN ("+placeholders(len(part))+")"), args...)
+		if err != nil {
+			return nil, fmt.Errorf("indicators by id: %w", err)
+		}
+		for rows.Next() {
+			var r service.Record
+			var typ, tlp string
+			var revoked int64
+			if err := rows.Scan(&r.ID, &r.Indicator.TenantID, &typ, &r.Indicator.Value, &tlp, &revoked, &r.Indicator.Allowlisted); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			r.Indicator.Type, r.Indicator.TLP, r.Indicator.Revoked = intel.Type(typ), intel.TLP(tlp), revoked != 0
 			out = append(out, r)
 		}
 		err = rows.Err()
