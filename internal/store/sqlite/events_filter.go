@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/binary"
@@ -75,8 +76,10 @@ func (f *epochFilter) add(h int64) {
 }
 
 // has reports whether the epoch may hold h: false means it does not.
-func (f *epochFilter) has(h int64) bool {
-	x := mix(h)
+func (f *epochFilter) has(h int64) bool { return f.hasMixed(mix(h)) }
+
+// hasMixed is has for a key already mixed.
+func (f *epochFilter) hasMixed(x uint64) bool {
 	b, lo := f.block(x), uint32(x)
 	for i, s := range filterSalt {
 		if b[i]&(1<<((lo*s)>>27)) == 0 {
@@ -392,9 +395,11 @@ func (l *liveFilter) add(hs []int64) {
 	}
 }
 
-func (l *liveFilter) has(h int64) bool {
+func (l *liveFilter) has(h int64) bool { return l.hasMixed(mix(h)) }
+
+func (l *liveFilter) hasMixed(x uint64) bool {
 	for _, p := range l.parts {
-		if p.has(h) {
+		if p.hasMixed(x) {
 			return true
 		}
 	}
@@ -458,7 +463,7 @@ func (s *Events) liveAdd(e int64, hs []int64) {
 }
 
 // keyFilter is a stored or a live filter.
-type keyFilter interface{ has(h int64) bool }
+type keyFilter interface{ hasMixed(x uint64) bool }
 
 // observablePositions looks up the index rows of hashes in every stored
 // epoch, skipping the epochs whose filter (stored, or live for the open
@@ -499,6 +504,19 @@ func (s *Events) observablePositions(ctx context.Context, hashes []int64) (map[i
 		}
 		return nil
 	}
+	// Each hash is mixed once, and the hashes are probed in the order of
+	// their mixed value: a filter's block is picked by the mixed value's
+	// high bits, so every epoch's filter is then walked from start to end
+	// instead of at random, one memory latency per probe.
+	type mixed struct {
+		x uint64
+		h int64
+	}
+	ms := make([]mixed, len(hashes))
+	for i, h := range hashes {
+		ms[i] = mixed{mix(h), h}
+	}
+	slices.SortFunc(ms, func(a, b mixed) int { return cmp.Compare(a.x, b.x) })
 	var open []int64 // epochs without a filter: every hash is seeked
 	var pass []int64
 	for e := lo; e <= hi; e++ {
@@ -516,9 +534,9 @@ func (s *Events) observablePositions(ctx context.Context, hashes []int64) (map[i
 			continue
 		}
 		pass = pass[:0]
-		for _, h := range hashes {
-			if f.has(h) {
-				pass = append(pass, h)
+		for _, m := range ms {
+			if f.hasMixed(m.x) {
+				pass = append(pass, m.h)
 			}
 		}
 		s.fmu.Unlock()
