@@ -64,6 +64,8 @@ func run() error {
 	tenants := flag.Int("tenants", 3, "tenants the events are spread over")
 	runs := flag.Int("runs", 20, "runs of each search")
 	prof := flag.String("cpuprofile", "", "write the loading's CPU profile here")
+	sprof := flag.String("searchprofile", "", "write the searches' CPU profile here")
+	only := flag.String("only", "", "run only the searches whose name contains this")
 	flag.Parse()
 	if *prof != "" {
 		f, err := os.Create(*prof)
@@ -172,6 +174,14 @@ func run() error {
 	}
 	fmt.Printf("events.db %d B for %d events: %.0f B per event | load %s\n", st.Size(), total, float64(st.Size())/float64(max(total, 1)), load())
 
+	if *sprof != "" {
+		f, err := os.Create(*sprof)
+		if err != nil {
+			return err
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	since := time.Now().Add(-30 * 24 * time.Hour)
 	// A page counts up to 10,000 matches, as the API and the console ask
 	// (events.Query.CountLimit); the counts (limit=0) are exact, and the
@@ -195,6 +205,9 @@ func run() error {
 		{"text admin123 (rare), count", events.Query{Scope: all, Text: "admin123"}, 0},
 		{"text deny (frequent), count", events.Query{Scope: all, Text: "deny"}, 3},
 	} {
+		if !strings.Contains(q.name, *only) {
+			continue
+		}
 		var ds []time.Duration
 		hits := 0
 		c1 := normalizetest.CPUTime()

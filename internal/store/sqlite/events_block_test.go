@@ -91,6 +91,12 @@ func TestMatchText(t *testing.T) {
 		{"Straße", "user=STRASSE", false},
 		{"ｆｕｌｌ", "ＦＵＬＬ width", true},
 		{"Überweisung", "überweisung ok", true},
+		{"admin123", "user=ADMIN123; ok", true},
+		{"admin123", "user=admin12 3", false},
+		{"k8s", "K8s pods", true}, // the Kelvin sign folds to k
+		{"ad*", "x=AdMiNiStRaToR", true},
+		{"failed password", "password failed", true},
+		{"failed password", "Failed login", false},
 	} {
 		words, _ := parseText(c.text)
 		m := &matcher{words: words}
@@ -162,4 +168,30 @@ func TestSearchCountLimitStopsEarly(t *testing.T) {
 	if _, total, _ := s.Search(t.Context(), q); total != 4000 {
 		t.Fatalf("exact total %d, want 4000", total)
 	}
+}
+
+// The one-pass check that rules records out before tokenizing never
+// changes an answer: match with it agrees with the words of tokenize.
+func FuzzMatchText(f *testing.F) {
+	for _, c := range [][2]string{{"admin123", "user=ADMIN123"}, {"k8s", "\u212a8s"}, {"pay*", "PAYLOAD.exe"}, {"a b", "b a"}, {"İstanbul", "istanbul"}} {
+		f.Add(c[0], c[1])
+	}
+	f.Fuzz(func(t *testing.T, text, raw string) {
+		words, ok := parseText(text)
+		if !ok {
+			return
+		}
+		m := &matcher{words: words}
+		got := m.match([]byte(raw))
+		m.buf, m.spans = tokenize(nil, nil, []byte(raw))
+		want := true
+		for _, w := range words {
+			if !m.has(w) {
+				want = false
+			}
+		}
+		if got != want {
+			t.Fatalf("%q in %q: match %v, the words say %v", text, raw, got, want)
+		}
+	})
 }

@@ -79,6 +79,7 @@ func tokenize(buf []byte, spans []span, s []byte) ([]byte, []span) {
 type textWord struct {
 	toks   []string
 	prefix bool
+	ascii  bool // every token is ASCII: mayHold can rule a record out
 }
 
 // parseText splits free text into query words; words without any letter
@@ -91,9 +92,14 @@ func parseText(text string) (words []textWord, ok bool) {
 		if len(spans) == 0 {
 			continue
 		}
-		tw := textWord{prefix: prefix}
+		tw := textWord{prefix: prefix, ascii: true}
 		for _, sp := range spans {
 			tw.toks = append(tw.toks, string(buf[sp.lo:sp.hi]))
+		}
+		for _, c := range buf {
+			if c >= utf8.RuneSelf {
+				tw.ascii = false
+			}
 		}
 		words = append(words, tw)
 	}
@@ -125,6 +131,11 @@ type matcher struct {
 
 // match reports whether every query word occurs in raw.
 func (m *matcher) match(raw []byte) bool {
+	for _, w := range m.words {
+		if w.ascii && !mayHold(raw, w.toks[0]) {
+			return false
+		}
+	}
 	m.buf, m.spans = tokenize(m.buf[:0], m.spans[:0], raw)
 	for _, w := range m.words {
 		if !m.has(w) {
@@ -132,6 +143,42 @@ func (m *matcher) match(raw []byte) bool {
 		}
 	}
 	return true
+}
+
+// mayHold reports whether raw may hold the word tok (lower-case ASCII)
+// as tokenize splits it: false only when raw is all ASCII and holds tok
+// in no letter case. Tokenizing every record of a chunk costs several
+// times this one pass, and most records of a chunk the index names lack
+// a rare word. A record with other bytes is left to tokenize, whose
+// Unicode case folding can turn them into ASCII letters (K, the Kelvin
+// sign, folds to k).
+func mayHold(raw []byte, tok string) bool {
+	if tok == "" {
+		return true
+	}
+	first, n := tok[0], len(tok)
+	for i, c := range raw {
+		if c >= utf8.RuneSelf {
+			return true
+		}
+		if c|0x20 != first && c != first || i+n > len(raw) {
+			continue
+		}
+		j := 1
+		for ; j < n; j++ {
+			d := raw[i+j]
+			if 'A' <= d && d <= 'Z' {
+				d += 'a' - 'A'
+			}
+			if d != tok[j] {
+				break
+			}
+		}
+		if j == n {
+			return true
+		}
+	}
+	return false
 }
 
 func (m *matcher) has(w textWord) bool {
