@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -45,7 +46,7 @@ type codec struct {
 }
 
 func newCodec() (*codec, error) {
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
 	if err != nil {
 		return nil, err
 	}
@@ -158,27 +159,37 @@ func encodeData(buf []byte, evs []*tansa.Event, obs [][]normalize.Observable) []
 	for _, ev := range evs {
 		buf = appendString(buf, ev.ParseError)
 	}
-	seen := map[string]struct{}{}
-	var keys []string
-	for _, ev := range evs {
-		for k := range ev.Fields {
-			if _, ok := seen[k]; !ok {
-				seen[k] = struct{}{}
-				keys = append(keys, k)
+	// One pass over each event's fields gathers every column's values in
+	// event order; a mixed chunk has many names that most events lack, so
+	// looking each name up in every event would cost names × events.
+	col := map[string]int{}
+	var cols []fieldColumn
+	for i, ev := range evs {
+		for k, v := range ev.Fields {
+			c, ok := col[k]
+			if !ok {
+				c = len(cols)
+				col[k] = c
+				cols = append(cols, fieldColumn{name: k})
 			}
+			cols[c].at = append(cols[c].at, i)
+			cols[c].vals = append(cols[c].vals, v)
 		}
 	}
-	slices.Sort(keys)
-	buf = binary.AppendUvarint(buf, uint64(len(keys)))
-	for _, k := range keys {
-		buf = appendString(buf, k)
-		for _, ev := range evs {
-			v, ok := ev.Fields[k]
-			if !ok {
+	slices.SortFunc(cols, func(a, b fieldColumn) int { return strings.Compare(a.name, b.name) })
+	buf = binary.AppendUvarint(buf, uint64(len(cols)))
+	for _, c := range cols {
+		buf = appendString(buf, c.name)
+		next := 0
+		for j, i := range c.at {
+			for ; next < i; next++ {
 				buf = append(buf, tagAbsent)
-				continue
 			}
-			buf = appendValue(buf, v)
+			buf = appendValue(buf, c.vals[j])
+			next++
+		}
+		for ; next < len(evs); next++ {
+			buf = append(buf, tagAbsent)
 		}
 	}
 	for _, os := range obs {
@@ -189,6 +200,14 @@ func encodeData(buf []byte, evs []*tansa.Event, obs [][]normalize.Observable) []
 		}
 	}
 	return buf
+}
+
+// fieldColumn is one field name's values in a chunk: vals[j] belongs to
+// the event at position at[j].
+type fieldColumn struct {
+	name string
+	at   []int
+	vals []any
 }
 
 func boolByte(b bool) byte {
