@@ -28,7 +28,7 @@ import (
 // column of the block's row, so that counts and histograms over a time
 // range never decompress anything.
 const (
-	maxBlock    = 4096
+	maxBlock    = 8192
 	chunkEvents = 128
 )
 
