@@ -164,32 +164,44 @@ func (c *collector) typed(t ObservableType, v string) {
 	}
 }
 
-// text scans free text: it splits on separators and classifies each token.
+// text scans free text: it splits on separators and classifies each token
+// that may be an observable.
 func (c *collector) text(s string) {
-	for len(s) > 0 {
-		i := 0
-		for i < len(s) && isSep(s[i]) {
+	for i := 0; i < len(s); {
+		for i < len(s) && byteClass[s[i]] == classSep {
 			i++
 		}
-		s = s[i:]
-		j := 0
-		for j < len(s) && !isSep(s[j]) {
-			j++
+		start, mark := i, false
+		for i < len(s) && byteClass[s[i]] != classSep {
+			mark = mark || byteClass[s[i]] == classMark
+			i++
 		}
-		if j > 0 {
-			c.token(s[:j])
+		// Without a mark token's trims and checks would find nothing
+		// but a hash's length; most words of a log line are skipped
+		// here, before any call.
+		if n := i - start; n > 0 && (mark || n == 32 || n == 40 || n == 64) {
+			c.token(s[start:i])
 		}
-		s = s[j:]
 	}
 }
 
-func isSep(b byte) bool {
-	switch b {
-	case ' ', '\t', '\n', '\r', '"', '\'', '<', '>', '(', ')', '{', '}', ',', ';', '|', '=', '`', '\\':
-		return true
+// The classes of bytes in free text: separators, the marks that token
+// trims or looks for, and the rest.
+const (
+	classOther = iota
+	classSep
+	classMark
+)
+
+var byteClass = func() (t [256]uint8) {
+	for _, b := range []byte(" \t\n\r\"'<>(){},;|=`\\") {
+		t[b] = classSep
 	}
-	return false
-}
+	for _, b := range []byte(".:@/#[]!?") {
+		t[b] = classMark
+	}
+	return t
+}()
 
 // token classifies one free-text token.
 func (c *collector) token(t string) {
