@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/binary"
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -1105,15 +1107,81 @@ func (s *Events) Search(ctx context.Context, q events.Query) ([]tansa.Event, int
 	if q.Offset >= len(top) {
 		return out, total, nil
 	}
-	for _, h := range top[q.Offset:] {
-		br := readers[h.ref>>refBits]
-		ev, err := s.materialize(br, int(h.ref&(1<<refBits-1)), h.t, names)
-		if err != nil {
-			return nil, 0, err
+	out, err = s.materializeAll(top[q.Offset:], readers, names)
+	return out, total, err
+}
+
+// materializeAll builds the events of hits, in their order. Each block's
+// hits are built by one goroutine (a blockReader is not shared), on up
+// to one per CPU: a page's events mostly lie in different blocks, each a
+// chunk to read and decompress.
+func (s *Events) materializeAll(hits []hit, readers map[int64]*blockReader, names map[int64]string) ([]tansa.Event, error) {
+	out := make([]tansa.Event, len(hits))
+	byBlock := map[int64][]int{}
+	var blocks []int64
+	for i, h := range hits {
+		b := h.ref >> refBits
+		if byBlock[b] == nil {
+			blocks = append(blocks, b)
 		}
-		out = append(out, ev)
+		byBlock[b] = append(byBlock[b], i)
 	}
-	return out, total, nil
+	build := func(b int64) error {
+		for _, i := range byBlock[b] {
+			h := hits[i]
+			ev, err := s.materialize(readers[b], int(h.ref&(1<<refBits-1)), h.t, names)
+			if err != nil {
+				return err
+			}
+			out[i] = ev
+		}
+		return nil
+	}
+	if err := eachParallel(len(blocks), func(k int) error { return build(blocks[k]) }); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// eachParallel calls fn(0) … fn(n-1) on up to one goroutine per CPU (at
+// most 4) and returns the first error; after an error no new call starts.
+// The store's reads are many small SQLite queries and decompressions that
+// share nothing, so a search's wall time shrinks with the cores.
+func eachParallel(n int, fn func(k int) error) error {
+	workers := min(runtime.GOMAXPROCS(0), n, 4)
+	if workers <= 1 {
+		for k := range n {
+			if err := fn(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var first error
+	next := 0
+	for range workers {
+		wg.Go(func() {
+			for {
+				mu.Lock()
+				k, stop := next, first != nil
+				next++
+				mu.Unlock()
+				if k >= n || stop {
+					return
+				}
+				if err := fn(k); err != nil {
+					mu.Lock()
+					first = cmp.Or(first, err)
+					mu.Unlock()
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return first
 }
 
 // materialize builds the whole event at pos of br.

@@ -480,7 +480,14 @@ func (s *Events) observablePositions(ctx context.Context, hashes []int64) (map[i
 	if err != nil {
 		return nil, err
 	}
-	query := func(epochs, hs []int64) error {
+	// A job is the lookup of hs in epochs. The jobs run on up to one
+	// reader per CPU at once (their blocks never overlap: a block lies in
+	// one epoch), so a lookup across many epochs takes the wall time of
+	// its share on each core.
+	type job struct{ epochs, hs []int64 }
+	var jobs []job
+	// run adds to positions the rows of hs in epochs.
+	run := func(positions map[int64][]int, epochs, hs []int64) error {
 		for start := 0; start < len(hs); start += 500 {
 			part := hs[start:min(start+500, len(hs))]
 			rows, err := s.r.QueryContext(ctx, "SELECT block, pos FROM event_observables WHERE epoch IN ("+placeholders(len(epochs))+") AND h IN ("+placeholders(len(part))+")",
@@ -541,14 +548,22 @@ func (s *Events) observablePositions(ctx context.Context, hashes []int64) (map[i
 		}
 		s.fmu.Unlock()
 		if len(pass) > 0 {
-			if err := query([]int64{e}, pass); err != nil {
-				return nil, err
-			}
+			jobs = append(jobs, job{[]int64{e}, slices.Clone(pass)})
 		}
 	}
 	if len(open) > 0 {
-		if err := query(open, hashes); err != nil {
-			return nil, err
+		jobs = append(jobs, job{open, hashes})
+	}
+	found := make([]map[int64][]int, len(jobs))
+	if err := eachParallel(len(jobs), func(k int) error {
+		found[k] = map[int64][]int{}
+		return run(found[k], jobs[k].epochs, jobs[k].hs)
+	}); err != nil {
+		return nil, err
+	}
+	for _, m := range found {
+		for b, ps := range m {
+			positions[b] = append(positions[b], ps...)
 		}
 	}
 	for b, ps := range positions {
