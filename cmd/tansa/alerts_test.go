@@ -29,21 +29,10 @@ func TestAlertsEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	getenv := testEnv(map[string]string{"TANSA_ADMIN_PASSWORD": adminPassword})
 	srv := startServe(t, dir, getenv)
-	out, errOut, err := runCmd(t, getenv, "tenant", "create", "--data", dir, "--name", "Offsec Lab")
-	if err != nil {
-		t.Fatalf("tenant create: %v\n%s", err, errOut)
-	}
-	tenant := strings.TrimSpace(out)
-	token := func(role string) string {
-		out, errOut, err := runCmd(t, getenv, "token", "create", "--data", dir, "--role", role, "--tenant", tenant, "--name", role+" e2e")
-		if err != nil {
-			t.Fatalf("token create: %v\n%s", err, errOut)
-		}
-		return strings.TrimSpace(out)
-	}
+	_, token := cliTenant(t, getenv, dir, "Offsec Lab")
 	admin, ingest := token("tenant-admin"), token("ingest")
 
-	out, errOut, err = runCmd(t, testEnv(nil), "rules", "import", "--server", srv.base, "--token", admin, "--set", "sigmahq", rule)
+	out, errOut, err := runCmd(t, testEnv(nil), "rules", "import", "--server", srv.base, "--token", admin, "--set", "sigmahq", rule)
 	if err != nil || !strings.Contains(out, "version 1, live") || !strings.Contains(out, "\t1 rules\t0 rejected") {
 		t.Fatalf("rules import: %v\nstdout %s\nstderr %s", err, out, errOut)
 	}

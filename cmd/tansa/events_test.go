@@ -15,18 +15,7 @@ func TestEventSearchCountLimit(t *testing.T) {
 	dir := t.TempDir()
 	getenv := testEnv(map[string]string{"TANSA_ADMIN_PASSWORD": adminPassword})
 	srv := startServe(t, dir, getenv)
-	out, errOut, err := runCmd(t, getenv, "tenant", "create", "--data", dir, "--name", "Count Lab")
-	if err != nil {
-		t.Fatalf("tenant create: %v\n%s", err, errOut)
-	}
-	tenant := strings.TrimSpace(out)
-	token := func(role string) string {
-		out, errOut, err := runCmd(t, getenv, "token", "create", "--data", dir, "--role", role, "--tenant", tenant, "--name", role+" count")
-		if err != nil {
-			t.Fatalf("token create: %v\n%s", err, errOut)
-		}
-		return strings.TrimSpace(out)
-	}
+	_, token := cliTenant(t, getenv, dir, "Count Lab")
 	reader, ingest := token("tenant-viewer"), token("ingest")
 
 	const n = 10_050

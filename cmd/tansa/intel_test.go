@@ -136,18 +136,7 @@ func TestIOCAlertsEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	getenv := testEnv(map[string]string{"TANSA_ADMIN_PASSWORD": adminPassword})
 	srv := startServe(t, dir, getenv)
-	out, errOut, err := runCmd(t, getenv, "tenant", "create", "--data", dir, "--name", "IOC Trading")
-	if err != nil {
-		t.Fatalf("tenant create: %v\n%s", err, errOut)
-	}
-	tenant := strings.TrimSpace(out)
-	token := func(role string) string {
-		out, errOut, err := runCmd(t, getenv, "token", "create", "--data", dir, "--role", role, "--tenant", tenant, "--name", role)
-		if err != nil {
-			t.Fatalf("token create: %v\n%s", err, errOut)
-		}
-		return strings.TrimSpace(out)
-	}
+	_, token := cliTenant(t, getenv, dir, "IOC Trading")
 	admin, ingest := newClient(t, srv.base), newClient(t, srv.base)
 	admin.auth, ingest.auth = "Bearer "+token("tenant-admin"), "Bearer "+token("ingest")
 	if code, body := admin.do("POST", "/api/v1/intel/import?format=text&source=case-42", "text/plain", "45.77.99.1\n"); code != 200 {

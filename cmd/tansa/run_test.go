@@ -200,6 +200,26 @@ const adminPassword = "e2e-admin-password-2026"
 // administrator, creates a tenant and a user through the API, finds both in
 // the audit log, authenticates with a token made by the CLI while the server
 // runs, and stops gracefully.
+// cliTenant creates a tenant named name with the CLI beside the server
+// running on dir, and returns its ID and a function that makes a token of
+// a role for it.
+func cliTenant(t *testing.T, getenv func(string) string, dir, name string) (string, func(role string) string) {
+	t.Helper()
+	out, errOut, err := runCmd(t, getenv, "tenant", "create", "--data", dir, "--name", name)
+	if err != nil {
+		t.Fatalf("tenant create: %v\n%s", err, errOut)
+	}
+	tenant := strings.TrimSpace(out)
+	return tenant, func(role string) string {
+		t.Helper()
+		out, errOut, err := runCmd(t, getenv, "token", "create", "--data", dir, "--role", role, "--tenant", tenant, "--name", role+" e2e")
+		if err != nil {
+			t.Fatalf("token create: %v\n%s", err, errOut)
+		}
+		return strings.TrimSpace(out)
+	}
+}
+
 func TestServeEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	getenv := testEnv(map[string]string{"TANSA_ADMIN_PASSWORD": adminPassword})

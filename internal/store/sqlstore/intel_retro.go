@@ -29,38 +29,28 @@ func placeholders(n int) string {
 // IndicatorsByID returns the indicators with the given IDs, without their
 // sightings, in no particular order; unknown IDs are left out.
 func (db *DB) IndicatorsByID(ctx context.Context, ids []string) ([]service.Record, error) {
-	var out []service.Record
-	for start := 0; start < len(ids); start += 500 {
-		part := ids[start:min(start+500, len(ids))]
-		args := make([]any, len(part))
-		for i, id := range part {
-			args[i] = id
-		}
-		rows, err := db.r.QueryContext(ctx, db.d.Q("SELECT "+indicatorCols+" FROM intel_indicators WHERE id IN ("+placeholders(len(part))+")"), args...)
-		if err != nil {
-			return nil, fmt.Errorf("indicators by id: %w", err)
-		}
-		for rows.Next() {
-			r, err := scanRecord(rows)
-			if err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out = append(out, r)
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return db.indicatorsIn(ctx, ids, indicatorCols, func(rows *sql.Rows) (service.Record, error) { return scanRecord(rows) })
 }
 
 // HuntKeys returns the indicators with the given IDs with only the
 // columns a retro-hunt selects and looks them up by (the stored JSON is
 // not read), in no particular order; unknown IDs are left out.
 func (db *DB) HuntKeys(ctx context.Context, ids []string) ([]service.Record, error) {
+	return db.indicatorsIn(ctx, ids, "id, tenant_id, type, value, tlp, revoked, allowlisted", func(rows *sql.Rows) (service.Record, error) {
+		var r service.Record
+		var typ, tlp string
+		var revoked int64
+		if err := rows.Scan(&r.ID, &r.Indicator.TenantID, &typ, &r.Indicator.Value, &tlp, &revoked, &r.Indicator.Allowlisted); err != nil {
+			return r, err
+		}
+		r.Indicator.Type, r.Indicator.TLP, r.Indicator.Revoked = intel.Type(typ), intel.TLP(tlp), revoked != 0
+		return r, nil
+	})
+}
+
+// indicatorsIn reads cols of the indicators with the given IDs, 500 IDs
+// a query, with scan.
+func (db *DB) indicatorsIn(ctx context.Context, ids []string, cols string, scan func(*sql.Rows) (service.Record, error)) ([]service.Record, error) {
 	out := make([]service.Record, 0, len(ids))
 	for start := 0; start < len(ids); start += 500 {
 		part := ids[start:min(start+500, len(ids))]
@@ -68,19 +58,16 @@ func (db *DB) HuntKeys(ctx context.Context, ids []string) ([]service.Record, err
 		for i, id := range part {
 			args[i] = id
 		}
-		rows, err := db.r.QueryContext(ctx, db.d.Q("SELECT id, tenant_id, type, value, tlp, revoked, allowlisted FROM intel_indicators WHERE id IN ("+placeholders(len(part))+")"), args...)
+		rows, err := db.r.QueryContext(ctx, db.d.Q("SELECT "+cols+" FROM intel_indicators WHERE id IN ("+placeholders(len(part))+")"), args...)
 		if err != nil {
 			return nil, fmt.Errorf("indicators by id: %w", err)
 		}
 		for rows.Next() {
-			var r service.Record
-			var typ, tlp string
-			var revoked int64
-			if err := rows.Scan(&r.ID, &r.Indicator.TenantID, &typ, &r.Indicator.Value, &tlp, &revoked, &r.Indicator.Allowlisted); err != nil {
+			r, err := scan(rows)
+			if err != nil {
 				rows.Close()
 				return nil, err
 			}
-			r.Indicator.Type, r.Indicator.TLP, r.Indicator.Revoked = intel.Type(typ), intel.TLP(tlp), revoked != 0
 			out = append(out, r)
 		}
 		err = rows.Err()
