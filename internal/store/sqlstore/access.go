@@ -12,7 +12,7 @@ import (
 )
 
 func (db *DB) appendAudit(ctx context.Context, tx *sql.Tx, a tansa.AuditEntry) error {
-	_, err := db.sx(ctx, tx, `INSERT INTO audit (time, tenant_id, actor, addr, action, object_type, object_id, before_json, after_json)
+	_, err := db.stmts.Exec(ctx, tx, `INSERT INTO audit (time, tenant_id, actor, addr, action, object_type, object_id, before_json, after_json)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		Micros(a.Time), a.TenantID, a.Actor, a.Addr, a.Action, a.ObjectType, a.ObjectID, string(a.Before), string(a.After))
 	if err != nil {

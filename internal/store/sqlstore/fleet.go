@@ -42,31 +42,6 @@ func vidOf(a fleet.Artifact) int64 {
 	return int64(binary.BigEndian.Uint64(h[:8]) &^ (1 << 63))
 }
 
-// insertMany inserts rows in statements of up to 400 rows each.
-func (db *DB) insertMany(ctx context.Context, tx *sql.Tx, head, tail string, ncol int, rows [][]any) error {
-	const batch = 400
-	ph := "(" + strings.TrimSuffix(strings.Repeat("?,", ncol), ",") + ")"
-	for len(rows) > 0 {
-		n := min(batch, len(rows))
-		var b strings.Builder
-		b.WriteString(head)
-		args := make([]any, 0, n*ncol)
-		for i, r := range rows[:n] {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(ph)
-			args = append(args, r...)
-		}
-		b.WriteString(tail)
-		if _, err := db.exec(ctx, tx, b.String(), args...); err != nil {
-			return err
-		}
-		rows = rows[n:]
-	}
-	return nil
-}
-
 func inList(n int) string { return "(" + placeholders(n) + ")" }
 
 // sweepQueue gathers the sweeps that arrive while another batch is being
@@ -149,7 +124,7 @@ func (db *DB) drainSweeps(ctx context.Context, first bool) {
 // after writing part of itself — which no valid sweep does — is the batch
 // written again with each sweep under a savepoint, so that the others stay.
 func (db *DB) putSweeps(ctx context.Context, batch []*sweepPut) {
-	db.prepareWanted(ctx)
+	db.stmts.PrepareWanted(ctx)
 	errs, err := db.writeSweeps(ctx, batch, false)
 	if errors.Is(err, errSweepFailed) {
 		errs, err = db.writeSweeps(ctx, batch, true)
@@ -177,7 +152,7 @@ func (db *DB) writeSweeps(ctx context.Context, batch []*sweepPut, savepoints boo
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		for i, p := range batch {
 			var one int
-			err := db.sqRow(ctx, tx, "SELECT 1 FROM fleet_sweeps WHERE id = ?", p.s.Sweep.ID).Scan(&one)
+			err := db.stmts.QueryRow(ctx, tx, "SELECT 1 FROM fleet_sweeps WHERE id = ?", p.s.Sweep.ID).Scan(&one)
 			switch {
 			case err == nil:
 				errs[i] = tansa.Errorf(tansa.Conflict, "sweep %q already stored", p.s.Sweep.ID)
@@ -289,7 +264,7 @@ func (db *DB) writePrevalence(ctx context.Context, tx *sql.Tx, d *prevalenceDelt
 		return err
 	}
 	for _, h := range gone {
-		if _, err := db.sx(ctx, tx, "DELETE FROM fleet_artifacts WHERE vid = ? AND asset_id = ?", h.vid, h.asset); err != nil {
+		if _, err := db.stmts.Exec(ctx, tx, "DELETE FROM fleet_artifacts WHERE vid = ? AND asset_id = ?", h.vid, h.asset); err != nil {
 			return err
 		}
 	}
@@ -337,10 +312,10 @@ func (db *DB) writePrevalence(ctx context.Context, tx *sql.Tx, d *prevalenceDelt
 	// artifact no endpoint has any more leaves the counts, so that the
 	// rarest-first index holds only what exists.
 	for _, k := range down {
-		if _, err := db.sx(ctx, tx, "UPDATE fleet_prevalence SET assets = assets + ? WHERE tenant_id = ? AND vid = ?", d.n[k], k.tenant, k.vid); err != nil {
+		if _, err := db.stmts.Exec(ctx, tx, "UPDATE fleet_prevalence SET assets = assets + ? WHERE tenant_id = ? AND vid = ?", d.n[k], k.tenant, k.vid); err != nil {
 			return err
 		}
-		if _, err := db.sx(ctx, tx, "DELETE FROM fleet_prevalence WHERE tenant_id = ? AND vid = ? AND assets <= 0", k.tenant, k.vid); err != nil {
+		if _, err := db.stmts.Exec(ctx, tx, "DELETE FROM fleet_prevalence WHERE tenant_id = ? AND vid = ? AND assets <= 0", k.tenant, k.vid); err != nil {
 			return err
 		}
 	}
@@ -354,14 +329,14 @@ func (db *DB) putSweep(ctx context.Context, tx *sql.Tx, s *fleet.StoredSweep, a 
 	key := hostKey(as.Hostname, as.Domain)
 	// Insert-if-absent then lock: two first sweeps of one new endpoint
 	// arriving together end up on the same asset.
-	if _, err := db.sx(ctx, tx, `INSERT INTO fleet_assets (id, tenant_id, host_key, hostname, domain, created) VALUES (?, ?, ?, ?, ?, ?)
+	if _, err := db.stmts.Exec(ctx, tx, `INSERT INTO fleet_assets (id, tenant_id, host_key, hostname, domain, created) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (tenant_id, host_key) DO NOTHING`,
 		uuid.Must(uuid.NewV7()).String(), as.TenantID, key, as.Hostname, as.Domain, Micros(s.Sweep.Received)); err != nil {
 		return fmt.Errorf("add asset: %w", err)
 	}
 	var assetID string
 	var lastStarted int64
-	if err := db.sqRow(ctx, tx, "SELECT id, last_started FROM fleet_assets WHERE tenant_id = ? AND host_key = ?"+db.d.forUpdate(),
+	if err := db.stmts.QueryRow(ctx, tx, "SELECT id, last_started FROM fleet_assets WHERE tenant_id = ? AND host_key = ?"+db.d.forUpdate(),
 		as.TenantID, key).Scan(&assetID, &lastStarted); err != nil {
 		return fmt.Errorf("find asset: %w", err)
 	}
@@ -369,25 +344,25 @@ func (db *DB) putSweep(ctx context.Context, tx *sql.Tx, s *fleet.StoredSweep, a 
 	newest := Micros(s.Sweep.Started) >= lastStarted
 	var err error
 	if newest {
-		_, err = db.sx(ctx, tx, `UPDATE fleet_assets SET hostname = ?, os = ?, arch = ?, product = ?, version = ?, ips = ?,
+		_, err = db.stmts.Exec(ctx, tx, `UPDATE fleet_assets SET hostname = ?, os = ?, arch = ?, product = ?, version = ?, ips = ?,
 			last_seen = ?, last_sweep = ?, last_started = ?, sweeps = sweeps + 1, findings = ?, max_score = ? WHERE id = ?`,
 			as.Hostname, as.OS, as.Arch, as.Product, as.Version, jsonText(as.IPs), Micros(s.Sweep.Received), s.Sweep.ID,
 			Micros(s.Sweep.Started), s.Sweep.Findings, s.Sweep.MaxScore, assetID)
 	} else {
-		_, err = db.sx(ctx, tx, `UPDATE fleet_assets SET sweeps = sweeps + 1 WHERE id = ?`, assetID)
+		_, err = db.stmts.Exec(ctx, tx, `UPDATE fleet_assets SET sweeps = sweeps + 1 WHERE id = ?`, assetID)
 	}
 	if err != nil {
 		return fmt.Errorf("update asset: %w", err)
 	}
 	sw := s.Sweep
-	if _, err := db.sx(ctx, tx, `INSERT INTO fleet_sweeps (id, tenant_id, asset_id, hostname, campaign, started, finished, received, scanner, actor, bytes, findings, max_score, errors, sealed)
+	if _, err := db.stmts.Exec(ctx, tx, `INSERT INTO fleet_sweeps (id, tenant_id, asset_id, hostname, campaign, started, finished, received, scanner, actor, bytes, findings, max_score, errors, sealed)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		sw.ID, sw.TenantID, assetID, sw.Hostname, sw.Campaign, Micros(sw.Started), Micros(sw.Finished), Micros(sw.Received),
 		sw.Scanner, sw.Actor, sw.Bytes, sw.Findings, sw.MaxScore, sw.Errors, s.Sealed); err != nil {
 		return db.conflict(err, "sweep %q already stored", sw.ID)
 	}
 	if newest {
-		if _, err := db.sx(ctx, tx, "UPDATE fleet_findings SET latest = 0 WHERE asset_id = ? AND latest = 1", assetID); err != nil {
+		if _, err := db.stmts.Exec(ctx, tx, "UPDATE fleet_findings SET latest = 0 WHERE asset_id = ? AND latest = 1", assetID); err != nil {
 			return fmt.Errorf("retire findings: %w", err)
 		}
 	}
@@ -408,7 +383,7 @@ func (db *DB) putSweep(ctx context.Context, tx *sql.Tx, s *fleet.StoredSweep, a 
 	// The observables are one row, appended in (tenant, time) order;
 	// Observables holds no line breaks (hashes, addresses, host names).
 	if len(s.Observables) > 0 {
-		if _, err := db.sx(ctx, tx, "INSERT INTO fleet_sweep_observables (tenant_id, time, sweep_id, vals) VALUES (?, ?, ?, ?)",
+		if _, err := db.stmts.Exec(ctx, tx, "INSERT INTO fleet_sweep_observables (tenant_id, time, sweep_id, vals) VALUES (?, ?, ?, ?)",
 			sw.TenantID, Micros(sw.Started), sw.ID, strings.Join(s.Observables, "\n")); err != nil {
 			return fmt.Errorf("observables: %w", err)
 		}
@@ -421,7 +396,7 @@ func (db *DB) putSweep(ctx context.Context, tx *sql.Tx, s *fleet.StoredSweep, a 
 // removed. The set is one row, read and rewritten whole.
 func (db *DB) replaceArtifacts(ctx context.Context, tx *sql.Tx, tenant, asset string, arts []fleet.Artifact, d *prevalenceDeltas) error {
 	var oldText string
-	err := db.sqRow(ctx, tx, "SELECT vids FROM fleet_artsets WHERE asset_id = ?", asset).Scan(&oldText)
+	err := db.stmts.QueryRow(ctx, tx, "SELECT vids FROM fleet_artsets WHERE asset_id = ?", asset).Scan(&oldText)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
@@ -451,7 +426,7 @@ func (db *DB) replaceArtifacts(ctx context.Context, tx *sql.Tx, tenant, asset st
 		}
 	}
 	slices.Sort(ids)
-	if _, err := db.sx(ctx, tx, "INSERT INTO fleet_artsets (asset_id, vids) VALUES (?, ?) ON CONFLICT (asset_id) DO UPDATE SET vids = excluded.vids",
+	if _, err := db.stmts.Exec(ctx, tx, "INSERT INTO fleet_artsets (asset_id, vids) VALUES (?, ?) ON CONFLICT (asset_id) DO UPDATE SET vids = excluded.vids",
 		asset, formatVids(ids)); err != nil {
 		return err
 	}
@@ -552,7 +527,7 @@ func (db *DB) RegisterAssets(ctx context.Context, tenant string, hostnames []str
 		if err := tx.QueryRowContext(ctx, db.d.Q("SELECT COUNT(*) FROM fleet_assets WHERE tenant_id = ?"), tenant).Scan(&before); err != nil {
 			return err
 		}
-		if err := db.insertMany(ctx, tx, "INSERT INTO fleet_assets (id, tenant_id, host_key, hostname, domain, created) VALUES ", " ON CONFLICT (tenant_id, host_key) DO NOTHING", 6, rows); err != nil {
+		if err := db.insertCached(ctx, tx, "INSERT INTO fleet_assets (id, tenant_id, host_key, hostname, domain, created) VALUES ", " ON CONFLICT (tenant_id, host_key) DO NOTHING", 6, rows); err != nil {
 			return fmt.Errorf("register endpoints: %w", err)
 		}
 		after := 0

@@ -40,13 +40,13 @@ type DB struct {
 	// sweeps queues concurrent sweep uploads for one transaction (fleet.go).
 	sweeps sweepQueue
 	// stmts keeps the sweep ingest path's statements prepared (stmtcache.go).
-	stmts stmtCache
+	stmts *Stmts
 }
 
 var _ access.Store = (*DB)(nil)
 
 // New returns a store that writes through w and reads through r.
-func New(w, r *sql.DB, d Dialect) *DB { return &DB{w: w, r: r, d: d} }
+func New(w, r *sql.DB, d Dialect) *DB { return &DB{w: w, r: r, d: d, stmts: NewStmts(w, d)} }
 
 // Writer returns the writer pool, for the backends' own statements.
 func (db *DB) Writer() *sql.DB { return db.w }
