@@ -54,7 +54,7 @@ type Events struct {
 	live     map[int64]*liveFilter // in-memory filters of epochs without a stored one (events_filter.go)
 	liveMax  int64                 // the latest epoch live knows of; -1 for none
 
-	inserts map[insertKey]*sql.Stmt // prepared multi-row INSERTs
+	ins *sqlstore.Stmts // Put's multi-row INSERTs, kept prepared on w
 }
 
 var _ events.Store = (*Events)(nil)
@@ -92,15 +92,11 @@ func OpenEvents(ctx context.Context, path string) (*Events, error) {
 		r.Close()
 		return nil, describe(path, err)
 	}
-	s := &Events{w: w, r: r, c: c, tenants: map[string]int64{}, filters: map[int64]*epochFilter{}, damaged: map[int64]int64{}}
+	s := &Events{w: w, r: r, c: c, tenants: map[string]int64{}, filters: map[int64]*epochFilter{}, damaged: map[int64]int64{}, ins: sqlstore.NewStmts(w, Dialect)}
 	s.bgCtx, s.bgCancel = context.WithCancel(context.WithoutCancel(ctx))
 	if err := s.openLive(ctx); err != nil {
 		s.Close()
 		return nil, describe(path, fmt.Errorf("observable filter: %w", err))
-	}
-	if err := s.prepareInserts(ctx); err != nil {
-		s.Close()
-		return nil, describe(path, err)
 	}
 	if err := s.convertV1(ctx); err != nil {
 		s.Close()
@@ -113,9 +109,7 @@ func OpenEvents(ctx context.Context, path string) (*Events, error) {
 func (s *Events) Close() error {
 	s.bgCancel()
 	s.bg.Wait()
-	for _, st := range s.inserts {
-		st.Close()
-	}
+	s.ins.Close()
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
@@ -248,6 +242,7 @@ func (s *Events) Put(ctx context.Context, recs []events.Record) error {
 }
 
 func (s *Events) write(ctx context.Context, blocks []*encoded) error {
+	s.ins.PrepareWanted(ctx)
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -427,74 +422,15 @@ type querier interface {
 
 func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
 
-// rowSizes are the row counts of the multi-row INSERTs that insertRows
-// runs: rows go in statements of the largest size that fits. Parsing a
-// statement of hundreds of rows costs as much as running it, so each
-// (table, size) is prepared once, in OpenEvents (prepareInserts).
-var rowSizes = [...]int{512, 64, 8, 1}
-
-// The multi-row INSERTs a Put runs, with their columns per row.
-var insertHeads = []struct {
-	head string
-	cols int
-}{
-	{insChunks, 3}, {insText, 2}, {insIDs, 2}, {insObservables, 4},
-}
-
+// The multi-row INSERTs a Put runs (through s.ins, which keeps them
+// prepared: parsing a statement of hundreds of rows costs as much as
+// running it).
 const (
 	insChunks      = "INSERT OR IGNORE INTO event_chunks (id, raw, data) VALUES "
 	insText        = "INSERT INTO event_text (rowid, body) VALUES "
 	insIDs         = "INSERT OR IGNORE INTO event_ids (h, ref) VALUES "
 	insObservables = "INSERT OR IGNORE INTO event_observables (epoch, h, block, pos) VALUES "
 )
-
-// insertKey names a prepared INSERT: its head and rows.
-type insertKey struct {
-	head string
-	rows int
-}
-
-func insertSQL(head string, cols, n int) string {
-	row := "(" + placeholders(cols) + ")"
-	return head + strings.TrimSuffix(strings.Repeat(row+",", n), ",")
-}
-
-// prepareInserts prepares every insertHeads statement of every rowSizes
-// size on the writer.
-func (s *Events) prepareInserts(ctx context.Context) error {
-	s.inserts = map[insertKey]*sql.Stmt{}
-	for _, h := range insertHeads {
-		for _, n := range rowSizes {
-			st, err := s.w.PrepareContext(ctx, insertSQL(h.head, h.cols, n))
-			if err != nil {
-				return fmt.Errorf("prepare %s: %w", h.head, err)
-			}
-			s.inserts[insertKey{h.head, n}] = st
-		}
-	}
-	return nil
-}
-
-// insertRows inserts rows of cols values each with multi-row INSERTs,
-// using the statements prepareInserts prepared. The writer pool has one
-// connection, so tx.StmtContext finds each already prepared on it.
-func (s *Events) insertRows(ctx context.Context, tx *sql.Tx, head string, cols int, args []any) error {
-	for _, per := range rowSizes {
-		for len(args) >= per*cols {
-			var err error
-			if st, ok := s.inserts[insertKey{head, per}]; ok {
-				_, err = tx.StmtContext(ctx, st).ExecContext(ctx, args[:per*cols]...)
-			} else {
-				_, err = tx.ExecContext(ctx, insertSQL(head, cols, per), args[:per*cols]...)
-			}
-			if err != nil {
-				return err
-			}
-			args = args[per*cols:]
-		}
-	}
-	return nil
-}
 
 // insertBlock inserts one encoded block of tenant with its index entries;
 // hs are the records' event_ids keys.
@@ -512,21 +448,21 @@ func (s *Events) insertBlock(ctx context.Context, tx *sql.Tx, tid int64, tenant 
 	for c := range b.raws {
 		args = append(args, chunkID(block, c), b.raws[c], b.dats[c])
 	}
-	if err := s.insertRows(ctx, tx, insChunks, 3, args); err != nil {
+	if err := s.ins.InsertRows(ctx, tx, insChunks, "", 3, args); err != nil {
 		return 0, fmt.Errorf("insert event chunks: %w", err)
 	}
 	args = args[:0]
 	for c, w := range b.words {
 		args = append(args, chunkID(block, c), w)
 	}
-	if err := s.insertRows(ctx, tx, insText, 2, args); err != nil {
+	if err := s.ins.InsertRows(ctx, tx, insText, "", 2, args); err != nil {
 		return 0, fmt.Errorf("index text: %w", err)
 	}
 	args = make([]any, 0, 2*len(hs))
 	for i, h := range hs {
 		args = append(args, h, ref(block, i))
 	}
-	if err := s.insertRows(ctx, tx, insIDs, 2, args); err != nil {
+	if err := s.ins.InsertRows(ctx, tx, insIDs, "", 2, args); err != nil {
 		return 0, fmt.Errorf("index event ids: %w", err)
 	}
 	pos := map[int64][]byte{}
@@ -560,7 +496,7 @@ func (s *Events) insertBlock(ctx context.Context, tx *sql.Tx, tid int64, tenant 
 	for _, h := range order {
 		args = append(args, epoch(block), h, block, pos[h])
 	}
-	if err := s.insertRows(ctx, tx, insObservables, 4, args); err != nil {
+	if err := s.ins.InsertRows(ctx, tx, insObservables, "", 4, args); err != nil {
 		return 0, fmt.Errorf("index observables: %w", err)
 	}
 	s.liveAdd(epoch(block), order)
