@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/Velocidex/ordereddict"
+
+	"github.com/tansa-sec/tansa/internal/tansa"
 )
 
 // scalar converts one value produced by the EVTX decoder into one of the
@@ -76,24 +78,13 @@ func scalar(v any) any {
 	}
 }
 
-// stringOf renders an allowed field value as text.
+// stringOf renders an allowed field value as text: tansa.FieldText, with
+// a list joined by spaces.
 func stringOf(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case bool:
-		return strconv.FormatBool(x)
-	case []string:
+	if x, ok := v.([]string); ok {
 		return strings.Join(x, " ")
-	default:
-		return fmt.Sprint(x)
 	}
+	return tansa.FieldText(v)
 }
 
 // deriveECS adds the ECS names computed from the Windows names already in
