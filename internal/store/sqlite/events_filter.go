@@ -294,24 +294,8 @@ func (s *Events) buildFilter(ctx context.Context, e int64) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	rows, err := rtx.QueryContext(ctx, "SELECT h FROM event_observables WHERE epoch = ?", e)
+	keys, err := epochKeys(ctx, rtx, e)
 	if err != nil {
-		return false, err
-	}
-	var keys []int64
-	for rows.Next() {
-		var h int64
-		if err := rows.Scan(&h); err != nil {
-			rows.Close()
-			return false, err
-		}
-		// Rows are in (h, block) order: a key's rows are neighbours.
-		if len(keys) == 0 || keys[len(keys)-1] != h {
-			keys = append(keys, h)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return false, err
 	}
 	rtx.Rollback()
@@ -344,6 +328,27 @@ func (s *Events) buildFilter(ctx context.Context, e int64) (bool, error) {
 		return false, err
 	}
 	return true, tx.Commit()
+}
+
+// epochKeys returns the distinct keys of epoch e's index rows.
+func epochKeys(ctx context.Context, q querier, e int64) ([]int64, error) {
+	rows, err := q.QueryContext(ctx, "SELECT h FROM event_observables WHERE epoch = ?", e)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var keys []int64
+	for rows.Next() {
+		var h int64
+		if err := rows.Scan(&h); err != nil {
+			return nil, err
+		}
+		// Rows are in (h, block) order: a key's rows are neighbours.
+		if len(keys) == 0 || keys[len(keys)-1] != h {
+			keys = append(keys, h)
+		}
+	}
+	return keys, rows.Err()
 }
 
 // epochSignature sums up epoch e's blocks: any block stored into the
@@ -420,29 +425,11 @@ func (s *Events) openLive(ctx context.Context) error {
 	if err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM event_filters WHERE epoch = ?", hi).Scan(&n); err != nil || n > 0 {
 		return err
 	}
-	rows, err := s.r.QueryContext(ctx, "SELECT h FROM event_observables WHERE epoch = ?", hi)
+	keys, err := epochKeys(ctx, s.r, hi)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
 	f := &liveFilter{}
-	var keys []int64
-	for rows.Next() {
-		var h int64
-		if err := rows.Scan(&h); err != nil {
-			return err
-		}
-		if len(keys) == 0 || keys[len(keys)-1] != h { // rows come in (h, block) order
-			keys = append(keys, h)
-		}
-		if len(keys) == 4096 {
-			f.add(keys)
-			keys = keys[:0]
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
 	f.add(keys)
 	s.live[hi] = f
 	return nil
