@@ -69,8 +69,12 @@ func encodeTimes(times []int64) []byte {
 	return b
 }
 
-func decodeTimes(b []byte, n int) ([]int64, error) {
-	out := make([]int64, 0, n)
+func decodeTimes(b []byte, n int) ([]int64, error) { return appendTimes(make([]int64, 0, n), b, n) }
+
+// appendTimes appends the first n times of b, a block's times column, to
+// out.
+func appendTimes(out []int64, b []byte, n int) ([]int64, error) {
+	n += len(out)
 	var prev int64
 	for len(out) < n {
 		d, k := binary.Varint(b)

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"cmp"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -197,6 +196,7 @@ func (s *Events) huntBlocks(ctx context.Context, tid, since int64, ids []int64, 
 		times []int64 // their times
 	}
 	var blocks []block
+	var ts []int64 // a block's times up to its last hit, reused
 	for rows.Next() {
 		var b block
 		var n int
@@ -205,23 +205,19 @@ func (s *Events) huntBlocks(ctx context.Context, tid, since int64, ids []int64, 
 			rows.Close()
 			return err
 		}
-		// The times are varint differences: decode up to the last hit.
-		var t int64
-		i := 0
-		for _, pos := range positions[b.id] {
-			if pos >= n {
-				break
-			}
-			for ; i <= pos; i++ {
-				d, k := binary.Varint(tb)
-				if k <= 0 {
-					rows.Close()
-					return fmt.Errorf("event block %d: damaged times", b.id)
-				}
-				t += d
-				tb = tb[k:]
-			}
-			if t >= since {
+		ps := positions[b.id] // ascending; any at or past n are stale
+		for len(ps) > 0 && ps[len(ps)-1] >= n {
+			ps = ps[:len(ps)-1]
+		}
+		if len(ps) == 0 {
+			continue
+		}
+		if ts, err = appendTimes(ts[:0], tb, ps[len(ps)-1]+1); err != nil {
+			rows.Close()
+			return fmt.Errorf("event block %d: %w", b.id, err)
+		}
+		for _, pos := range ps {
+			if t := ts[pos]; t >= since {
 				b.ps = append(b.ps, pos)
 				b.times = append(b.times, t)
 			}
