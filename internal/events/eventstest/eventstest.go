@@ -251,6 +251,17 @@ func Run(t *testing.T, open Open) {
 		if _, total := search(t, s, events.Query{Scope: onlyA(), Text: "root"}); total != 0 {
 			t.Fatalf("free text still finds a deleted event")
 		}
+		// The kept events were stored again: the indexes lead to them, and
+		// only to them.
+		if evs, _ := search(t, s, events.Query{Scope: onlyA(), Observable: "203.0.113.5"}); ids(evs) != "[a4]" {
+			t.Fatalf("observable after retention: %s, want [a4]", ids(evs))
+		}
+		if evs, _ := search(t, s, events.Query{Scope: onlyA(), Text: "deny"}); ids(evs) != "[a4]" {
+			t.Fatalf("free text after retention: %s, want [a4]", ids(evs))
+		}
+		if evs, _ := search(t, s, events.Query{Scope: access.Scope{All: true}, Observable: "203.0.113.5"}); ids(evs) != "[a4 b1]" {
+			t.Fatalf("observable across tenants after retention: %s, want [a4 b1]", ids(evs))
+		}
 		if _, total := search(t, s, events.Query{Scope: access.Scope{Tenants: []string{"B"}}}); total != 2 {
 			t.Fatalf("tenant B lost events to A's retention: total %d", total)
 		}

@@ -55,6 +55,10 @@ type Events struct {
 	liveMax  int64                 // the latest epoch live knows of; -1 for none
 
 	ins *sqlstore.Stmts // Put's multi-row INSERTs, kept prepared on w
+	dir blockDir        // every block's bounds, in memory (events_dir.go)
+	// reads are a search's per-block and per-chunk queries, prepared once
+	// on r: a page of 50 events runs about a hundred of them.
+	reads struct{ times, raw, data *sql.Stmt }
 }
 
 var _ events.Store = (*Events)(nil)
@@ -94,6 +98,23 @@ func OpenEvents(ctx context.Context, path string) (*Events, error) {
 	}
 	s := &Events{w: w, r: r, c: c, tenants: map[string]int64{}, filters: map[int64]*epochFilter{}, damaged: map[int64]int64{}, ins: sqlstore.NewStmts(w, Dialect)}
 	s.bgCtx, s.bgCancel = context.WithCancel(context.WithoutCancel(ctx))
+	if err := s.dir.load(ctx, w); err != nil {
+		s.Close()
+		return nil, describe(path, err)
+	}
+	for _, q := range []struct {
+		st  **sql.Stmt
+		sql string
+	}{
+		{&s.reads.times, "SELECT times FROM event_blocks WHERE id = ?"},
+		{&s.reads.raw, "SELECT raw FROM event_chunks WHERE id = ?"},
+		{&s.reads.data, "SELECT data FROM event_chunks WHERE id = ?"},
+	} {
+		if *q.st, err = r.PrepareContext(ctx, q.sql); err != nil {
+			s.Close()
+			return nil, describe(path, err)
+		}
+	}
 	if err := s.openLive(ctx); err != nil {
 		s.Close()
 		return nil, describe(path, fmt.Errorf("observable filter: %w", err))
@@ -110,6 +131,11 @@ func (s *Events) Close() error {
 	s.bgCancel()
 	s.bg.Wait()
 	s.ins.Close()
+	for _, st := range []*sql.Stmt{s.reads.times, s.reads.raw, s.reads.data} {
+		if st != nil {
+			st.Close()
+		}
+	}
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
@@ -444,6 +470,7 @@ func (s *Events) insertBlock(ctx context.Context, tx *sql.Tx, tid int64, tenant 
 	if err != nil {
 		return 0, err
 	}
+	s.dir.add(blockInfo{id: block, tenant: tid, tmin: b.tmin, tmax: b.tmax, n: len(b.recs), errs: b.errs})
 	args := make([]any, 0, 3*len(b.raws))
 	for c := range b.raws {
 		args = append(args, chunkID(block, c), b.raws[c], b.dats[c])
@@ -638,16 +665,16 @@ func (s *Events) candidates(ctx context.Context, p *plan) ([]blockInfo, map[int6
 	if p.q.ParseErrors {
 		w.Add("b.errors > 0")
 	}
-	// restrict lists the blocks the indexes name, in the query when they
-	// are few, else checked here as the blocks come.
+	// restrict narrows the candidates to the blocks an index names; they
+	// are then looked up in the block directory, not in event_blocks.
 	var only map[int64]bool
 	restrict := func(ids map[int64]bool) {
-		if len(ids) <= 2000 {
-			list := make([]int64, 0, len(ids))
-			for b := range ids {
-				list = append(list, b)
+		if only != nil {
+			for b := range only {
+				if !ids[b] {
+					delete(only, b)
+				}
 			}
-			w.Add("b.id IN ("+placeholders(len(list))+")", int64sToAny(list)...)
 			return
 		}
 		only = ids
@@ -692,6 +719,18 @@ func (s *Events) candidates(ctx context.Context, p *plan) ([]blockInfo, map[int6
 		}
 		restrict(ids)
 	}
+	if only != nil {
+		var tenants map[int64]bool
+		if !p.all {
+			tenants = make(map[int64]bool, len(p.tenantIDs))
+			for _, t := range p.tenantIDs {
+				tenants[t] = true
+			}
+		}
+		return s.dir.pick(only, func(b blockInfo) bool {
+			return (p.all || tenants[b.tenant]) && (p.lo == 0 || b.tmax >= p.lo) && (p.hi == 0 || b.tmin < p.hi) && (!p.q.ParseErrors || b.errs > 0)
+		}), positions, nil
+	}
 	rows, err := s.r.QueryContext(ctx, "SELECT b.id, b.tenant, b.tmin, b.tmax, b.n, b.errors FROM event_blocks b"+w.String()+" ORDER BY b.tmax DESC, b.id DESC", w.Args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("search events: %w", err)
@@ -703,9 +742,7 @@ func (s *Events) candidates(ctx context.Context, p *plan) ([]blockInfo, map[int6
 		if err := rows.Scan(&b.id, &b.tenant, &b.tmin, &b.tmax, &b.n, &b.errs); err != nil {
 			return nil, nil, err
 		}
-		if only == nil || only[b.id] {
-			out = append(out, b)
-		}
+		out = append(out, b)
 	}
 	return out, positions, rows.Err()
 }
@@ -746,7 +783,7 @@ func (br *blockReader) loadTimes() ([]int64, error) {
 		return br.times, nil
 	}
 	var tb []byte
-	if err := br.s.r.QueryRowContext(br.ctx, "SELECT times FROM event_blocks WHERE id = ?", br.b.id).Scan(&tb); err != nil {
+	if err := br.s.reads.times.QueryRowContext(br.ctx, br.b.id).Scan(&tb); err != nil {
 		return nil, fmt.Errorf("event block %d: %w", br.b.id, err)
 	}
 	t, err := decodeTimes(tb, br.b.n)
@@ -756,8 +793,12 @@ func (br *blockReader) loadTimes() ([]int64, error) {
 
 // column reads and decompresses column col (raw or data) of chunk c.
 func (br *blockReader) column(col string, c int) ([]byte, error) {
+	st := br.s.reads.data
+	if col == "raw" {
+		st = br.s.reads.raw
+	}
 	var b []byte
-	if err := br.s.r.QueryRowContext(br.ctx, "SELECT "+col+" FROM event_chunks WHERE id = ?", chunkID(br.b.id, c)).Scan(&b); err != nil {
+	if err := st.QueryRowContext(br.ctx, chunkID(br.b.id, c)).Scan(&b); err != nil {
 		return nil, fmt.Errorf("event block %d chunk %d: %w", br.b.id, c, err)
 	}
 	return br.s.c.decode(b)
@@ -1320,7 +1361,7 @@ func (s *Events) DeleteBefore(ctx context.Context, tenant string, t time.Time) (
 
 // rewriteBlock removes block b with its index entries and stores again
 // its events at or after cut; it returns how many it removed.
-func (s *Events) rewriteBlock(ctx context.Context, b blockInfo, tenant string, cut int64) (int, error) {
+func (s *Events) rewriteBlock(ctx context.Context, b blockInfo, tenant string, cut int64) (_ int, err error) {
 	br := s.readBlock(ctx, b, true)
 	times, err := br.loadTimes()
 	if err != nil {
@@ -1414,6 +1455,15 @@ func (s *Events) rewriteBlock(ctx context.Context, b blockInfo, tenant string, c
 	if _, err := tx.ExecContext(ctx, "DELETE FROM event_blocks WHERE id = ?", b.id); err != nil {
 		return 0, err
 	}
+	// Out of the directory before the events kept are stored again: their
+	// new block may take the same id. Should the transaction fail, the
+	// directory is read again.
+	s.dir.remove(b.id)
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, s.dir.load(context.WithoutCancel(ctx), s.w))
+		}
+	}()
 	if len(keep) > 0 {
 		var tid int64
 		if err := tx.QueryRowContext(ctx, "SELECT id FROM event_tenants WHERE name = ?", tenant).Scan(&tid); err != nil {
