@@ -325,16 +325,19 @@ func (s *Service) Open(sealed []byte) (*result.Result, error) {
 		if errors.As(err, &nomatch) {
 			return nil, tansa.Errorf(tansa.Invalid, "the result is sealed to another server's key (a foreign file); this server's key is %s", s.Recipient())
 		}
-		msg := err.Error()
-		switch {
-		case strings.HasPrefix(msg, "open sweep: decrypt: "):
-			return nil, tansa.Errorf(tansa.Invalid, "the upload is not a sealed Tansa sweep (an age-encrypted file): %s", strings.TrimPrefix(msg, "open sweep: decrypt: "))
-		case strings.Contains(msg, "larger than"):
-			return nil, tansa.Errorf(tansa.TooLarge, "%s", msg)
-		case strings.Contains(msg, "decode:"):
-			return nil, tansa.Errorf(tansa.Invalid, "the result's JSON is invalid (%s)", strings.TrimPrefix(msg, "open sweep: "))
+		var oe *scan.OpenError
+		if !errors.As(err, &oe) {
+			return nil, err
 		}
-		return nil, tansa.Errorf(tansa.Invalid, "the result is truncated or was altered after sealing (%s)", strings.TrimPrefix(msg, "open sweep: "))
+		switch oe.Stage {
+		case scan.OpenDecrypt:
+			return nil, tansa.Errorf(tansa.Invalid, "the upload is not a sealed Tansa sweep (an age-encrypted file): %v", oe.Err)
+		case scan.OpenTooLarge:
+			return nil, tansa.Errorf(tansa.TooLarge, "%s", oe)
+		case scan.OpenDecode:
+			return nil, tansa.Errorf(tansa.Invalid, "the result's JSON is invalid (decode: %v)", oe.Err)
+		}
+		return nil, tansa.Errorf(tansa.Invalid, "the result is truncated or was altered after sealing (decompress: %v)", oe.Err)
 	}
 	return r, nil
 }

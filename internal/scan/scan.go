@@ -343,28 +343,58 @@ func Seal(doc []byte, recipient age.Recipient) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// OpenStage is the step of Open that refused a sealed result.
+type OpenStage int
+
+// The steps of Open, in order.
+const (
+	OpenDecrypt    OpenStage = iota // not age, another recipient, or altered
+	OpenDecompress                  // truncated or altered inside the encryption
+	OpenTooLarge                    // more JSON than the limit
+	OpenDecode                      // not a result's JSON
+)
+
+var openStages = [...]string{"decrypt", "decompress", "size", "decode"}
+
+// OpenError is Open's error: the step that failed and why. Callers tell
+// the ways a file can be bad apart by Stage, not by the message.
+type OpenError struct {
+	Stage OpenStage
+	Limit int64 // for OpenTooLarge
+	Err   error // the cause; nil for OpenTooLarge
+}
+
+func (e *OpenError) Error() string {
+	if e.Stage == OpenTooLarge {
+		return fmt.Sprintf("open sweep: result larger than %d bytes", e.Limit)
+	}
+	return fmt.Sprintf("open sweep: %s: %v", openStages[e.Stage], e.Err)
+}
+
+func (e *OpenError) Unwrap() error { return e.Err }
+
 // Open reverses Seal: it decrypts sealed with identity, decompresses it,
 // and decodes the result, reading at most limit bytes of JSON so that a
-// hostile upload cannot exhaust memory.
+// hostile upload cannot exhaust memory. Its errors are *OpenError.
 func Open(sealed io.Reader, identity age.Identity, limit int64) (*result.Result, error) {
 	pr, err := age.Decrypt(sealed, identity)
 	if err != nil {
-		return nil, fmt.Errorf("open sweep: decrypt: %w", err)
+		return nil, &OpenError{Stage: OpenDecrypt, Err: err}
 	}
 	zr, err := gzip.NewReader(pr)
 	if err != nil {
-		return nil, fmt.Errorf("open sweep: decompress: %w", err)
+		return nil, &OpenError{Stage: OpenDecompress, Err: err}
 	}
 	data, err := io.ReadAll(io.LimitReader(zr, limit+1))
 	if err != nil {
-		return nil, fmt.Errorf("open sweep: decompress: %w", err)
+		return nil, &OpenError{Stage: OpenDecompress, Err: err}
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("open sweep: result larger than %d bytes", limit)
+		return nil, &OpenError{Stage: OpenTooLarge, Limit: limit}
 	}
 	var r result.Result
 	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("open sweep: decode: %w", err)
+		return nil, &OpenError{Stage: OpenDecode, Err: err}
 	}
 	return &r, nil
 }

@@ -327,3 +327,57 @@ func TestSweepWritesNothingButItsOutput(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenSaysWhichStepRefused checks that each way a sealed file can be
+// bad comes back as an *OpenError naming its step: the server's answer to
+// an upload (foreign, truncated, oversize, not JSON) rests on it.
+func TestOpenSaysWhichStepRefused(t *testing.T) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := age.GenerateX25519Identity()
+	sealed := func(t *testing.T, plain []byte, gz bool) []byte {
+		t.Helper()
+		if gz {
+			s, err := Seal(plain, id.Recipient())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+		var buf bytes.Buffer
+		w, err := age.Encrypt(&buf, id.Recipient())
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(plain)
+		w.Close()
+		return buf.Bytes()
+	}
+	good := sealed(t, []byte(`{"schema":1,"sweep_id":"s1"}`), true)
+	for _, tc := range []struct {
+		name   string
+		data   []byte
+		ident  age.Identity
+		limit  int64
+		stage  OpenStage
+		inText string
+	}{
+		{"not age", []byte(`{"schema":1}`), id, 1 << 20, OpenDecrypt, "open sweep: decrypt: "},
+		{"another server's key", good, other, 1 << 20, OpenDecrypt, "open sweep: decrypt: "},
+		{"truncated", good[:len(good)-20], id, 1 << 20, OpenDecompress, "open sweep: decompress: "},
+		{"not gzip inside", sealed(t, []byte("plain text, not gzip"), false), id, 1 << 20, OpenDecompress, "open sweep: decompress: "},
+		{"over the limit", good, id, 10, OpenTooLarge, "open sweep: result larger than 10 bytes"},
+		{"not JSON", sealed(t, []byte("<xml/>"), true), id, 1 << 20, OpenDecode, "open sweep: decode: "},
+	} {
+		_, err := Open(bytes.NewReader(tc.data), tc.ident, tc.limit)
+		var oe *OpenError
+		if !errors.As(err, &oe) || oe.Stage != tc.stage || !strings.Contains(err.Error(), tc.inText) {
+			t.Errorf("%s: %v (%T); want stage %d with %q", tc.name, err, err, tc.stage, tc.inText)
+		}
+	}
+	if r, err := Open(bytes.NewReader(good), id, 1<<20); err != nil || r.SweepID != "s1" {
+		t.Fatalf("good file: %v, %+v", err, r)
+	}
+}
