@@ -62,3 +62,58 @@ func TestMentions(t *testing.T) {
 		t.Errorf("an unknown tenant has mentions: %v", ms)
 	}
 }
+
+// A hunt whose hits lie in more data chunks than one query reads (they are
+// read in groups, side by side) finds every one, newest first, and none of
+// another tenant's.
+func TestMentionsManyChunks(t *testing.T) {
+	ctx := t.Context()
+	s, err := OpenEvents(ctx, t.TempDir()+"/events.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	t0 := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	// A hit every 61 events puts one in each chunk of 128.
+	const n = 10000
+	want := 0
+	for _, tenant := range []string{"A", "B"} {
+		var recs []events.Record
+		for i := range n {
+			ip := fmt.Sprintf("10.0.%d.%d", i/250%250, i%250+1)
+			if i%61 == 0 {
+				ip = "203.0.113.7"
+				if tenant == "A" {
+					want++
+				}
+			}
+			ev := &tansa.Event{ID: fmt.Sprintf("%s%d", tenant, i), TenantID: tenant, Time: t0.Add(time.Duration(i) * time.Second), Raw: []byte(ip), Fields: map[string]any{}}
+			recs = append(recs, events.Record{Event: ev, Observables: []normalize.Observable{{Type: normalize.IP, Value: ip}}})
+		}
+		for start := 0; start < n; start += 4096 {
+			if err := s.Put(ctx, recs[start:min(start+4096, n)]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n/chunkEvents <= huntChunkGroup {
+		t.Fatalf("the test needs hits in more than %d chunks, has %d", huntChunkGroup, n/chunkEvents)
+	}
+	ms, err := s.Mentions(ctx, "A", retro.Lookup{Values: []string{"203.0.113.7", "03.0.113.7"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := 0
+	for k, m := range ms {
+		if m.Value != "203.0.113.7" || m.Ref[0] != 'A' {
+			t.Fatalf("mention %d: %+v is not a hit of tenant A", k, m)
+		}
+		got++
+		if k > 0 && ms[k-1].Time.Before(m.Time) {
+			t.Fatalf("mentions %d and %d are not newest first", k-1, k)
+		}
+	}
+	if got != want {
+		t.Errorf("found %d mentions of 203.0.113.7, want %d", got, want)
+	}
+}
