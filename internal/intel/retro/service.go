@@ -187,16 +187,22 @@ const progressEvery = time.Second
 func (s *Service) run(ctx context.Context, j *Job) error {
 	since := s.now().AddDate(0, 0, -j.Days)
 	j.Done, j.Hits = 0, 0
-	chunk := max(s.opt.Batch, 1)
 	saved := time.Now()
-	for start := 0; start < len(j.Indicators); start += chunk {
-		ids := j.Indicators[start:min(start+chunk, len(j.Indicators))]
-		// The keys alone: decoding 100,000 stored records cost more
-		// than the whole index lookup; only those found are read whole.
-		recs, err := s.inds.HuntKeys(ctx, ids)
-		if err != nil {
-			return fmt.Errorf("load indicators: %w", err)
+	// The next batch's keys are read while this one is looked up: they
+	// come from the main database and the lookup reads the event store,
+	// so on two cores the one costs no wall time beside the other.
+	kctx, cancel := context.WithCancel(ctx)
+	keys := s.prefetchKeys(kctx, j.Indicators)
+	defer func() {
+		cancel()
+		for range keys { // wait for the reader to stop
 		}
+	}()
+	for kb := range keys {
+		if kb.err != nil {
+			return fmt.Errorf("load indicators: %w", kb.err)
+		}
+		ids, recs := kb.ids, kb.recs
 		var targets []*target
 		for _, r := range recs {
 			if !r.Indicator.Matchable(j.TenantID) || !huntable(r.Indicator.Type) {
@@ -241,7 +247,41 @@ func (s *Service) run(ctx context.Context, j *Job) error {
 			return fmt.Errorf("store progress: %w", err)
 		}
 	}
-	return nil
+	// The reader stops early only when ctx ends: the hunt is then left
+	// running, to be resumed, not stored as done.
+	return ctx.Err()
+}
+
+// keyBatch is one batch of a hunt's indicators with their keys.
+type keyBatch struct {
+	ids  []string
+	recs []service.Record
+	err  error
+}
+
+// prefetchKeys reads the keys of ids a batch at a time, one batch ahead
+// of the reader, and closes the channel after the last batch, the first
+// error or when ctx ends. The keys alone: decoding 100,000 stored records
+// cost more than the whole index lookup; only those found are read whole.
+func (s *Service) prefetchKeys(ctx context.Context, ids []string) <-chan keyBatch {
+	chunk := max(s.opt.Batch, 1)
+	out := make(chan keyBatch, 1)
+	go func() {
+		defer close(out)
+		for start := 0; start < len(ids); start += chunk {
+			part := ids[start:min(start+chunk, len(ids))]
+			recs, err := s.inds.HuntKeys(ctx, part)
+			select {
+			case out <- keyBatch{ids: part, recs: recs, err: err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return out
 }
 
 // complete replaces the keys of the indicators found by their whole
