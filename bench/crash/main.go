@@ -8,23 +8,20 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/tansa-sec/tansa/bench/internal/tansaproc"
 )
 
 func main() {
@@ -49,27 +46,24 @@ func run() error {
 	}
 	defer os.RemoveAll(work)
 	if *bin == "" {
-		*bin = filepath.Join(work, "tansa")
-		build := exec.Command("go", "build", "-o", *bin, "./cmd/tansa")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			return fmt.Errorf("build: %w", err)
+		if *bin, err = tansaproc.Build(work); err != nil {
+			return err
 		}
 	}
 	data := filepath.Join(work, "data")
-	srv := &server{bin: *bin, data: data}
-	if err := srv.start(); err != nil {
+	srv := &server{&tansaproc.Server{Bin: *bin, Data: data, Password: password, Ready: 5 * time.Second}}
+	if err := srv.Start(); err != nil {
 		return err
 	}
-	tenant, err := cli(*bin, "tenant", "create", "--data", data, "--name", "Crash Test")
+	tenant, err := tansaproc.CLI(*bin, "tenant", "create", "--data", data, "--name", "Crash Test")
 	if err != nil {
 		return err
 	}
-	token, err := cli(*bin, "token", "create", "--data", data, "--role", "ingest", "--tenant", tenant, "--name", "crash")
+	token, err := tansaproc.CLI(*bin, "token", "create", "--data", data, "--role", "ingest", "--tenant", tenant, "--name", "crash")
 	if err != nil {
 		return err
 	}
-	reader, err := cli(*bin, "token", "create", "--data", data, "--role", "provider-analyst", "--name", "crash-reader")
+	reader, err := tansaproc.CLI(*bin, "token", "create", "--data", data, "--role", "provider-analyst", "--name", "crash-reader")
 	if err != nil {
 		return err
 	}
@@ -79,7 +73,7 @@ func run() error {
 		// The kill comes after a random number of events, while requests
 		// are in flight: mid-stream, and within what one export returns.
 		acked, sent := srv.load(token, c, *senders, *batch, 5000+rand.IntN(55000))
-		if err := srv.start(); err != nil {
+		if err := srv.Start(); err != nil {
 			return fmt.Errorf("cycle %d: restart: %w", c, err)
 		}
 		got, err := srv.collect(reader, c, since, len(acked))
@@ -105,71 +99,18 @@ func run() error {
 		fmt.Printf("cycle %2d: sent %6d, acknowledged %6d, stored %6d, acknowledged but missing %d, duplicated %d\n",
 			c, sent, len(acked), len(got), missing, dup)
 		if missing > 0 || dup > 0 {
-			srv.stop()
+			srv.Stop()
 			return fmt.Errorf("cycle %d lost %d acknowledged events and duplicated %d", c, missing, dup)
 		}
 	}
-	srv.stop()
+	srv.Stop()
 	fmt.Printf("%d cycles of kill -9, %d acknowledged events, none lost, none duplicated\n", *cycles, totalAcked)
 	fmt.Printf("crash: %d passed, 0 failed\n", *cycles)
 	return nil
 }
 
-func cli(bin string, args ...string) (string, error) {
-	out, err := exec.Command(bin, args...).Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return "", fmt.Errorf("tansa %s: %v: %s", strings.Join(args, " "), err, ee.Stderr)
-		}
-		return "", err
-	}
-	return strings.TrimSpace(string(out)), nil
-}
-
-type server struct {
-	bin, data string
-	cmd       *exec.Cmd
-	url       string
-}
-
-// start runs the server and waits until it answers /healthz.
-func (s *server) start() error {
-	cmd := exec.Command(s.bin, "serve", "--data", s.data, "--listen", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "TANSA_ADMIN_PASSWORD="+password)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	s.cmd = cmd
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		return fmt.Errorf("server printed no address: %w", err)
-	}
-	go io.Copy(io.Discard, out)
-	s.url = strings.TrimSpace(line[strings.LastIndex(line, " ")+1:])
-	for range 500 {
-		if resp, err := http.Get(s.url + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return nil
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return errors.New("server not ready in 5 s")
-}
-
-func (s *server) stop() {
-	if s.cmd != nil {
-		s.cmd.Process.Signal(syscall.SIGTERM)
-		s.cmd.Wait()
-	}
-}
+// server is the tansa server under test.
+type server struct{ *tansaproc.Server }
 
 // load sends events of cycle c and, once killAt events are on their way,
 // kills the server with SIGKILL while requests are in flight. It returns
@@ -193,7 +134,7 @@ func (s *server) load(token string, c, senders, batch, killAt int) (map[int]bool
 				for i := range batch {
 					fmt.Fprintf(&body, `{"event":{"crash_cycle":%d,"crash_seq":%d,"message":"crash test event"}}`, c, first+i)
 				}
-				req, _ := http.NewRequestWithContext(ctx, "POST", s.url+"/services/collector/event", &body)
+				req, _ := http.NewRequestWithContext(ctx, "POST", s.URL+"/services/collector/event", &body)
 				req.Header.Set("Authorization", "Splunk "+token)
 				mu.Lock()
 				sent += batch
@@ -221,8 +162,7 @@ func (s *server) load(token string, c, senders, batch, killAt int) (map[int]bool
 	case <-kill:
 	case <-time.After(time.Minute): // a server that stopped answering is killed too
 	}
-	s.cmd.Process.Kill() // SIGKILL: no shutdown, no flush
-	s.cmd.Wait()
+	s.Kill() // SIGKILL: no shutdown, no flush
 	cancel()
 	wg.Wait()
 	return acked, sent
@@ -251,7 +191,7 @@ func (s *server) collect(token string, c int, since string, want int) (map[int]i
 		last = n
 		time.Sleep(50 * time.Millisecond)
 	}
-	req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/events/export?format=jsonl&f.crash_cycle=%d&since=%s", s.url, c, since), nil)
+	req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/events/export?format=jsonl&f.crash_cycle=%d&since=%s", s.URL, c, since), nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -283,7 +223,7 @@ func (s *server) collect(token string, c int, since string, want int) (map[int]i
 }
 
 func (s *server) count(token string, c int, since string) (int, error) {
-	req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/events?limit=0&f.crash_cycle=%d&since=%s", s.url, c, since), nil)
+	req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/events?limit=0&f.crash_cycle=%d&since=%s", s.URL, c, since), nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

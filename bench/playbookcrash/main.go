@@ -10,7 +10,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -21,12 +20,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/tansa-sec/tansa/bench/internal/tansaproc"
 	"github.com/tansa-sec/tansa/internal/playbook/edr/edrfake"
 )
 
@@ -72,11 +71,8 @@ func run() error {
 	}
 	defer os.RemoveAll(work)
 	if *bin == "" {
-		*bin = filepath.Join(work, "tansa")
-		build := exec.Command("go", "build", "-o", *bin, "./cmd/tansa")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			return fmt.Errorf("build: %w", err)
+		if *bin, err = tansaproc.Build(work); err != nil {
+			return err
 		}
 	}
 	// The EDR console: slow enough that kills land between a call and its
@@ -100,16 +96,16 @@ func run() error {
 	defer edr.Close()
 
 	data := filepath.Join(work, "data")
-	srv := &server{bin: *bin, data: data}
-	if err := srv.start(); err != nil {
+	srv := &tansaproc.Server{Bin: *bin, Data: data, Password: "playbook-crash-password"}
+	if err := srv.Start(); err != nil {
 		return err
 	}
-	defer srv.kill()
-	tenant, err := cli(*bin, "tenant", "create", "--data", data, "--name", "Crash Test")
+	defer srv.Kill()
+	tenant, err := tansaproc.CLI(*bin, "tenant", "create", "--data", data, "--name", "Crash Test")
 	if err != nil {
 		return err
 	}
-	token, err := cli(*bin, "token", "create", "--data", data, "--role", "provider-admin", "--name", "crash")
+	token, err := tansaproc.CLI(*bin, "token", "create", "--data", data, "--role", "provider-admin", "--name", "crash")
 	if err != nil {
 		return err
 	}
@@ -131,7 +127,7 @@ func run() error {
 		done := make(chan struct{})
 		go func() {
 			time.Sleep(after)
-			srv.kill()
+			srv.Kill()
 			close(done)
 		}()
 		return done
@@ -173,7 +169,7 @@ func run() error {
 		wg.Wait()
 		if k != nil {
 			<-k
-			if err := srv.start(); err != nil {
+			if err := srv.Start(); err != nil {
 				return err
 			}
 		}
@@ -222,7 +218,7 @@ func run() error {
 		wg.Wait()
 		if k != nil {
 			<-k
-			if err := srv.start(); err != nil {
+			if err := srv.Start(); err != nil {
 				return err
 			}
 		} else {
@@ -257,7 +253,7 @@ func run() error {
 		}
 	}
 	fmt.Printf("playbookcrash: %d runs for %d hosts, %d kill -9, %d restarts; %d isolate requests, %d hosts wrong; %.1f s\n",
-		len(all), *runs, *kills-killsLeft, srv.starts-1, total, bad, time.Since(start).Seconds())
+		len(all), *runs, *kills-killsLeft, srv.Starts-1, total, bad, time.Since(start).Seconds())
 	if bad > 0 {
 		return fmt.Errorf("%d hosts did not get exactly one isolate request per run", bad)
 	}
@@ -272,7 +268,7 @@ type runBody struct {
 }
 
 type client struct {
-	srv   *server
+	srv   *tansaproc.Server
 	token string
 }
 
@@ -282,7 +278,7 @@ func (c *client) do(method, path string, body any) ([]byte, error) {
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, c.srv.url+path, rd)
+	req, err := http.NewRequest(method, c.srv.URL+path, rd)
 	if err != nil {
 		return nil, err
 	}
@@ -318,64 +314,5 @@ func (c *client) runs(tenant string) ([]runBody, error) {
 		if off+500 >= l.Total {
 			return all, nil
 		}
-	}
-}
-
-func cli(bin string, args ...string) (string, error) {
-	out, err := exec.Command(bin, args...).Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return "", fmt.Errorf("tansa %s: %v: %s", strings.Join(args, " "), err, ee.Stderr)
-		}
-		return "", err
-	}
-	return strings.TrimSpace(string(out)), nil
-}
-
-type server struct {
-	bin, data string
-	cmd       *exec.Cmd
-	url       string
-	starts    int
-}
-
-// start runs the server and waits until it answers /healthz.
-func (s *server) start() error {
-	cmd := exec.Command(s.bin, "serve", "--data", s.data, "--listen", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "TANSA_ADMIN_PASSWORD=playbook-crash-password")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	s.cmd = cmd
-	s.starts++
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		return fmt.Errorf("server printed no address: %w", err)
-	}
-	go io.Copy(io.Discard, out)
-	s.url = strings.TrimSpace(line[strings.LastIndex(line, " ")+1:])
-	for range 3000 {
-		if resp, err := http.Get(s.url + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return nil
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return errors.New("server not ready in 30 s")
-}
-
-// kill ends the server with SIGKILL.
-func (s *server) kill() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		s.cmd.Process.Kill()
-		s.cmd.Wait()
 	}
 }

@@ -51,7 +51,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: sweepload gen|send|views [flags]")
+		fmt.Fprintln(os.Stderr, "usage: sweepload gen|send|views|crash [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -62,6 +62,8 @@ func main() {
 		err = send(os.Args[2:])
 	case "views":
 		err = views(os.Args[2:])
+	case "crash":
+		err = crash(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
