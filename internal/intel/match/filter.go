@@ -7,11 +7,13 @@ import (
 	"net/netip"
 )
 
-// filter is a blocked Bloom filter with two bits per key inside one 64-bit
+// filter is a blocked Bloom filter with four bits per key inside one 64-bit
 // word. Almost every observable misses every indicator; the filter answers
 // those misses from a few megabytes that stay in cache instead of probing
 // maps of a million keys, whose cache misses dominate the cost otherwise.
-// With 16 bits per key the false-positive rate is about 1.5 %.
+// With 16 bits per key the false-positive rate is about 0.5 % (it was
+// 1.5 % with two bits per key; four cost nothing more, as they sit in the
+// same word, and spare two thirds of the map lookups of false positives).
 type filter struct {
 	words []uint64
 	shift uint
@@ -32,12 +34,18 @@ func (f *filter) index(h uint64) uint64 {
 }
 
 func (f *filter) add(h uint64) {
-	f.words[f.index(h)] |= 1<<(h&63) | 1<<((h>>6)&63)
+	f.words[f.index(h)] |= mask(h)
 }
 
 func (f *filter) has(h uint64) bool {
-	m := uint64(1)<<(h&63) | 1<<((h>>6)&63)
+	m := mask(h)
 	return f.words[f.index(h)]&m == m
+}
+
+// mask returns the bits of h's key in its word, taken from the low bits of
+// h; the word index comes from the high bits.
+func mask(h uint64) uint64 {
+	return 1<<(h&63) | 1<<((h>>6)&63) | 1<<((h>>12)&63) | 1<<((h>>18)&63)
 }
 
 // strHash hashes a string key of kind k; different kinds get different
@@ -48,6 +56,11 @@ func (f *filter) strHash(k Kind, s string) uint64 {
 
 // addrHash hashes an IP address (or a masked prefix with its length).
 func addrHash(a netip.Addr, bitsLen int) uint64 {
+	if a.Is4() {
+		// The common case, without As16's copy and byte swaps.
+		b := a.As4()
+		return mix(uint64(binary.BigEndian.Uint32(b[:])) | uint64(bitsLen)<<32 | 1<<40)
+	}
 	b := a.As16()
 	hi := binary.BigEndian.Uint64(b[:8])
 	lo := binary.BigEndian.Uint64(b[8:])

@@ -35,9 +35,9 @@ func newGate(patterns []string) gate {
 				best, bestScore = i, s
 			}
 		}
-		h := gramHash(uint32(p[best]) | uint32(p[best+1])<<8 | uint32(p[best+2])<<16 | uint32(p[best+3])<<24)
+		h := gramHash((uint32(p[best]) | uint32(p[best+1])<<8 | uint32(p[best+2])<<16 | uint32(p[best+3])<<24) | fold4)
 		g.bits[h/64] |= 1 << (h % 64)
-		b := uint16(p[best]) | uint16(p[best+1])<<8
+		b := (uint16(p[best]) | uint16(p[best+1])<<8) | fold2
 		g.bi[b/64] |= 1 << (b % 64)
 	}
 	return g
@@ -62,12 +62,10 @@ func commonness(c byte) int {
 
 func gramHash(g uint32) uint32 { return (g * 0x9e3779b1) >> (32 - gateBits) }
 
-func lowerByte(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
-}
+// fold maps upper-case ASCII letters to lower case by setting bit 5 of
+// every byte, which also folds a few punctuation pairs ('@' and '`', '['
+// and '{'): harmless in a necessary condition, and branch-free.
+const fold2, fold4 = 0x2020, 0x20202020
 
 // mayContain reports whether s can contain one of the gate's patterns.
 func (g *gate) mayContain(s string) bool {
@@ -75,12 +73,12 @@ func (g *gate) mayContain(s string) bool {
 		return true
 	}
 	for i := 0; i+4 <= len(s); i++ {
-		c0, c1 := lowerByte(s[i]), lowerByte(s[i+1])
-		b := uint16(c0) | uint16(c1)<<8
+		w := s[i : i+4]
+		b := (uint16(w[0]) | uint16(w[1])<<8) | fold2
 		if g.bi[b/64]&(1<<(b%64)) == 0 {
 			continue
 		}
-		h := gramHash(uint32(c0) | uint32(c1)<<8 | uint32(lowerByte(s[i+2]))<<16 | uint32(lowerByte(s[i+3]))<<24)
+		h := gramHash((uint32(w[0]) | uint32(w[1])<<8 | uint32(w[2])<<16 | uint32(w[3])<<24) | fold4)
 		if g.bits[h/64]&(1<<(h%64)) != 0 {
 			return true
 		}

@@ -388,7 +388,7 @@ func urlHost(v string) string {
 	if i := strings.Index(v, "://"); i >= 0 {
 		v = v[i+3:]
 	}
-	if i := strings.IndexAny(v, "/?#"); i >= 0 {
+	if i := authorityEnd(v); i >= 0 {
 		v = v[:i]
 	}
 	if i := strings.LastIndexByte(v, '@'); i >= 0 {
@@ -406,6 +406,17 @@ func urlHost(v string) string {
 	return v
 }
 
+// authorityEnd returns the index of the first '/', '?' or '#' in v, or -1:
+// strings.IndexAny would build its byte set on every call.
+func authorityEnd(v string) int {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c == '/' || c == '?' || c == '#' {
+			return i
+		}
+	}
+	return -1
+}
+
 // needsCanonical reports whether v may differ from its canonical form: an
 // upper-case letter in scheme or host, an explicit port, a fragment, a
 // missing path or a defanged spelling.
@@ -415,7 +426,7 @@ func needsCanonical(v string) bool {
 		return true
 	}
 	rest := v[i+3:]
-	end := strings.IndexAny(rest, "/?#")
+	end := authorityEnd(rest)
 	if end < 0 {
 		return true
 	}
