@@ -40,16 +40,12 @@ func run() error {
 	bin := flag.String("bin", "", "tansa binary (default: build ./cmd/tansa)")
 	flag.Parse()
 
-	work, err := os.MkdirTemp("", "tansa-crash-")
+	work, tansa, err := tansaproc.Workdir("tansa-crash-", *bin)
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(work)
-	if *bin == "" {
-		if *bin, err = tansaproc.Build(work); err != nil {
-			return err
-		}
-	}
+	*bin = tansa
 	data := filepath.Join(work, "data")
 	srv := &server{&tansaproc.Server{Bin: *bin, Data: data, Password: password, Ready: 5 * time.Second}}
 	if err := srv.Start(); err != nil {

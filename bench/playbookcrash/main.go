@@ -65,16 +65,12 @@ func run() error {
 	bin := flag.String("bin", "", "tansa binary (default: build ./cmd/tansa)")
 	flag.Parse()
 	start := time.Now()
-	work, err := os.MkdirTemp("", "tansa-pbcrash-")
+	work, tansa, err := tansaproc.Workdir("tansa-pbcrash-", *bin)
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(work)
-	if *bin == "" {
-		if *bin, err = tansaproc.Build(work); err != nil {
-			return err
-		}
-	}
+	*bin = tansa
 	// The EDR console: slow enough that kills land between a call and its
 	// record, and losing one answer in ten after acting (a 502).
 	fake := edrfake.NewDefender("crash-app", "crash-secret")

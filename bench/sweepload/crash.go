@@ -38,16 +38,12 @@ func crash(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	work, err := os.MkdirTemp("", "tansa-sweepcrash-")
+	work, tansa, err := tansaproc.Workdir("tansa-sweepcrash-", *bin)
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(work)
-	if *bin == "" {
-		if *bin, err = tansaproc.Build(work); err != nil {
-			return err
-		}
-	}
+	*bin = tansa
 	data := filepath.Join(work, "data")
 	srv := &tansaproc.Server{Bin: *bin, Data: data, Password: "sweep-crash-password"}
 	if err := srv.Start(); err != nil {

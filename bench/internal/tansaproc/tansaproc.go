@@ -17,6 +17,21 @@ import (
 	"time"
 )
 
+// Workdir makes a temporary directory named after prefix and, when bin
+// is empty, builds the binary into it. The caller removes work.
+func Workdir(prefix, bin string) (work, binary string, err error) {
+	if work, err = os.MkdirTemp("", prefix); err != nil {
+		return "", "", err
+	}
+	if bin == "" {
+		if bin, err = Build(work); err != nil {
+			os.RemoveAll(work)
+			return "", "", err
+		}
+	}
+	return work, bin, nil
+}
+
 // Build compiles ./cmd/tansa (run from the module's root) into dir and
 // returns the binary's path.
 func Build(dir string) (string, error) {
