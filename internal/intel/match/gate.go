@@ -37,8 +37,12 @@ func newGate(patterns []string) gate {
 		}
 		h := gramHash((uint32(p[best]) | uint32(p[best+1])<<8 | uint32(p[best+2])<<16 | uint32(p[best+3])<<24) | fold4)
 		g.bits[h/64] |= 1 << (h % 64)
-		b := (uint16(p[best]) | uint16(p[best+1])<<8) | fold2
-		g.bi[b/64] |= 1 << (b % 64)
+		// mayContain looks at every other position only, so a window
+		// starting at an odd position is found by its second bigram.
+		for _, b := range [2]uint16{uint16(p[best]) | uint16(p[best+1])<<8, uint16(p[best+1]) | uint16(p[best+2])<<8} {
+			b |= fold2
+			g.bi[b/64] |= 1 << (b % 64)
+		}
 	}
 	return g
 }
@@ -67,21 +71,28 @@ func gramHash(g uint32) uint32 { return (g * 0x9e3779b1) >> (32 - gateBits) }
 // and '{'): harmless in a necessary condition, and branch-free.
 const fold2, fold4 = 0x2020, 0x20202020
 
-// mayContain reports whether s can contain one of the gate's patterns.
+// mayContain reports whether s can contain one of the gate's patterns. It
+// tests the bigram at every even position p: a remembered window starting
+// at p has its first bigram there, one starting at p-1 its second; only
+// then does it test the two 4-byte windows.
 func (g *gate) mayContain(s string) bool {
 	if g.off {
 		return true
 	}
-	for i := 0; i+4 <= len(s); i++ {
-		w := s[i : i+4]
-		b := (uint16(w[0]) | uint16(w[1])<<8) | fold2
+	for p := 0; p+3 <= len(s); p += 2 {
+		b := (uint16(s[p]) | uint16(s[p+1])<<8) | fold2
 		if g.bi[b/64]&(1<<(b%64)) == 0 {
 			continue
 		}
-		h := gramHash((uint32(w[0]) | uint32(w[1])<<8 | uint32(w[2])<<16 | uint32(w[3])<<24) | fold4)
-		if g.bits[h/64]&(1<<(h%64)) != 0 {
+		if p+4 <= len(s) && g.has(s[p:p+4]) || p >= 1 && g.has(s[p-1:p+3]) {
 			return true
 		}
 	}
 	return false
+}
+
+// has reports whether the 4-byte window w is remembered.
+func (g *gate) has(w string) bool {
+	h := gramHash((uint32(w[0]) | uint32(w[1])<<8 | uint32(w[2])<<16 | uint32(w[3])<<24) | fold4)
+	return g.bits[h/64]&(1<<(h%64)) != 0
 }

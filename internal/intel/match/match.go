@@ -482,12 +482,38 @@ func (s *Snapshot) confirm(i int32, o Observable) bool {
 // lowerASCII returns s in lower case, allocating only when s has an
 // upper-case ASCII letter.
 func lowerASCII(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; 'A' <= c && c <= 'Z' {
-			return strings.ToLower(s)
-		}
+	if hasUpperASCII(s) {
+		return strings.ToLower(s)
 	}
 	return s
+}
+
+// hasUpperASCII reports whether s has a byte in 'A'..'Z'. It tests eight
+// bytes at a time (the "hasbetween" bit trick: a byte's high bit is set in
+// t exactly when 'A'-1 < byte < 'Z'+1), since hashes and domains, the
+// common observables, are long and already lower case.
+func hasUpperASCII(s string) bool {
+	const (
+		ones  = 0x0101010101010101
+		low7  = ones * 127
+		highs = ones * 128
+	)
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := s[i : i+8]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		x7 := x & low7
+		if (ones*(127+'Z'+1)-x7)&^x&(x7+ones*(127-('A'-1)))&highs != 0 {
+			return true
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' {
+			return true
+		}
+	}
+	return false
 }
 
 // Matcher holds the current Snapshot. Readers call Load (or Match) without

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"runtime"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -263,4 +264,52 @@ func BenchmarkBuild1M(b *testing.B) {
 		Build(inds, now)
 	}
 	b.ReportMetric(float64(b.N*len(inds))/b.Elapsed().Seconds(), "indicators/s")
+}
+
+func TestHasUpperASCII(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		for pos := range 17 {
+			b := []byte("0123456789abcdef\xff")
+			b[pos] = byte(c)
+			want := 'A' <= c && c <= 'Z'
+			if got := hasUpperASCII(string(b)); got != want {
+				t.Fatalf("hasUpperASCII(%q) = %v, want %v", b, got, want)
+			}
+		}
+	}
+}
+
+// TestGateNeverMissesAPattern checks the substring gate's promise: a text
+// that contains a pattern, in any case and at any offset, always passes.
+func TestGateNeverMissesAPattern(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const alpha = "abcXYZ019 /.;-\x80\xff"
+	word := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = alpha[r.IntN(len(alpha))]
+		}
+		return string(b)
+	}
+	for range 2000 {
+		var pats []string
+		for range 1 + r.IntN(5) {
+			pats = append(pats, strings.ToLower(word(4+r.IntN(8))))
+		}
+		g := newGate(pats)
+		p := pats[r.IntN(len(pats))]
+		if r.IntN(2) == 0 {
+			b := []byte(p)
+			for i, c := range b {
+				if 'a' <= c && c <= 'z' {
+					b[i] = c - 'a' + 'A'
+				}
+			}
+			p = string(b)
+		}
+		text := word(r.IntN(9)) + p + word(r.IntN(9))
+		if !g.mayContain(text) {
+			t.Fatalf("gate of %q refused %q", pats, text)
+		}
+	}
 }
