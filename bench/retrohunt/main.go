@@ -262,7 +262,18 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	ids, err := db.UpdatedIndicators(ctx, tenant, at)
+	// What the server's import listener does after an import, timed
+	// apart: the indicators' version, then their IDs and hunt keys.
+	var version string
+	var keys []service.Record
+	err = step("read the imported indicators' keys (the import listener)", func() error {
+		var err error
+		if version, err = db.IndicatorsVersion(ctx); err != nil {
+			return err
+		}
+		keys, err = db.UpdatedKeys(ctx, tenant, at)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -280,8 +291,8 @@ func run() error {
 	alerts := &counter{}
 	hunts := retro.New(db, db, svc, evs, alerts, db, retro.Options{})
 	var job retro.Job
-	err = step(fmt.Sprintf("retro-hunt of %d indicators over the stored events (90 days)", len(ids)), func() error {
-		jobs, err := hunts.Enqueue(ctx, tenant, retro.OriginImport, "bench", "bench", ids)
+	err = step(fmt.Sprintf("retro-hunt of %d indicators over the stored events (90 days)", len(keys)), func() error {
+		jobs, err := hunts.EnqueueKeys(ctx, tenant, retro.OriginImport, "bench", "bench", version, keys)
 		if err != nil {
 			return err
 		}

@@ -62,7 +62,7 @@ type backend interface {
 	retro.Indicators
 	retro.Tenants
 	feeds.Store
-	UpdatedIndicators(ctx context.Context, tenant string, at time.Time) ([]string, error)
+	UpdatedKeys(ctx context.Context, tenant string, at time.Time) ([]intelsvc.Record, error)
 	fleet.Store
 	cases.Store
 	alert.Store
@@ -538,7 +538,8 @@ func (s *Server) listenSyslog(ctx context.Context, l SyslogListener) (*collect.S
 // its snapshot, and the imported indicators are retro-hunted.
 type importListener struct {
 	store interface {
-		UpdatedIndicators(ctx context.Context, tenant string, at time.Time) ([]string, error)
+		UpdatedKeys(ctx context.Context, tenant string, at time.Time) ([]intelsvc.Record, error)
+		IndicatorsVersion(ctx context.Context) (string, error)
 	}
 	ioc   *ioc.Detector
 	hunts *retro.Service
@@ -548,7 +549,14 @@ type importListener struct {
 // Imported implements intelsvc.Listener.
 func (l *importListener) Imported(ctx context.Context, n intelsvc.ImportNotice) {
 	l.ioc.Changed()
-	ids, err := l.store.UpdatedIndicators(ctx, n.TenantID, n.At)
+	// The version first: the keys read after it are current as long as
+	// it stays the same, and the hunt then need not read them again.
+	version, err := l.store.IndicatorsVersion(ctx)
+	if err != nil {
+		l.log.Warn("retro-hunt: indicators version", "import", n.ImportID, "err", err)
+		version = ""
+	}
+	recs, err := l.store.UpdatedKeys(ctx, n.TenantID, n.At)
 	if err != nil {
 		l.log.Warn("retro-hunt: imported indicators", "import", n.ImportID, "err", err)
 		return
@@ -557,7 +565,7 @@ func (l *importListener) Imported(ctx context.Context, n intelsvc.ImportNotice) 
 	if n.Feed != "" {
 		origin, ref = retro.OriginFeed, n.Feed
 	}
-	if _, err := l.hunts.Enqueue(ctx, n.TenantID, origin, ref, n.Actor, ids); err != nil {
+	if _, err := l.hunts.EnqueueKeys(ctx, n.TenantID, origin, ref, n.Actor, version, recs); err != nil {
 		l.log.Warn("retro-hunt: enqueue", "import", n.ImportID, "err", err)
 	}
 }

@@ -145,6 +145,10 @@ type Indicators interface {
 	// a hunt found.
 	IndicatorsByID(ctx context.Context, ids []string) ([]service.Record, error)
 	AddSightings(ctx context.Context, s []service.NewSighting) error
+	// IndicatorsVersion returns a value that changes whenever an
+	// indicator is added or changed, so that keys read before a hunt
+	// runs are known to be current.
+	IndicatorsVersion(ctx context.Context) (string, error)
 }
 
 // Alerts receives the alerts hunts raise; internal/alert's Service

@@ -109,11 +109,16 @@ func (f *fixture) importAndHunt(tenant, doc string) []retro.Job {
 		f.t.Fatalf("%d import notices, want 1", len(f.heard.got))
 	}
 	n := f.heard.got[0]
-	ids, err := f.db.UpdatedIndicators(f.ctx, n.TenantID, n.At)
-	if err != nil || len(ids) != n.Added+n.Updated {
-		f.t.Fatalf("UpdatedIndicators: %d ids, %v; the import added %d and updated %d", len(ids), err, n.Added, n.Updated)
+	// As the server's import listener does: the version, then the keys.
+	version, err := f.db.IndicatorsVersion(f.ctx)
+	if err != nil {
+		f.t.Fatal(err)
 	}
-	jobs, err := f.hunts.Enqueue(f.ctx, tenant, retro.OriginImport, n.ImportID, n.Actor, ids)
+	recs, err := f.db.UpdatedKeys(f.ctx, n.TenantID, n.At)
+	if err != nil || len(recs) != n.Added+n.Updated {
+		f.t.Fatalf("UpdatedKeys: %d, %v; the import added %d and updated %d", len(recs), err, n.Added, n.Updated)
+	}
+	jobs, err := f.hunts.EnqueueKeys(f.ctx, tenant, retro.OriginImport, n.ImportID, n.Actor, version, recs)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -295,5 +300,49 @@ func TestCallersSeeTheirTenantsHuntsOnly(t *testing.T) {
 	}
 	if _, err := f.hunts.SetRetroDays(f.ctx, adminA, "", 0); tansa.KindOf(err) != tansa.Invalid {
 		t.Errorf("a window of 0 days: %v", err)
+	}
+}
+
+// A hunt uses the keys given when it was queued only while no indicator
+// has changed since they were read; otherwise it reads them again.
+func TestKeysGivenAtEnqueueAreUsedOnlyWhileCurrent(t *testing.T) {
+	f := newFixture(t)
+	f.event(f.A, "a-1", time.Hour, map[string]any{"source.ip": "45.77.9.9"})
+	f.heard.got = nil
+	if _, err := f.intel.Import(f.ctx, f.sys, []byte("45.77.1.1\n"), service.ImportInput{Format: importer.FormatText, TenantID: f.A, Source: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	version, err := f.db.IndicatorsVersion(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := f.db.UpdatedKeys(f.ctx, f.A, f.heard.got[0].At)
+	if err != nil || len(recs) != 1 || recs[0].Indicator.Value != "45.77.1.1" {
+		t.Fatalf("UpdatedKeys = %+v, %v", recs, err)
+	}
+	// Keys that differ from the stored indicator show which were used.
+	forged := slices.Clone(recs)
+	forged[0].Indicator.Value = "45.77.9.9"
+	hunt := func(version string) []string {
+		jobs, err := f.hunts.EnqueueKeys(f.ctx, f.A, retro.OriginImport, "imp", "test", version, forged)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for f.hunts.RunOne(f.ctx) {
+		}
+		return f.hits(jobs[0].ID)
+	}
+	if got := hunt("1/1"); len(got) != 0 {
+		t.Errorf("a hunt with keys of another version found %v; it must read the stored ones", got)
+	}
+	if got := hunt(version); !slices.Equal(got, []string{"45.77.9.9@a-1"}) {
+		t.Errorf("a hunt with current keys found %v, want the given keys' hit", got)
+	}
+	// Any import changes the version: the stored keys count again.
+	if _, err := f.intel.Import(f.ctx, f.sys, []byte("45.77.2.2\n"), service.ImportInput{Format: importer.FormatText, TenantID: f.A, Source: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := hunt(version); len(got) != 0 {
+		t.Errorf("a hunt with keys read before a later import found %v", got)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -44,7 +45,21 @@ type Service struct {
 	tenants Tenants
 	opt     Options
 	wake    chan struct{}
+
+	mu   sync.Mutex
+	memo map[string]keyMemo // by job ID: keys given at enqueue, until the job runs
 }
+
+// keyMemo is the keys of a queued job's indicators, in the job's order,
+// as read at version.
+type keyMemo struct {
+	version string
+	recs    []service.Record
+}
+
+// maxMemos bounds the queued jobs whose keys are kept: a job beyond it
+// reads its keys when it runs.
+const maxMemos = 64
 
 // New returns the service. events is the event store's observable index.
 func New(store Store, inds Indicators, finder Finder, events Index, alerts Alerts, tenants Tenants, opt Options) *Service {
@@ -61,7 +76,7 @@ func New(store Store, inds Indicators, finder Finder, events Index, alerts Alert
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Service{store: store, inds: inds, finder: finder, events: events, alerts: alerts, tenants: tenants, opt: opt,
-		wake: make(chan struct{}, 1)}
+		wake: make(chan struct{}, 1), memo: map[string]keyMemo{}}
 }
 
 func (s *Service) now() time.Time { return s.opt.Now().UTC().Truncate(time.Microsecond) }
@@ -95,6 +110,52 @@ func (s *Service) Enqueue(ctx context.Context, tenant string, origin Origin, ref
 	}
 	s.signal()
 	return jobs, nil
+}
+
+// EnqueueKeys is Enqueue for indicators whose hunt keys the caller read
+// (as HuntKeys returns them) after version was current: when no indicator
+// has changed by the time a job runs (the version is the same), the job
+// hunts with these keys instead of reading the indicators again — a fifth
+// of a 100,000-indicator hunt's CPU. The keys live in memory only: a job
+// resumed after a restart reads them.
+func (s *Service) EnqueueKeys(ctx context.Context, tenant string, origin Origin, ref, actor, version string, recs []service.Record) ([]Job, error) {
+	ids := make([]string, len(recs))
+	for i, r := range recs {
+		ids[i] = r.ID
+	}
+	jobs, err := s.Enqueue(ctx, tenant, origin, ref, actor, ids)
+	if err != nil || version == "" {
+		return jobs, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, j := range jobs {
+		if len(s.memo) < maxMemos {
+			s.memo[j.ID] = keyMemo{version: version, recs: recs}
+		}
+	}
+	return jobs, nil
+}
+
+// takeMemo returns, and forgets, the keys given for j when they are still
+// current; nil when the job must read them.
+func (s *Service) takeMemo(ctx context.Context, j *Job) []service.Record {
+	s.mu.Lock()
+	m, ok := s.memo[j.ID]
+	delete(s.memo, j.ID)
+	s.mu.Unlock()
+	if !ok || len(m.recs) != len(j.Indicators) {
+		return nil
+	}
+	for i, id := range j.Indicators {
+		if m.recs[i].ID != id {
+			return nil
+		}
+	}
+	if v, err := s.inds.IndicatorsVersion(ctx); err != nil || v != m.version {
+		return nil // changed since (revoked, allowlisted…): read them again
+	}
+	return m.recs
 }
 
 func (s *Service) signal() {
@@ -192,7 +253,7 @@ func (s *Service) run(ctx context.Context, j *Job) error {
 	// come from the main database and the lookup reads the event store,
 	// so on two cores the one costs no wall time beside the other.
 	kctx, cancel := context.WithCancel(ctx)
-	keys := s.prefetchKeys(kctx, j.Indicators)
+	keys := s.prefetchKeys(kctx, j.Indicators, s.takeMemo(ctx, j))
 	defer func() {
 		cancel()
 		for range keys { // wait for the reader to stop
@@ -261,16 +322,24 @@ type keyBatch struct {
 
 // prefetchKeys reads the keys of ids a batch at a time, one batch ahead
 // of the reader, and closes the channel after the last batch, the first
-// error or when ctx ends. The keys alone: decoding 100,000 stored records
-// cost more than the whole index lookup; only those found are read whole.
-func (s *Service) prefetchKeys(ctx context.Context, ids []string) <-chan keyBatch {
+// error or when ctx ends; memo, when not nil, holds them already, in ids'
+// order. The keys alone: decoding 100,000 stored records cost more than
+// the whole index lookup; only those found are read whole.
+func (s *Service) prefetchKeys(ctx context.Context, ids []string, memo []service.Record) <-chan keyBatch {
 	chunk := max(s.opt.Batch, 1)
 	out := make(chan keyBatch, 1)
 	go func() {
 		defer close(out)
 		for start := 0; start < len(ids); start += chunk {
-			part := ids[start:min(start+chunk, len(ids))]
-			recs, err := s.inds.HuntKeys(ctx, part)
+			end := min(start+chunk, len(ids))
+			part := ids[start:end]
+			var recs []service.Record
+			var err error
+			if memo != nil {
+				recs = memo[start:end]
+			} else {
+				recs, err = s.inds.HuntKeys(ctx, part)
+			}
 			select {
 			case out <- keyBatch{ids: part, recs: recs, err: err}:
 			case <-ctx.Done():

@@ -36,16 +36,21 @@ func (db *DB) IndicatorsByID(ctx context.Context, ids []string) ([]service.Recor
 // columns a retro-hunt selects and looks them up by (the stored JSON is
 // not read), in no particular order; unknown IDs are left out.
 func (db *DB) HuntKeys(ctx context.Context, ids []string) ([]service.Record, error) {
-	return db.indicatorsIn(ctx, ids, "id, tenant_id, type, value, tlp, revoked, allowlisted", func(rows *sql.Rows) (service.Record, error) {
-		var r service.Record
-		var typ, tlp string
-		var revoked int64
-		if err := rows.Scan(&r.ID, &r.Indicator.TenantID, &typ, &r.Indicator.Value, &tlp, &revoked, &r.Indicator.Allowlisted); err != nil {
-			return r, err
-		}
-		r.Indicator.Type, r.Indicator.TLP, r.Indicator.Revoked = intel.Type(typ), intel.TLP(tlp), revoked != 0
-		return r, nil
-	})
+	return db.indicatorsIn(ctx, ids, huntKeyCols, scanHuntKeys)
+}
+
+// huntKeyCols are the columns HuntKeys reads, in scanHuntKeys' order.
+const huntKeyCols = "id, tenant_id, type, value, tlp, revoked, allowlisted"
+
+func scanHuntKeys(rows *sql.Rows) (service.Record, error) {
+	var r service.Record
+	var typ, tlp string
+	var revoked int64
+	if err := rows.Scan(&r.ID, &r.Indicator.TenantID, &typ, &r.Indicator.Value, &tlp, &revoked, &r.Indicator.Allowlisted); err != nil {
+		return r, err
+	}
+	r.Indicator.Type, r.Indicator.TLP, r.Indicator.Revoked = intel.Type(typ), intel.TLP(tlp), revoked != 0
+	return r, nil
 }
 
 // indicatorsIn reads cols of the indicators with the given IDs, 500 IDs
@@ -129,6 +134,26 @@ func (db *DB) UpdatedIndicators(ctx context.Context, tenant string, at time.Time
 		ids = append(ids, id)
 	}
 	return ids, rows.Err()
+}
+
+// UpdatedKeys is UpdatedIndicators with each indicator's hunt keys (as
+// HuntKeys returns them), in no particular order: the rows are read for their IDs
+// anyway, and a hunt enqueued with their keys need not read them again.
+func (db *DB) UpdatedKeys(ctx context.Context, tenant string, at time.Time) ([]service.Record, error) {
+	rows, err := db.r.QueryContext(ctx, db.d.Q("SELECT "+huntKeyCols+" FROM intel_indicators WHERE tenant_id = ? AND updated = ?"), tenant, Micros(at))
+	if err != nil {
+		return nil, fmt.Errorf("updated indicators: %w", err)
+	}
+	defer rows.Close()
+	var out []service.Record
+	for rows.Next() {
+		r, err := scanHuntKeys(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 // AddSightings appends sightings to stored indicators in one transaction.
