@@ -73,15 +73,18 @@ func ParseJSON(line []byte, opts Options) (*tansa.Event, error) {
 		Fields:   map[string]any{},
 	}
 	ev.ID = eventID(opts.TenantID, opts.Source, raw, 0)
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var doc map[string]any
-	if err := dec.Decode(&doc); err != nil || doc == nil {
-		if err == nil {
-			err = fmt.Errorf("not a JSON object")
+	doc, ok := decodeObject(raw)
+	if !ok {
+		// Not an object, or not valid JSON: encoding/json says which.
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(&doc); err != nil || doc == nil {
+			if err == nil {
+				err = fmt.Errorf("not a JSON object")
+			}
+			ev.ParseError = "json: " + err.Error()
+			return ev, fmt.Errorf("parse windows json: %w", err)
 		}
-		ev.ParseError = "json: " + err.Error()
-		return ev, fmt.Errorf("parse windows json: %w", err)
 	}
 	layout := DetectLayout(doc)
 	f := ev.Fields
@@ -111,6 +114,10 @@ func ParseJSON(line []byte, opts Options) (*tansa.Event, error) {
 			if k == "EventData" || k == "UserData" {
 				switch x := v.(type) {
 				case string:
+					if inner, ok := decodeObject([]byte(x)); ok {
+						liftObject(inner, f)
+						continue
+					}
 					var inner map[string]any
 					d := json.NewDecoder(strings.NewReader(x))
 					d.UseNumber()

@@ -373,3 +373,46 @@ func TestRawJSONRoundTrip(t *testing.T) {
 		t.Fatal("no records read")
 	}
 }
+
+// evtxJSON renders every record of the shared EVTX files as the import
+// client sends them (RawJSON).
+func evtxJSON(b testing.TB) [][]byte {
+	var out [][]byte
+	for _, f := range evtxFiles(b, shareddata.Path(b, "evtx")) {
+		ReadEVTXFile(f, Options{RawJSON: true}, func(ev *tansa.Event) error {
+			out = append(out, ev.Raw)
+			return nil
+		})
+	}
+	if len(out) == 0 {
+		b.Fatal("no records")
+	}
+	return out
+}
+
+// BenchmarkParseJSONEVTX is the server's share of an EVTX import: parsing
+// the JSON renderings of all shared EVTX records.
+func BenchmarkParseJSONEVTX(b *testing.B) {
+	docs := evtxJSON(b)
+	size := 0
+	for _, d := range docs {
+		size += len(d)
+	}
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	events := 0
+	for i := 0; i < b.N; i++ {
+		for _, d := range docs {
+			if _, err := ParseJSON(d, Options{}); err != nil {
+				b.Fatal(err)
+			}
+			events++
+		}
+	}
+	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+	if cpu := cpuTime() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(events)/cpu.Seconds(), "events/cpu-s")
+	}
+}
