@@ -228,10 +228,24 @@ file reports its counts and any records that could not be read.`)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			w := &evtxBatcher{ctx: ctx, h: h, st: st, statePath: *state, batch: *batch, bar: bar,
+				report: func(f *evtxFile, err error) { reports <- report{f.path, f.n, f.sent, f.problems, err} }}
 			for path := range jobs {
-				n, sent, problems, err := ingestOne(ctx, h, st, *state, path, kind, *batch, bar)
-				reports <- report{path, n, sent, problems, err}
+				fk, err := fileKind(path, kind)
+				if err == nil && fk == collect.FileEVTX {
+					w.add(path)
+					continue
+				}
+				if err == nil {
+					// Other files go alone, after the EVTX records before them.
+					w.flushPending()
+					n, sent, problems, err := ingestOne(ctx, h, st, *state, path, fk, *batch, bar)
+					reports <- report{path, n, sent, problems, err}
+					continue
+				}
+				reports <- report{path, 0, 0, nil, err}
 			}
+			w.flushPending()
 		}()
 	}
 	go func() {
@@ -315,11 +329,6 @@ func ingestOne(ctx context.Context, h *hecSender, st *ingestState, statePath, pa
 	}
 	if prev.Done {
 		return prev.Sent, 0, nil, nil
-	}
-	if kind == "" {
-		if kind, err = collect.DetectFile(path); err != nil {
-			return 0, 0, nil, err
-		}
 	}
 	source := url.QueryEscape("file:" + filepath.Base(path))
 	var (
