@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -136,12 +135,11 @@ func (in *Inputs) HECEvent(w http.ResponseWriter, r *http.Request, tenant string
 		return
 	}
 	now := in.now().UTC()
-	dec := json.NewDecoder(bytes.NewReader(body))
+	dec := hecEventReader{b: body}
 	var recs []Record
 	for i := 0; ; i++ {
-		var ev hecEvent
-		err := dec.Decode(&ev)
-		if errors.Is(err, io.EOF) {
+		ev, eof, err := dec.next()
+		if eof {
 			break
 		}
 		n := i
