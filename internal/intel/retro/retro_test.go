@@ -346,3 +346,24 @@ func TestKeysGivenAtEnqueueAreUsedOnlyWhileCurrent(t *testing.T) {
 		t.Errorf("a hunt with keys read before a later import found %v", got)
 	}
 }
+
+// Hits are stored many to a statement; a hit stored twice (the same
+// hunt, indicator, source and event) is kept once.
+func TestHitsAreStoredOnce(t *testing.T) {
+	f := newFixture(t)
+	jobs, err := f.hunts.Enqueue(f.ctx, f.A, retro.OriginImport, "imp", "test", []string{"x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hits []retro.Hit
+	for i := range 250 {
+		hits = append(hits, retro.Hit{HuntID: jobs[0].ID, IndicatorID: "ind", Value: "45.77.1.1", Source: "events",
+			Ref: fmt.Sprintf("e-%d", i%200), Time: f.now.Add(-time.Duration(i) * time.Minute)})
+	}
+	if err := f.db.AddHits(f.ctx, hits); err != nil {
+		t.Fatal(err)
+	}
+	if _, n, err := f.db.Hits(f.ctx, jobs[0].ID, access.Page{Limit: 1}); err != nil || n != 200 {
+		t.Errorf("%d hits stored, %v; want the 200 distinct ones", n, err)
+	}
+}
