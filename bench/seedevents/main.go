@@ -65,6 +65,7 @@ func run() error {
 	runs := flag.Int("runs", 20, "runs of each search")
 	prof := flag.String("cpuprofile", "", "write the loading's CPU profile here")
 	sprof := flag.String("searchprofile", "", "write the searches' CPU profile here")
+	mprof := flag.String("memprofile", "", "write the loading's allocation profile here")
 	only := flag.String("only", "", "run only the searches whose name contains this")
 	flag.Parse()
 	if *prof != "" {
@@ -152,6 +153,17 @@ func run() error {
 	default:
 	}
 	pprof.StopCPUProfile()
+	if *mprof != "" {
+		f, err := os.Create(*mprof)
+		if err != nil {
+			return err
+		}
+		err = pprof.Lookup("allocs").WriteTo(f, 0)
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
 	if *n > 0 {
 		el := time.Since(start)
 		fmt.Printf("added %d events in %.1f s (%.0f/s wall), %.1f CPU-s (%.1f µs per event)\n", *n, el.Seconds(), float64(*n)/el.Seconds(),
