@@ -234,10 +234,13 @@ func (s *Events) encode(recs []events.Record) *encoded {
 		raws[i], evs[i], obs[i] = r.Event.Raw, r.Event, r.Observables
 	}
 	e.timesB = encodeTimes(e.times)
-	e.raws = s.c.encodeChunks(len(recs), func(buf []byte, lo, hi int) []byte { return encodeRaw(buf, raws[lo:hi]) })
-	e.dats = s.c.encodeChunks(len(recs), func(buf []byte, lo, hi int) []byte { return encodeData(buf, evs[lo:hi], obs[lo:hi]) })
+	sc := s.c.getScratch()
+	defer s.c.putScratch(sc)
+	e.raws = s.c.encodeChunks(&sc.plain, len(recs), func(buf []byte, lo, hi int) []byte { return encodeRaw(buf, raws[lo:hi]) })
+	e.dats = s.c.encodeChunks(&sc.plain, len(recs), func(buf []byte, lo, hi int) []byte { return sc.data.encode(buf, evs[lo:hi], obs[lo:hi]) })
+	e.words = make([]string, 0, len(e.raws))
 	for lo := 0; lo < len(recs); lo += chunkEvents {
-		e.words = append(e.words, blockWords(raws[lo:min(lo+chunkEvents, len(recs))]))
+		e.words = append(e.words, sc.words.document(raws[lo:min(lo+chunkEvents, len(recs))]))
 	}
 	return e
 }
@@ -492,36 +495,28 @@ func (s *Events) insertBlock(ctx context.Context, tx *sql.Tx, tid int64, tenant 
 	if err := s.ins.InsertRows(ctx, tx, insIDs, "", 2, args); err != nil {
 		return 0, fmt.Errorf("index event ids: %w", err)
 	}
-	pos := map[int64][]byte{}
-	var order []int64
-	last := map[int64]int{}
-	add := func(i int, h int64) {
-		l, ok := last[h]
-		if !ok {
-			order = append(order, h)
-			l = 0
-		} else if l == i+1 {
-			return // two observables of one event with the same hash
-		}
-		pos[h] = binary.AppendUvarint(pos[h], uint64(i+1-l))
-		last[h] = i + 1
-	}
+	sc := s.c.getScratch()
+	defer s.c.putScratch(sc)
+	rows := &sc.obs
+	rows.reset()
 	for i, r := range b.recs {
 		for _, o := range r.Observables {
-			add(i, obsHash(tenant, o.Value))
+			rows.add(i, obsHash(tenant, o.Value))
 			if o.Type == normalize.IP {
 				for _, p := range ipPrefixes(o.Value) {
-					add(i, prefixHash(tenant, p))
+					rows.add(i, prefixHash(tenant, p))
 				}
 			}
 		}
 	}
 	// In key order, each row goes next to the previous one in the
 	// epoch's part of the index: the B-tree pages stay in cache.
-	slices.Sort(order)
-	args = args[:0]
-	for _, h := range order {
-		args = append(args, epoch(block), h, block, pos[h])
+	order, pos := rows.rows()
+	// Every row shares the epoch and block: box them once, not per row.
+	args = slices.Grow(args[:0], 4*len(order))
+	ep, bl := any(epoch(block)), any(block)
+	for k, h := range order {
+		args = append(args, ep, h, bl, pos[k])
 	}
 	if err := s.ins.InsertRows(ctx, tx, insObservables, "", 4, args); err != nil {
 		return 0, fmt.Errorf("index observables: %w", err)

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -43,6 +45,103 @@ func ref(block int64, pos int) int64 { return block<<refBits | int64(pos) }
 type codec struct {
 	enc *zstd.Encoder
 	dec *zstd.Decoder
+	// scratch holds *encodeScratch: the buffers an encode reuses, kept
+	// from one Put to the next so that a busy ingest allocates them once.
+	scratch sync.Pool
+}
+
+// encodeScratch is the reusable working space of encoding one block.
+type encodeScratch struct {
+	plain []byte // a chunk's plain bytes before compression
+	data  dataEncoder
+	words chunkWords
+	obs   obsRows
+}
+
+// obsRows gathers a block's event_observables rows: for each key, the
+// positions of the events that mention it, as uvarint differences (plus
+// one) from the previous. Positions are kept as linked lists in one slice
+// and written out at the end, so that a block's tens of thousands of keys
+// cost no allocation each.
+type obsRows struct {
+	index map[int64]int32 // a key's place in keys
+	keys  []obsKey
+	nodes []obsNode
+	order []int64
+	buf   []byte
+	pos   [][]byte
+}
+
+type obsKey struct {
+	h           int64
+	first, last int32 // the key's first and last node
+	at          int   // the last position added plus one
+}
+
+type obsNode struct{ pos, next int32 }
+
+func (o *obsRows) reset() {
+	if o.index == nil {
+		o.index = map[int64]int32{}
+	}
+	clear(o.index)
+	o.keys, o.nodes = o.keys[:0], o.nodes[:0]
+}
+
+// add notes that the event at position i mentions key h.
+func (o *obsRows) add(i int, h int64) {
+	k, ok := o.index[h]
+	if ok && o.keys[k].at == i+1 {
+		return // two observables of one event with the same hash
+	}
+	n := int32(len(o.nodes))
+	o.nodes = append(o.nodes, obsNode{pos: int32(i), next: -1})
+	if !ok {
+		o.index[h] = int32(len(o.keys))
+		o.keys = append(o.keys, obsKey{h: h, first: n, last: n, at: i + 1})
+		return
+	}
+	key := &o.keys[k]
+	o.nodes[key.last].next = n
+	key.last, key.at = n, i+1
+}
+
+// rows returns the keys in order and each one's positions column; both
+// are valid until the next reset.
+func (o *obsRows) rows() ([]int64, [][]byte) {
+	slices.SortFunc(o.keys, func(a, b obsKey) int { return cmp.Compare(a.h, b.h) })
+	o.order, o.buf, o.pos = o.order[:0], o.buf[:0], o.pos[:0]
+	ends := make([]int, 0, len(o.keys))
+	for _, key := range o.keys {
+		o.order = append(o.order, key.h)
+		prev := 0
+		for n := key.first; n >= 0; n = o.nodes[n].next {
+			p := int(o.nodes[n].pos) + 1
+			o.buf = binary.AppendUvarint(o.buf, uint64(p-prev))
+			prev = p
+		}
+		ends = append(ends, len(o.buf))
+	}
+	start := 0
+	for _, end := range ends {
+		o.pos = append(o.pos, o.buf[start:end:end])
+		start = end
+	}
+	return o.order, o.pos
+}
+
+// getScratch returns working space for one encode; putScratch gives it
+// back.
+func (c *codec) getScratch() *encodeScratch {
+	if sc, ok := c.scratch.Get().(*encodeScratch); ok {
+		return sc
+	}
+	return &encodeScratch{}
+}
+
+func (c *codec) putScratch(sc *encodeScratch) {
+	sc.words.trim()
+	c.scratch.Put(sc)
 }
 
 func newCodec() (*codec, error) {
@@ -89,13 +188,12 @@ func appendTimes(out []int64, b []byte, n int) ([]int64, error) {
 }
 
 // encodeChunks compresses the events in chunks of chunkEvents, enc
-// building each chunk's plain bytes.
-func (c *codec) encodeChunks(n int, enc func(buf []byte, lo, hi int) []byte) [][]byte {
-	var out [][]byte
-	var plain []byte
+// building each chunk's plain bytes in *plain.
+func (c *codec) encodeChunks(plain *[]byte, n int, enc func(buf []byte, lo, hi int) []byte) [][]byte {
+	out := make([][]byte, 0, (n+chunkEvents-1)/chunkEvents)
 	for lo := 0; lo < n; lo += chunkEvents {
-		plain = enc(plain[:0], lo, min(lo+chunkEvents, n))
-		out = append(out, c.enc.EncodeAll(plain, nil))
+		*plain = enc((*plain)[:0], lo, min(lo+chunkEvents, n))
+		out = append(out, c.enc.EncodeAll(*plain, nil))
 	}
 	return out
 }
@@ -146,6 +244,30 @@ const (
 // parse errors, the fields column by column (a sorted list of names, then
 // each name's values in event order), and the observables.
 func encodeData(buf []byte, evs []*tansa.Event, obs [][]normalize.Observable) []byte {
+	var d dataEncoder
+	return d.encode(buf, evs, obs)
+}
+
+// dataEncoder builds data chunks (encodeData), keeping its scratch space
+// from one chunk to the next: a block's chunks are encoded one after the
+// other, and growing every column's lists anew per chunk was most of what
+// the store allocated.
+type dataEncoder struct {
+	col    map[string]int32 // a field name's column in this chunk
+	names  []string         // the chunk's field names, by column
+	count  []int32          // values per column, then where its values start
+	order  []int32          // columns sorted by name
+	vals   []fieldValue     // every value of the chunk, in event order
+	sorted []fieldValue     // vals grouped by column, in event order in each
+}
+
+// fieldValue is the value v of column c at event position i of a chunk.
+type fieldValue struct {
+	c, i int32
+	v    any
+}
+
+func (d *dataEncoder) encode(buf []byte, evs []*tansa.Event, obs [][]normalize.Observable) []byte {
 	buf = binary.AppendUvarint(buf, uint64(len(evs)))
 	for _, ev := range evs {
 		buf = appendString(buf, ev.ID)
@@ -163,39 +285,64 @@ func encodeData(buf []byte, evs []*tansa.Event, obs [][]normalize.Observable) []
 	for _, ev := range evs {
 		buf = appendString(buf, ev.ParseError)
 	}
-	// One pass over each event's fields gathers every column's values in
-	// event order; a mixed chunk has many names that most events lack, so
-	// looking each name up in every event would cost names × events.
-	col := map[string]int{}
-	var cols []fieldColumn
+	// One pass over each event's fields gathers every value with its
+	// column, in event order; a mixed chunk has many names that most
+	// events lack, so looking each name up in every event would cost
+	// names × events. A counting sort then groups the values by column.
+	if d.col == nil {
+		d.col = map[string]int32{}
+	}
+	clear(d.col)
+	d.names, d.count, d.vals = d.names[:0], d.count[:0], d.vals[:0]
 	for i, ev := range evs {
 		for k, v := range ev.Fields {
-			c, ok := col[k]
+			c, ok := d.col[k]
 			if !ok {
-				c = len(cols)
-				col[k] = c
-				cols = append(cols, fieldColumn{name: k})
+				c = int32(len(d.names))
+				d.col[k] = c
+				d.names = append(d.names, k)
+				d.count = append(d.count, 0)
 			}
-			cols[c].at = append(cols[c].at, i)
-			cols[c].vals = append(cols[c].vals, v)
+			d.count[c]++
+			d.vals = append(d.vals, fieldValue{c: c, i: int32(i), v: v})
 		}
 	}
-	slices.SortFunc(cols, func(a, b fieldColumn) int { return strings.Compare(a.name, b.name) })
-	buf = binary.AppendUvarint(buf, uint64(len(cols)))
-	for _, c := range cols {
-		buf = appendString(buf, c.name)
-		next := 0
-		for j, i := range c.at {
-			for ; next < i; next++ {
+	d.order = d.order[:0]
+	for c := range d.names {
+		d.order = append(d.order, int32(c))
+	}
+	slices.SortFunc(d.order, func(a, b int32) int { return strings.Compare(d.names[a], d.names[b]) })
+	start := int32(0)
+	for _, c := range d.order {
+		n := d.count[c]
+		d.count[c] = start
+		start += n
+	}
+	d.sorted = slices.Grow(d.sorted[:0], len(d.vals))[:len(d.vals)]
+	for _, fv := range d.vals {
+		d.sorted[d.count[fv.c]] = fv
+		d.count[fv.c]++
+	}
+	buf = binary.AppendUvarint(buf, uint64(len(d.order)))
+	rest := d.sorted
+	for _, c := range d.order {
+		buf = appendString(buf, d.names[c])
+		next := int32(0)
+		for len(rest) > 0 && rest[0].c == c {
+			for ; next < rest[0].i; next++ {
 				buf = append(buf, tagAbsent)
 			}
-			buf = appendValue(buf, c.vals[j])
+			buf = appendValue(buf, rest[0].v)
 			next++
+			rest = rest[1:]
 		}
-		for ; next < len(evs); next++ {
+		for ; next < int32(len(evs)); next++ {
 			buf = append(buf, tagAbsent)
 		}
 	}
+	// The values hold the events' strings; let them go with the events.
+	clear(d.vals)
+	clear(d.sorted)
 	for _, os := range obs {
 		buf = binary.AppendUvarint(buf, uint64(len(os)))
 		for _, o := range os {
@@ -204,14 +351,6 @@ func encodeData(buf []byte, evs []*tansa.Event, obs [][]normalize.Observable) []
 		}
 	}
 	return buf
-}
-
-// fieldColumn is one field name's values in a chunk: vals[j] belongs to
-// the event at position at[j].
-type fieldColumn struct {
-	name string
-	at   []int
-	vals []any
 }
 
 func boolByte(b bool) byte {

@@ -1,7 +1,9 @@
 package sqlite
 
 import (
+	"encoding/binary"
 	"reflect"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -33,7 +35,7 @@ func TestBlockRoundTrip(t *testing.T) {
 		evs = append(evs, ev)
 		obs = append(obs, []normalize.Observable{{Type: normalize.IP, Value: "192.0.2.1"}})
 	}
-	dat := c.encodeChunks(len(evs), func(buf []byte, lo, hi int) []byte { return encodeData(buf, evs[lo:hi], obs[lo:hi]) })
+	dat := c.encodeChunks(new([]byte), len(evs), func(buf []byte, lo, hi int) []byte { return encodeData(buf, evs[lo:hi], obs[lo:hi]) })
 	if len(dat) != 3 {
 		t.Fatalf("%d chunks for 300 events, want 3", len(dat))
 	}
@@ -194,4 +196,61 @@ func FuzzMatchText(f *testing.F) {
 			t.Fatalf("%q in %q: match %v, the words say %v", text, raw, got, want)
 		}
 	})
+}
+
+// A dataEncoder, chunkWords and obsRows reused across chunks and blocks
+// (as a pooled encodeScratch is) give exactly what fresh ones give: no
+// column, word or position of one chunk leaks into the next.
+func TestEncodeScratchReuse(t *testing.T) {
+	chunk := func(seed int) ([]*tansa.Event, [][]normalize.Observable, [][]byte) {
+		var evs []*tansa.Event
+		var obs [][]normalize.Observable
+		var raws [][]byte
+		for i := range 40 + seed {
+			f := map[string]any{"n": int64(i), "seed" + strconv.Itoa(seed): "x" + strconv.Itoa(i%3)}
+			if i%3 == seed%3 {
+				f["odd"] = []string{"a", strconv.Itoa(seed)}
+			}
+			evs = append(evs, &tansa.Event{ID: strconv.Itoa(seed) + "-" + strconv.Itoa(i), Fields: f})
+			obs = append(obs, []normalize.Observable{{Type: normalize.IP, Value: "192.0.2." + strconv.Itoa(i%7)}})
+			raws = append(raws, []byte("word"+strconv.Itoa(seed)+" common Ünïcode "+strconv.Itoa(i%5)))
+		}
+		return evs, obs, raws
+	}
+	var d dataEncoder
+	var w chunkWords
+	var o obsRows
+	var buf []byte
+	for seed := range 5 {
+		evs, obs, raws := chunk(seed)
+		buf = d.encode(buf[:0], evs, obs)
+		if want := encodeData(nil, evs, obs); string(buf) != string(want) {
+			t.Fatalf("chunk %d: reused encoder wrote %d bytes unlike a fresh one's %d", seed, len(buf), len(want))
+		}
+		if got, want := w.document(raws), blockWords(raws); got != want {
+			t.Fatalf("chunk %d: words %q, want %q", seed, got, want)
+		}
+		// The reference: the map of positions insertBlock built before.
+		o.reset()
+		pos := map[int64][]byte{}
+		last := map[int64]int{}
+		for i := range evs {
+			for _, h := range []int64{int64(i % 7), int64(i % 7), int64(100 + seed), int64(-i)} {
+				o.add(i, h)
+				if l, ok := last[h]; !ok || l != i+1 {
+					pos[h] = binary.AppendUvarint(pos[h], uint64(i+1-l))
+					last[h] = i + 1
+				}
+			}
+		}
+		order, got := o.rows()
+		if len(order) != len(pos) || !slices.IsSorted(order) {
+			t.Fatalf("chunk %d: keys %v", seed, order)
+		}
+		for k, h := range order {
+			if string(got[k]) != string(pos[h]) {
+				t.Fatalf("chunk %d: key %d positions %v, want %v", seed, h, got[k], pos[h])
+			}
+		}
+	}
 }

@@ -207,21 +207,73 @@ func (m *matcher) has(w textWord) bool {
 // blockWords returns the distinct words of raws separated by spaces: the
 // full-text document of a chunk.
 func blockWords(raws [][]byte) string {
-	var buf []byte
-	var spans []span
-	seen := make(map[string]struct{}, 1024)
-	var words []string
+	var w chunkWords
+	return w.document(raws)
+}
+
+// chunkWords builds the full-text documents of a block's chunks one after
+// the other (blockWords), keeping its buffers and the words it has met:
+// most words of a chunk (field names, actions, device names) recur in the
+// next, and are then neither allocated nor hashed into a fresh map again.
+type chunkWords struct {
+	buf   []byte
+	spans []span
+	seen  map[string]int32 // a word's place in known
+	known []knownWord
+	n     int // documents built so far
+	words []string
+}
+
+// knownWord is a word chunkWords has met and the last document it was put
+// in.
+type knownWord struct {
+	word string
+	last int
+}
+
+// maxKnownWords bounds the words a chunkWords keeps between blocks (the
+// frequent ones come back at once; addresses and IDs would only pile up).
+const maxKnownWords = 1 << 16
+
+// trim forgets the words met when they have become too many, and lets the
+// buffers of an unusually large block go.
+func (w *chunkWords) trim() {
+	if len(w.known) > maxKnownWords {
+		clear(w.seen)
+		clear(w.known)
+		w.known = w.known[:0]
+	}
+	if cap(w.buf) > 1<<20 {
+		w.buf, w.spans = nil, nil
+	}
+	clear(w.words)
+	w.words = w.words[:0]
+}
+
+// document returns the distinct words of raws separated by spaces, sorted.
+func (w *chunkWords) document(raws [][]byte) string {
+	if w.seen == nil {
+		w.seen = make(map[string]int32, 1024)
+	}
+	w.n++
+	w.words = w.words[:0]
 	for _, r := range raws {
-		buf, spans = tokenize(buf[:0], spans[:0], r)
-		for _, sp := range spans {
-			w := buf[sp.lo:sp.hi]
-			if _, ok := seen[string(w)]; !ok {
-				s := string(w)
-				seen[s] = struct{}{}
-				words = append(words, s)
+		w.buf, w.spans = tokenize(w.buf[:0], w.spans[:0], r)
+		for _, sp := range w.spans {
+			b := w.buf[sp.lo:sp.hi]
+			k, ok := w.seen[string(b)]
+			if !ok {
+				k = int32(len(w.known))
+				s := string(b)
+				w.seen[s] = k
+				w.known = append(w.known, knownWord{word: s})
+			}
+			if kw := &w.known[k]; kw.last != w.n {
+				kw.last = w.n
+				w.words = append(w.words, kw.word)
 			}
 		}
 	}
-	slices.Sort(words)
-	return strings.Join(words, " ")
+	slices.Sort(w.words)
+	return strings.Join(w.words, " ")
 }
