@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -49,6 +50,13 @@ type Bus struct {
 	js     jetstream.JetStream
 	stream jetstream.Stream
 	prefix string // subject prefix, "tansa.<stream>."
+
+	// consumers caches each tenant's durable consumer: creating (or
+	// updating) one is a JetStream API call that writes and syncs the
+	// consumer's metadata file, and doing it on every Fetch cost more
+	// server CPU than fetching.
+	cmu       sync.Mutex
+	consumers map[string]jetstream.Consumer
 }
 
 // Open starts the embedded server (or connects to opt.URL) and makes sure
@@ -211,21 +219,65 @@ type Msg struct {
 // events are durably stored.
 func (m Msg) Ack() error { return m.msg.DoubleAck(context.Background()) }
 
+// AckAll acknowledges msgs, taken together by one Fetch, once their
+// events are stored: every one but the last without waiting for the
+// server's confirmation, the last with it, so that the call returns once
+// the server has them all (it takes a connection's messages in order). A
+// wait per message cost a round trip each. An acknowledgement lost in a
+// crash only brings its message back, and its events are then skipped by
+// ID.
+func AckAll(msgs []Msg) error {
+	for i, m := range msgs {
+		if i == len(msgs)-1 {
+			return m.Ack()
+		}
+		if err := m.msg.Ack(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Nak asks for the message to be delivered again after delay.
 func (m Msg) Nak(delay time.Duration) error { return m.msg.NakWithDelay(delay) }
 
+// consumer returns tenant's durable consumer, creating it on first use.
 func (b *Bus) consumer(ctx context.Context, tenant string) (jetstream.Consumer, error) {
+	b.cmu.Lock()
+	c, ok := b.consumers[tenant]
+	b.cmu.Unlock()
+	if ok {
+		return c, nil
+	}
 	subj, err := b.subject(tenant)
 	if err != nil {
 		return nil, err
 	}
-	return b.stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+	c, err = b.stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
 		Durable:       "t-" + tenant,
 		FilterSubject: subj,
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       30 * time.Second, // a worker that dies mid-batch on another node is replaced this fast
 		MaxAckPending: 10000,
 	})
+	if err != nil {
+		return nil, err
+	}
+	b.cmu.Lock()
+	if b.consumers == nil {
+		b.consumers = map[string]jetstream.Consumer{}
+	}
+	b.consumers[tenant] = c
+	b.cmu.Unlock()
+	return c, nil
+}
+
+// forget drops tenant's cached consumer after a failed fetch, so that the
+// next one creates it again (it may have been deleted with its stream).
+func (b *Bus) forget(tenant string) {
+	b.cmu.Lock()
+	delete(b.consumers, tenant)
+	b.cmu.Unlock()
 }
 
 // Fetch takes up to max messages of tenant, waiting at most wait for the
@@ -237,6 +289,7 @@ func (b *Bus) Fetch(ctx context.Context, tenant string, max int, wait time.Durat
 	}
 	batch, err := c.Fetch(max, jetstream.FetchMaxWait(wait))
 	if err != nil {
+		b.forget(tenant)
 		return nil, fmt.Errorf("fetch %s: %w", tenant, err)
 	}
 	var out []Msg
@@ -248,6 +301,7 @@ func (b *Bus) Fetch(ctx context.Context, tenant string, max int, wait time.Durat
 		out = append(out, Msg{Tenant: tenant, Seq: meta.Sequence.Stream, Data: m.Data(), msg: m})
 	}
 	if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
+		b.forget(tenant)
 		return out, fmt.Errorf("fetch %s: %w", tenant, err)
 	}
 	return out, nil

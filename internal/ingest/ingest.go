@@ -228,10 +228,8 @@ func (p *Pipeline) drain(ctx context.Context, parser *normalize.Parser, tenant s
 	if p.detect != nil {
 		p.detect.Detect(ctx, tenant, recs)
 	}
-	for _, m := range msgs {
-		if err := m.Ack(); err != nil {
-			return 0, err // stored already; the redelivery is skipped by ID
-		}
+	if err := bus.AckAll(msgs); err != nil {
+		return 0, err // stored already; the redelivery is skipped by ID
 	}
 	p.events.WithLabelValues(tenant).Add(float64(len(recs)))
 	p.parseErrors.WithLabelValues(tenant).Add(float64(parseErrors))
