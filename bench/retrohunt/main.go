@@ -145,6 +145,7 @@ func run() error {
 	writers := flag.Int("writers", 2, "goroutines generating events and calling Put")
 	ripgrep := flag.Bool("rg", true, "run ripgrep over events.log too")
 	seedOnly := flag.Bool("seed-only", false, "store the events and stop")
+	huntBatch := flag.Int("hunt-batch", 0, "indicators per index lookup of the hunt (0: the service's default)")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the hunt to `file`")
 	flag.Parse()
 	ctx := context.Background()
@@ -289,7 +290,7 @@ func run() error {
 		return err
 	}
 	alerts := &counter{}
-	hunts := retro.New(db, db, svc, evs, alerts, db, retro.Options{})
+	hunts := retro.New(db, db, svc, evs, alerts, db, retro.Options{Batch: *huntBatch})
 	var job retro.Job
 	err = step(fmt.Sprintf("retro-hunt of %d indicators over the stored events (90 days)", len(keys)), func() error {
 		jobs, err := hunts.EnqueueKeys(ctx, tenant, retro.OriginImport, "bench", "bench", version, keys)
