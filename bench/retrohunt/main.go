@@ -146,6 +146,7 @@ func run() error {
 	ripgrep := flag.Bool("rg", true, "run ripgrep over events.log too")
 	seedOnly := flag.Bool("seed-only", false, "store the events and stop")
 	huntBatch := flag.Int("hunt-batch", 0, "indicators per index lookup of the hunt (0: the service's default)")
+	givenKeys := flag.Bool("given-keys", true, "enqueue the hunt with the keys the import listener read (false: the hunt reads them, as a resumed hunt does)")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the hunt to `file`")
 	flag.Parse()
 	ctx := context.Background()
@@ -293,6 +294,9 @@ func run() error {
 	hunts := retro.New(db, db, svc, evs, alerts, db, retro.Options{Batch: *huntBatch})
 	var job retro.Job
 	err = step(fmt.Sprintf("retro-hunt of %d indicators over the stored events (90 days)", len(keys)), func() error {
+		if !*givenKeys {
+			version = "" // no keys kept: the hunt reads them
+		}
 		jobs, err := hunts.EnqueueKeys(ctx, tenant, retro.OriginImport, "bench", "bench", version, keys)
 		if err != nil {
 			return err
