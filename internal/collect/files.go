@@ -101,7 +101,7 @@ func ReadFile(path string, kind FileKind, skip int, fn func(FileRecord) error) (
 	}
 	switch kind {
 	case FileEVTX:
-		stats, err := winevt.ReadEVTXFile(path, winevt.Options{Source: "file:" + filepath.Base(path), RawJSON: true}, func(ev *tansa.Event) error {
+		stats, err := winevt.ReadEVTXFile(path, winevt.Options{Source: "file:" + filepath.Base(path), RawJSON: true, RawOnly: true}, func(ev *tansa.Event) error {
 			return emit(FileRecord{Raw: ev.Raw, Hint: "winevt"})
 		})
 		for _, f := range stats.Failures {

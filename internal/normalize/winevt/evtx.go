@@ -37,6 +37,10 @@ type Options struct {
 	// event XML's layout, which ParseJSON reads) instead of the binary
 	// record: for sending records to a server, and for full-text search.
 	RawJSON bool
+	// RawOnly, with RawJSON, leaves an event's Fields and ID empty: for
+	// senders, which forward Raw and have the server parse it, and pay
+	// for building fields they never read otherwise.
+	RawOnly bool
 }
 
 // Failure is one group of records that could not be turned into events.
@@ -115,7 +119,10 @@ func ReadEVTX(r io.ReaderAt, opts Options, fn func(*tansa.Event) error) (Stats, 
 			st.fail(i, want, reason)
 			continue
 		}
-		raws := recordBytes(buf)
+		var raws map[uint64][]byte
+		if !opts.RawJSON {
+			raws = recordBytes(buf)
+		}
 		records, perr := parseChunk(io.NewSectionReader(r, 0, math.MaxInt64), c)
 		if perr != nil {
 			st.fail(i, max(want-len(records), 1), perr.Error())
@@ -213,6 +220,10 @@ func recordEvent(rec *evtx.EventRecord, raw []byte, opts Options) (*tansa.Event,
 	}
 	if opts.RawJSON {
 		raw = appendJSON(make([]byte, 0, 2048), root)
+		if opts.RawOnly {
+			return &tansa.Event{TenantID: opts.TenantID, Time: opts.Received, Received: opts.Received,
+				Source: opts.Source, Format: "winevt", Raw: raw}, nil
+		}
 	}
 	fields := make(map[string]any, 48)
 	var t time.Time

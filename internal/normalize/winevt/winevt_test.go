@@ -416,3 +416,29 @@ func BenchmarkParseJSONEVTX(b *testing.B) {
 		b.ReportMetric(float64(events)/cpu.Seconds(), "events/cpu-s")
 	}
 }
+
+// TestRawOnly reads a file with and without RawOnly: the same records,
+// the same Raw, and no fields built.
+func TestRawOnly(t *testing.T) {
+	path := filepath.Join(shareddata.Path(t, filepath.Join("evtx", "DeepBlueCLI")), "smb-password-guessing-security.evtx")
+	var full [][]byte
+	if _, err := ReadEVTXFile(path, Options{RawJSON: true}, func(ev *tansa.Event) error {
+		full = append(full, ev.Raw)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	i := 0
+	if _, err := ReadEVTXFile(path, Options{RawJSON: true, RawOnly: true}, func(ev *tansa.Event) error {
+		if i >= len(full) || !bytes.Equal(ev.Raw, full[i]) || len(ev.Fields) != 0 {
+			return fmt.Errorf("record %d: raw %.80q, %d fields", i, ev.Raw, len(ev.Fields))
+		}
+		i++
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if i != len(full) || i == 0 {
+		t.Fatalf("%d records with RawOnly, %d without", i, len(full))
+	}
+}
