@@ -2,6 +2,7 @@ package winevt
 
 import (
 	"encoding/json"
+	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -309,4 +310,191 @@ func (d *jsonDecoder) hex4(i int) rune {
 		r = r*16 + rune(c)
 	}
 	return r
+}
+
+// eventXMLDirect reads a document of the shape the EVTX reader's RawJSON
+// writes, {"Event":{"System":{…},"EventData":{…}}}, into f as
+// eventXMLFields would, without building a map for each of System's
+// elements, and returns TimeCreated. It gives up (ok false, f partly
+// filled) on anything whose result could depend on the order in which
+// eventXMLFields ranges over its maps (duplicate keys, two System
+// elements writing the same field, more than one object to lift), on
+// #text and #attributes, and on any other shape or invalid JSON; the
+// caller then clears f and takes the general path.
+func eventXMLDirect(raw []byte, f map[string]any) (t time.Time, ok bool) {
+	d := jsonDecoder{b: raw}
+	if !d.byte('{') || !d.key("Event") || !d.byte('{') {
+		return t, false
+	}
+	type member struct {
+		k string
+		v any
+	}
+	var others [4]member
+	rest := others[:0]
+	sawSystem := false
+	if d.peek('}') {
+		return t, false
+	}
+	for {
+		if !d.peek('"') {
+			return t, false
+		}
+		k, ok := d.str()
+		if !ok || !d.byte(':') {
+			return t, false
+		}
+		if k == "System" {
+			if sawSystem || !d.system(f) {
+				return t, false
+			}
+			sawSystem = true
+		} else {
+			v, ok := d.value(2)
+			if !ok {
+				return t, false
+			}
+			for _, o := range rest {
+				if o.k == k {
+					return t, false
+				}
+			}
+			rest = append(rest, member{k, v})
+		}
+		if d.byte(',') {
+			continue
+		}
+		if d.byte('}') {
+			break
+		}
+		return t, false
+	}
+	// The document ends here: another top-level member could change its
+	// layout.
+	if !sawSystem || !d.byte('}') {
+		return t, false
+	}
+	objects := 0
+	for _, o := range rest {
+		if _, isMap := o.v.(map[string]any); isMap && o.k != "#attributes" {
+			objects++
+		}
+	}
+	if objects > 1 {
+		return t, false
+	}
+	for _, o := range rest {
+		if o.k != "#attributes" {
+			liftObject(o.v, f)
+		}
+	}
+	return createdTime(f).UTC(), true
+}
+
+// byte consumes c after white space, if it is there.
+func (d *jsonDecoder) byte(c byte) bool {
+	d.space()
+	if d.i < len(d.b) && d.b[d.i] == c {
+		d.i++
+		return true
+	}
+	return false
+}
+
+// peek tells whether c comes next after white space.
+func (d *jsonDecoder) peek(c byte) bool {
+	d.space()
+	return d.i < len(d.b) && d.b[d.i] == c
+}
+
+// key consumes the member name k and its colon.
+func (d *jsonDecoder) key(k string) bool {
+	if !d.peek('"') {
+		return false
+	}
+	s, ok := d.str()
+	return ok && s == k && d.byte(':')
+}
+
+// system reads the System object into f as eventXMLFields does.
+func (d *jsonDecoder) system(f map[string]any) bool {
+	if !d.byte('{') {
+		return false
+	}
+	if d.byte('}') {
+		return true
+	}
+	set := func(k string, v any) bool {
+		if _, dup := f[k]; dup {
+			return false
+		}
+		f[k] = jsonScalar(v)
+		return true
+	}
+	var seenKeys [24]string
+	seen := seenKeys[:0]
+	for {
+		if !d.peek('"') {
+			return false
+		}
+		k, ok := d.str()
+		if !ok || !d.byte(':') {
+			return false
+		}
+		for _, s := range seen {
+			if s == k {
+				return false
+			}
+		}
+		seen = append(seen, k)
+		if d.peek('{') {
+			d.i++
+			var subKeys [8]string
+			sub := subKeys[:0]
+			if !d.byte('}') {
+				for {
+					if !d.peek('"') {
+						return false
+					}
+					sk, ok := d.str()
+					if !ok || !d.byte(':') || sk == "#text" || sk == "#attributes" {
+						return false
+					}
+					for _, s := range sub {
+						if s == sk {
+							return false
+						}
+					}
+					sub = append(sub, sk)
+					v, ok := d.value(4)
+					if !ok {
+						return false
+					}
+					name := k
+					if sk != "Value" {
+						name = k + "_" + sk
+					}
+					if !set(name, v) {
+						return false
+					}
+					if d.byte(',') {
+						continue
+					}
+					if d.byte('}') {
+						break
+					}
+					return false
+				}
+			}
+		} else {
+			v, ok := d.value(3)
+			if !ok || !set(k, v) {
+				return false
+			}
+		}
+		if d.byte(',') {
+			continue
+		}
+		return d.byte('}')
+	}
 }

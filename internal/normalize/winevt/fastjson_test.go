@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -78,5 +79,94 @@ func FuzzDecodeObject(f *testing.F) {
 func TestDecodeObjectEVTX(t *testing.T) {
 	for _, d := range evtxJSON(t) {
 		checkDecodeObject(t, d)
+	}
+}
+
+// checkDirect holds eventXMLDirect to the general path: when it reads a
+// document, the fields and time are those eventXMLFields gives.
+func checkDirect(t *testing.T, b []byte) {
+	t.Helper()
+	got := map[string]any{}
+	gt, ok := eventXMLDirect(b, got)
+	if !ok {
+		return
+	}
+	doc, ok := decodeObject(b)
+	if !ok || DetectLayout(doc) != LayoutEventXML {
+		t.Fatalf("%q: read directly, but the general path finds layout %q (decoded %v)", b, DetectLayout(doc), ok)
+	}
+	// Lifting EventData/UserData is the same call on both paths; where it
+	// writes one name twice from different maps its result depends on map
+	// order on both, so such documents are not compared.
+	names := map[string]int{}
+	for k, v := range doc["Event"].(map[string]any) {
+		if k != "System" && k != "#attributes" {
+			liftNames(v, names)
+		}
+	}
+	for _, n := range names {
+		if n > 1 {
+			return
+		}
+	}
+	want := map[string]any{}
+	wt := eventXMLFields(doc["Event"].(map[string]any), want)
+	if !reflect.DeepEqual(got, want) || !gt.Equal(wt) {
+		t.Fatalf("%q:\n got %v %#v\nwant %v %#v", b, gt, got, wt, want)
+	}
+}
+
+func TestEventXMLDirect(t *testing.T) {
+	n := 0
+	for _, d := range evtxJSON(t) {
+		checkDirect(t, d)
+		if _, ok := eventXMLDirect(d, map[string]any{}); ok {
+			n++
+		}
+	}
+	// The reader's own rendering is what the direct path is for.
+	if n == 0 {
+		t.Fatal("no shared record was read directly")
+	}
+	for _, s := range []string{
+		`{"Event":{"System":{"EventID":{"Value":1,"Qualifiers":2},"A":{"x":1},"A":{"y":2}}}}`,
+		`{"Event":{"System":{"A_x":1,"A":{"x":2}},"EventData":{"B C":1,"BC":2}}}`,
+		`{"Event":{"System":{},"EventData":{"a":1},"UserData":{"b":{"c":2}}}}`,
+		`{"Event":{"System":{"TimeCreated":{"SystemTime":1700000000.25}},"EventData":{"Data":[1,"x"]}}}`,
+		`{"Event":{"System":{"TimeCreated":{"SystemTime":"2023-01-02T03:04:05.123456Z"}}},"x":1}`,
+		`{"Event":{"System":5}}`, `{"Event":{"EventData":{}}}`, `{"Event":{"System":{"A":{"#text":"t"}}}}`,
+		`{"Event":{"System":{"A":{"B":{"c":1}}},"#attributes":{"xmlns":"x"}}}`,
+	} {
+		checkDirect(t, []byte(s))
+	}
+}
+
+func FuzzEventXMLDirect(f *testing.F) {
+	f.Add([]byte(`{"Event":{"System":{"EventID":{"Value":4624,"Qualifiers":null},"TimeCreated":{"SystemTime":1.7e9},"Channel":"Security"},"EventData":{"Target User":"a","Data":["x",1]}}}`))
+	f.Add([]byte(`{"Event":{"System":{"Provider":{"Name":"p","Guid":"g"}},"UserData":{"X":{"a":"b"}},"#attributes":{}}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		checkDirect(t, b)
+	})
+}
+
+// liftNames counts the names liftObject writes for v.
+func liftNames(v any, names map[string]int) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return
+	}
+	for k, c := range m {
+		switch _, isMap := c.(map[string]any); {
+		case k == "#attributes":
+		case k == "Data" || k == "#text":
+			names["Data"]++
+		case isMap:
+			liftNames(c, names)
+		default:
+			names[k]++
+			if short := strings.ReplaceAll(k, " ", ""); short != k {
+				names[short]++
+			}
+		}
 	}
 }

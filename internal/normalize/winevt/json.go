@@ -70,9 +70,14 @@ func ParseJSON(line []byte, opts Options) (*tansa.Event, error) {
 		Source:   opts.Source,
 		Format:   "winevt",
 		Raw:      raw,
-		Fields:   map[string]any{},
+		Fields:   make(map[string]any, 64),
 	}
 	ev.ID = eventID(opts.TenantID, opts.Source, raw, 0)
+	if t, ok := eventXMLDirect(raw, ev.Fields); ok {
+		ev.Time = t
+		return finishJSON(ev, opts), nil
+	}
+	clear(ev.Fields)
 	doc, ok := decodeObject(raw)
 	if !ok {
 		// Not an object, or not valid JSON: encoding/json says which.
@@ -153,6 +158,12 @@ func ParseJSON(line []byte, opts Options) (*tansa.Event, error) {
 		}
 		return ev, fmt.Errorf("parse windows json: unknown layout")
 	}
+	return finishJSON(ev, opts), nil
+}
+
+// finishJSON completes the fields of an event whose layout was read.
+func finishJSON(ev *tansa.Event, opts Options) *tansa.Event {
+	f := ev.Fields
 	// EventID is an integer in the native layout; shippers sometimes send text.
 	if s, ok := f["EventID"].(string); ok {
 		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
@@ -163,7 +174,7 @@ func ParseJSON(line []byte, opts Options) (*tansa.Event, error) {
 	if ev.Time.IsZero() {
 		ev.Time = opts.Received
 	}
-	return ev, nil
+	return ev
 }
 
 // eventXMLFields flattens the JSON rendering of an event's XML: System
@@ -196,15 +207,7 @@ func eventXMLFields(ev map[string]any, f map[string]any) time.Time {
 				}
 			}
 		}
-		switch st := f["TimeCreated_SystemTime"].(type) {
-		case string:
-			t, _ = time.Parse(time.RFC3339Nano, st)
-		case float64: // epoch seconds, in the evtx library's rendering
-			sec := math.Floor(st)
-			// A float64 holds these to about 100 ns; microseconds, what
-			// the event store keeps, survive the trip.
-			t = time.Unix(int64(sec), int64((st-sec)*1e9)).Round(time.Microsecond)
-		}
+		t = createdTime(f)
 	}
 	for k, v := range ev {
 		if k == "System" || k == "#attributes" {
@@ -213,6 +216,21 @@ func eventXMLFields(ev map[string]any, f map[string]any) time.Time {
 		liftObject(v, f)
 	}
 	return t.UTC()
+}
+
+// createdTime reads TimeCreated_SystemTime, as eventXMLFields stored it.
+func createdTime(f map[string]any) time.Time {
+	var t time.Time
+	switch st := f["TimeCreated_SystemTime"].(type) {
+	case string:
+		t, _ = time.Parse(time.RFC3339Nano, st)
+	case float64: // epoch seconds, in the evtx library's rendering
+		sec := math.Floor(st)
+		// A float64 holds these to about 100 ns; microseconds, what
+		// the event store keeps, survive the trip.
+		t = time.Unix(int64(sec), int64((st-sec)*1e9)).Round(time.Microsecond)
+	}
+	return t
 }
 
 // ReadJSON decodes a stream of JSON documents (JSON lines, or concatenated
