@@ -167,7 +167,7 @@ file reports its counts and any records that could not be read.`)
 	token := fs.String("token", "", "an ingest `token` (or $TANSA_TOKEN)")
 	typ := fs.String("type", "auto", "file `type`: auto, evtx, jsonl, csv or syslog")
 	state := fs.String("state", ".tansa-ingest.json", "resume state `file`")
-	batch := fs.Int("batch", 500, "records per request")
+	batch := fs.Int("batch", 2000, "records per request (EVTX records of several files share requests)")
 	parallel := fs.Int("parallel", 4, "files imported at once")
 	insecure := fs.Bool("insecure", false, "accept any TLS certificate (tests only)")
 	if done, err := parse(e, fs, args); done {
