@@ -60,6 +60,22 @@ func (st *ingestState) put(statePath, path string, fs fileState) error {
 	return st.save(statePath)
 }
 
+// putMany records the progress of several files, saving as put does:
+// at once when one of them is done.
+func (st *ingestState) putMany(statePath string, updates []stateUpdate) error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	done := false
+	for _, u := range updates {
+		st.Files[u.abs] = u.fs
+		done = done || u.fs.Done
+	}
+	if !done && time.Since(st.saved) < stateEvery {
+		return nil
+	}
+	return st.save(statePath)
+}
+
 // flush saves the state as it is.
 func (st *ingestState) flush(statePath string) error {
 	st.mu.Lock()

@@ -77,7 +77,11 @@ func (b *evtxBatcher) add(path string) {
 		return
 	}
 	source := jsonString("file:" + filepath.Base(path))
-	var sendErr error
+	var (
+		sendErr error
+		hint    string
+		hintJS  []byte
+	)
 	n, problems, err := collect.ReadFile(path, collect.FileEVTX, f.prev.Sent, func(r collect.FileRecord) error {
 		// The rendered event is JSON, sent as an HEC event so that the
 		// server's Windows parser reads it as Windows parses it. r.Raw is
@@ -88,8 +92,11 @@ func (b *evtxBatcher) add(path string) {
 		}
 		b.buf.WriteString(`{"event":`)
 		b.buf.Write(r.Raw)
+		if hintJS == nil || r.Hint != hint {
+			hint, hintJS = r.Hint, jsonString(r.Hint)
+		}
 		b.buf.WriteString(`,"sourcetype":`)
-		b.buf.Write(jsonString(r.Hint))
+		b.buf.Write(hintJS)
 		b.buf.WriteString(`,"source":`)
 		b.buf.Write(source)
 		b.buf.WriteByte('}')
@@ -156,19 +163,30 @@ func (b *evtxBatcher) flush() error {
 	if b.bar != nil {
 		b.bar.Add(count)
 	}
-	var serr error
-	for _, p := range parts {
+	// One state write for the whole batch: it may finish dozens of files,
+	// and the state file holds them all.
+	updates := make([]stateUpdate, len(parts))
+	for i, p := range parts {
 		p.f.sent += p.n
 		p.f.prev.Sent += p.n
 		if p.f.readDone {
-			b.done(p.f)
-			continue
+			p.f.prev.Done = true
 		}
-		if err := b.st.put(b.statePath, p.f.abs, p.f.prev); err != nil && serr == nil {
-			serr = err
+		updates[i] = stateUpdate{p.f.abs, p.f.prev}
+	}
+	serr := b.st.putMany(b.statePath, updates)
+	for _, p := range parts {
+		if p.f.readDone {
+			b.report(p.f, serr)
 		}
 	}
 	return serr
+}
+
+// stateUpdate is one file's progress, for putMany.
+type stateUpdate struct {
+	abs string
+	fs  fileState
 }
 
 // flushPending sends what the batch holds, at the end of the worker's
