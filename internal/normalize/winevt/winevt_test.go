@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"www.velocidex.com/golang/evtx"
+
 	"github.com/tansa-sec/tansa/internal/tansa"
 )
 
@@ -440,5 +442,41 @@ func TestRawOnly(t *testing.T) {
 	}
 	if i != len(full) || i == 0 {
 		t.Fatalf("%d records with RawOnly, %d without", i, len(full))
+	}
+}
+
+// BenchmarkEVTXLibraryParse is the EVTX library alone on the shared files:
+// every chunk's records decoded, nothing done with them. It is the "parse
+// only" rate issue #3 holds an import to.
+func BenchmarkEVTXLibraryParse(b *testing.B) {
+	files := evtxFiles(b, shareddata.Path(b, "evtx"))
+	var data [][]byte
+	for _, f := range files {
+		d, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		data = append(data, d)
+	}
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	events := 0
+	for i := 0; i < b.N; i++ {
+		for _, d := range data {
+			rs := bytes.NewReader(d)
+			chunks, err := evtx.GetChunks(rs)
+			if err != nil {
+				continue
+			}
+			for _, c := range chunks {
+				recs, _ := parseChunk(bytes.NewReader(d), c)
+				events += len(recs)
+			}
+		}
+	}
+	b.ReportMetric(float64(events)/float64(b.N), "events/op")
+	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+	if cpu := cpuTime() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(events)/cpu.Seconds(), "events/cpu-s")
 	}
 }
