@@ -1,6 +1,7 @@
 package winevt
 
 import (
+	"bytes"
 	"encoding/json"
 	"time"
 	"unicode/utf16"
@@ -428,7 +429,7 @@ func (d *jsonDecoder) system(f map[string]any) bool {
 		if _, dup := f[k]; dup {
 			return false
 		}
-		f[k] = jsonScalar(v)
+		f[k] = v
 		return true
 	}
 	var seenKeys [24]string
@@ -437,7 +438,7 @@ func (d *jsonDecoder) system(f map[string]any) bool {
 		if !d.peek('"') {
 			return false
 		}
-		k, ok := d.str()
+		k, ok := d.name()
 		if !ok || !d.byte(':') {
 			return false
 		}
@@ -456,7 +457,7 @@ func (d *jsonDecoder) system(f map[string]any) bool {
 					if !d.peek('"') {
 						return false
 					}
-					sk, ok := d.str()
+					sk, ok := d.name()
 					if !ok || !d.byte(':') || sk == "#text" || sk == "#attributes" {
 						return false
 					}
@@ -466,13 +467,13 @@ func (d *jsonDecoder) system(f map[string]any) bool {
 						}
 					}
 					sub = append(sub, sk)
-					v, ok := d.value(4)
+					v, ok := d.scalar(4)
 					if !ok {
 						return false
 					}
 					name := k
 					if sk != "Value" {
-						name = k + "_" + sk
+						name = systemName(k, sk)
 					}
 					if !set(name, v) {
 						return false
@@ -487,7 +488,7 @@ func (d *jsonDecoder) system(f map[string]any) bool {
 				}
 			}
 		} else {
-			v, ok := d.value(3)
+			v, ok := d.scalar(3)
 			if !ok || !set(k, v) {
 				return false
 			}
@@ -497,4 +498,142 @@ func (d *jsonDecoder) system(f map[string]any) bool {
 		}
 		return d.byte('}')
 	}
+}
+
+// scalar reads a value as jsonScalar would convert it. Integers that fit
+// are read without the json.Number string in between.
+func (d *jsonDecoder) scalar(depth int) (any, bool) {
+	d.space()
+	if d.i < len(d.b) && (d.b[d.i] == '-' || d.b[d.i] >= '0' && d.b[d.i] <= '9') {
+		start := d.i
+		v, ok := d.number()
+		if !ok {
+			return nil, false
+		}
+		span := d.b[start:d.i]
+		digits := span
+		if digits[0] == '-' {
+			digits = digits[1:]
+		}
+		if len(digits) > 0 && len(digits) <= 18 {
+			var n int64
+			plain := true
+			for _, c := range digits {
+				if c < '0' || c > '9' {
+					plain = false
+					break
+				}
+				n = n*10 + int64(c-'0')
+			}
+			if plain {
+				if span[0] == '-' {
+					n = -n
+				}
+				return n, true
+			}
+		}
+		return jsonScalar(v), true
+	}
+	v, ok := d.value(depth)
+	if !ok {
+		return nil, false
+	}
+	return jsonScalar(v), true
+}
+
+// name reads a member name, without allocating for the names of the
+// System element.
+func (d *jsonDecoder) name() (string, bool) {
+	if j := bytes.IndexByte(d.b[d.i+1:], '"'); j >= 0 {
+		if s := knownName(d.b[d.i+1 : d.i+1+j]); s != "" {
+			d.i += j + 2
+			return s, true
+		}
+	}
+	return d.str()
+}
+
+// knownName returns the name spelled by b when it is one of System's,
+// or "". Such a name has no escapes, so b is all of the JSON string.
+func knownName(b []byte) string {
+	switch string(b) {
+	case "Provider":
+		return "Provider"
+	case "Name":
+		return "Name"
+	case "Guid":
+		return "Guid"
+	case "EventSourceName":
+		return "EventSourceName"
+	case "EventID":
+		return "EventID"
+	case "Value":
+		return "Value"
+	case "Qualifiers":
+		return "Qualifiers"
+	case "Version":
+		return "Version"
+	case "Level":
+		return "Level"
+	case "Task":
+		return "Task"
+	case "Opcode":
+		return "Opcode"
+	case "Keywords":
+		return "Keywords"
+	case "TimeCreated":
+		return "TimeCreated"
+	case "SystemTime":
+		return "SystemTime"
+	case "EventRecordID":
+		return "EventRecordID"
+	case "Correlation":
+		return "Correlation"
+	case "ActivityID":
+		return "ActivityID"
+	case "RelatedActivityID":
+		return "RelatedActivityID"
+	case "Execution":
+		return "Execution"
+	case "ProcessID":
+		return "ProcessID"
+	case "ThreadID":
+		return "ThreadID"
+	case "Channel":
+		return "Channel"
+	case "Computer":
+		return "Computer"
+	case "Security":
+		return "Security"
+	case "UserID":
+		return "UserID"
+	}
+	return ""
+}
+
+// systemName is k + "_" + sk, without allocating for the usual ones.
+func systemName(k, sk string) string {
+	switch k + "_" + sk {
+	case "Provider_Name":
+		return "Provider_Name"
+	case "Provider_Guid":
+		return "Provider_Guid"
+	case "Provider_EventSourceName":
+		return "Provider_EventSourceName"
+	case "EventID_Qualifiers":
+		return "EventID_Qualifiers"
+	case "TimeCreated_SystemTime":
+		return "TimeCreated_SystemTime"
+	case "Correlation_ActivityID":
+		return "Correlation_ActivityID"
+	case "Correlation_RelatedActivityID":
+		return "Correlation_RelatedActivityID"
+	case "Execution_ProcessID":
+		return "Execution_ProcessID"
+	case "Execution_ThreadID":
+		return "Execution_ThreadID"
+	case "Security_UserID":
+		return "Security_UserID"
+	}
+	return k + "_" + sk
 }

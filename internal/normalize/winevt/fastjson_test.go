@@ -134,6 +134,7 @@ func TestEventXMLDirect(t *testing.T) {
 		`{"Event":{"System":{},"EventData":{"a":1},"UserData":{"b":{"c":2}}}}`,
 		`{"Event":{"System":{"TimeCreated":{"SystemTime":1700000000.25}},"EventData":{"Data":[1,"x"]}}}`,
 		`{"Event":{"System":{"TimeCreated":{"SystemTime":"2023-01-02T03:04:05.123456Z"}}},"x":1}`,
+		`{"Event":{"System":{"A":-12,"B":9223372036854775807,"C":9223372036854775808,"D":-0,"E":1e2,"F":{"G":-999999999999999999,"H":0.5}}}}`,
 		`{"Event":{"System":5}}`, `{"Event":{"EventData":{}}}`, `{"Event":{"System":{"A":{"#text":"t"}}}}`,
 		`{"Event":{"System":{"A":{"B":{"c":1}}},"#attributes":{"xmlns":"x"}}}`,
 	} {
