@@ -279,7 +279,8 @@ func (s *Events) write(ctx context.Context, blocks []*encoded) error {
 	defer tx.Rollback()
 	added := map[string]int64{}
 	inBatch := map[int64]string{}
-	var last int64 // the latest block inserted
+	var last int64        // the latest block inserted
+	var stored []blockInfo // for the block directory, once committed
 	for _, b := range blocks {
 		tenant := b.recs[0].Event.TenantID
 		tid, err := s.tenantID(ctx, tx, tenant, added)
@@ -302,15 +303,17 @@ func (s *Events) write(ctx context.Context, blocks []*encoded) error {
 			}
 			b, hs = s.encode(recs), keep
 		}
-		id, err := s.insertBlock(ctx, tx, tid, tenant, b, hs)
+		info, err := s.insertBlock(ctx, tx, tid, tenant, b, hs)
 		if err != nil {
 			return err
 		}
-		last = max(last, id)
+		last = max(last, info.id)
+		stored = append(stored, info)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	s.dir.update(nil, stored)
 	// A block in a new epoch closes the ones before it: build their
 	// filters.
 	s.closeEpochs(last)
@@ -462,38 +465,39 @@ const (
 )
 
 // insertBlock inserts one encoded block of tenant with its index entries;
-// hs are the records' event_ids keys.
-func (s *Events) insertBlock(ctx context.Context, tx *sql.Tx, tid int64, tenant string, b *encoded, hs []int64) (int64, error) {
+// hs are the records' event_ids keys. It returns the block's entry for the
+// block directory, which the caller adds once tx has committed.
+func (s *Events) insertBlock(ctx context.Context, tx *sql.Tx, tid int64, tenant string, b *encoded, hs []int64) (blockInfo, error) {
 	res, err := tx.ExecContext(ctx, "INSERT INTO event_blocks (tenant, tmin, tmax, n, errors, times) VALUES (?, ?, ?, ?, ?, ?)",
 		tid, b.tmin, b.tmax, len(b.recs), b.errs, b.timesB)
 	if err != nil {
-		return 0, fmt.Errorf("insert event block: %w", err)
+		return blockInfo{}, fmt.Errorf("insert event block: %w", err)
 	}
 	block, err := res.LastInsertId()
 	if err != nil {
-		return 0, err
+		return blockInfo{}, err
 	}
-	s.dir.add(blockInfo{id: block, tenant: tid, tmin: b.tmin, tmax: b.tmax, n: len(b.recs), errs: b.errs})
+	info := blockInfo{id: block, tenant: tid, tmin: b.tmin, tmax: b.tmax, n: len(b.recs), errs: b.errs}
 	args := make([]any, 0, 3*len(b.raws))
 	for c := range b.raws {
 		args = append(args, chunkID(block, c), b.raws[c], b.dats[c])
 	}
 	if err := s.ins.InsertRows(ctx, tx, insChunks, "", 3, args); err != nil {
-		return 0, fmt.Errorf("insert event chunks: %w", err)
+		return blockInfo{}, fmt.Errorf("insert event chunks: %w", err)
 	}
 	args = args[:0]
 	for c, w := range b.words {
 		args = append(args, chunkID(block, c), w)
 	}
 	if err := s.ins.InsertRows(ctx, tx, insText, "", 2, args); err != nil {
-		return 0, fmt.Errorf("index text: %w", err)
+		return blockInfo{}, fmt.Errorf("index text: %w", err)
 	}
 	args = make([]any, 0, 2*len(hs))
 	for i, h := range hs {
 		args = append(args, h, ref(block, i))
 	}
 	if err := s.ins.InsertRows(ctx, tx, insIDs, "", 2, args); err != nil {
-		return 0, fmt.Errorf("index event ids: %w", err)
+		return blockInfo{}, fmt.Errorf("index event ids: %w", err)
 	}
 	sc := s.c.getScratch()
 	defer s.c.putScratch(sc)
@@ -519,15 +523,15 @@ func (s *Events) insertBlock(ctx context.Context, tx *sql.Tx, tid int64, tenant 
 		args = append(args, ep, h, bl, pos[k])
 	}
 	if err := s.ins.InsertRows(ctx, tx, insObservables, "", 4, args); err != nil {
-		return 0, fmt.Errorf("index observables: %w", err)
+		return blockInfo{}, fmt.Errorf("index observables: %w", err)
 	}
 	s.liveAdd(epoch(block), order)
 	// An epoch with a filter is closed: a block lands in it only when
 	// block ids are reused, and then its filter no longer holds every key.
 	if _, err := tx.ExecContext(ctx, "DELETE FROM event_filters WHERE epoch = ?", epoch(block)); err != nil {
-		return 0, fmt.Errorf("index observables: %w", err)
+		return blockInfo{}, fmt.Errorf("index observables: %w", err)
 	}
-	return block, nil
+	return info, nil
 }
 
 // decodePositions reads an observable row's positions.
@@ -1356,7 +1360,7 @@ func (s *Events) DeleteBefore(ctx context.Context, tenant string, t time.Time) (
 
 // rewriteBlock removes block b with its index entries and stores again
 // its events at or after cut; it returns how many it removed.
-func (s *Events) rewriteBlock(ctx context.Context, b blockInfo, tenant string, cut int64) (_ int, err error) {
+func (s *Events) rewriteBlock(ctx context.Context, b blockInfo, tenant string, cut int64) (int, error) {
 	br := s.readBlock(ctx, b, true)
 	times, err := br.loadTimes()
 	if err != nil {
@@ -1450,15 +1454,7 @@ func (s *Events) rewriteBlock(ctx context.Context, b blockInfo, tenant string, c
 	if _, err := tx.ExecContext(ctx, "DELETE FROM event_blocks WHERE id = ?", b.id); err != nil {
 		return 0, err
 	}
-	// Out of the directory before the events kept are stored again: their
-	// new block may take the same id. Should the transaction fail, the
-	// directory is read again.
-	s.dir.remove(b.id)
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, s.dir.load(context.WithoutCancel(ctx), s.w))
-		}
-	}()
+	var again []blockInfo // the kept events' new block
 	if len(keep) > 0 {
 		var tid int64
 		if err := tx.QueryRowContext(ctx, "SELECT id FROM event_tenants WHERE name = ?", tenant).Scan(&tid); err != nil {
@@ -1472,11 +1468,19 @@ func (s *Events) rewriteBlock(ctx context.Context, b blockInfo, tenant string, c
 		if len(fresh) != len(keep) {
 			return 0, fmt.Errorf("event block %d: %d of its events are stored twice", b.id, len(keep)-len(fresh))
 		}
-		if _, err := s.insertBlock(ctx, tx, tid, tenant, enc, hs); err != nil {
+		info, err := s.insertBlock(ctx, tx, tid, tenant, enc, hs)
+		if err != nil {
 			return 0, err
 		}
+		again = append(again, info)
 	}
-	return removed, tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return 0, err
+	}
+	// The old block out and the new one in at once: the new block may
+	// have taken the same id.
+	s.dir.update([]int64{b.id}, again)
+	return removed, nil
 }
 
 // normalizeNumbers turns JSON's float64 back into int64 where the value is

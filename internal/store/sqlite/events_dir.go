@@ -17,11 +17,10 @@ import (
 //
 // Only this process writes the event database (the live observable
 // filters rest on the same fact), so the directory follows every change:
-// insertBlock adds a block before its transaction commits and
-// rewriteBlock drops one when it deletes it. An entry for a block whose
-// transaction then rolls back is never reached: a search finds blocks
-// through committed index rows only, and the next block stored takes the
-// same id and replaces the entry.
+// Put adds its blocks and retention swaps a rewritten block, each once its
+// transaction has committed. A search that runs between a commit and the
+// update misses the blocks just stored, as it would have had it started a
+// moment earlier; it never sees a block that is not committed.
 type blockDir struct {
 	mu     sync.RWMutex
 	blocks map[int64]blockInfo
@@ -51,15 +50,16 @@ func (d *blockDir) load(ctx context.Context, q querier) error {
 	return nil
 }
 
-func (d *blockDir) add(b blockInfo) {
+// update removes the blocks of ids and then adds blocks, under one lock:
+// a block rewritten by retention may come back under its old id.
+func (d *blockDir) update(ids []int64, blocks []blockInfo) {
 	d.mu.Lock()
-	d.blocks[b.id] = b
-	d.mu.Unlock()
-}
-
-func (d *blockDir) remove(id int64) {
-	d.mu.Lock()
-	delete(d.blocks, id)
+	for _, id := range ids {
+		delete(d.blocks, id)
+	}
+	for _, b := range blocks {
+		d.blocks[b.id] = b
+	}
 	d.mu.Unlock()
 }
 
