@@ -279,7 +279,7 @@ func (s *Events) write(ctx context.Context, blocks []*encoded) error {
 	defer tx.Rollback()
 	added := map[string]int64{}
 	inBatch := map[int64]string{}
-	var last int64        // the latest block inserted
+	var last int64         // the latest block inserted
 	var stored []blockInfo // for the block directory, once committed
 	for _, b := range blocks {
 		tenant := b.recs[0].Event.TenantID
