@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -115,5 +116,82 @@ func TestMentionsManyChunks(t *testing.T) {
 	}
 	if got != want {
 		t.Errorf("found %d mentions of 203.0.113.7, want %d", got, want)
+	}
+}
+
+// A hunt reads the data chunks after the blocks that name them. A block
+// that retention deletes in between is skipped rather than failing the
+// hunt, and a block whose id another tenant's block took in between
+// reports nothing of that tenant's events (the tenant wall).
+func TestMentionsBlocksChangedBeforeChunks(t *testing.T) {
+	ctx := t.Context()
+	s, err := OpenEvents(ctx, t.TempDir()+"/events.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	t0 := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	const ip = "10.9.9.9"
+	// Three Puts, three blocks: two of A's and one of B's.
+	for i, tenant := range []string{"A", "A", "B"} {
+		ev := &tansa.Event{ID: fmt.Sprintf("c%d", i), TenantID: tenant, Time: t0.Add(time.Duration(i) * time.Hour), Raw: []byte(ip), Fields: map[string]any{}}
+		if err := s.Put(ctx, []events.Record{{Event: ev, Observables: []normalize.Observable{{Type: normalize.IP, Value: ip}}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.BuildFilters(ctx); err != nil {
+		t.Fatal(err)
+	}
+	names, err := s.tenantNames(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tids := map[string]int64{}
+	for id, n := range names {
+		tids[n] = id
+	}
+	// A's hunt reads its blocks…
+	positions, err := s.observablePositions(ctx, []int64{obsHash("A", ip)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for b := range positions {
+		ids = append(ids, b)
+	}
+	slices.Sort(ids)
+	reads, err := s.huntBlocks(ctx, tids["A"], 0, ids, positions, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reads) != 2 {
+		t.Fatalf("A's hunt reads %d chunks, want 2 (one per block of A's)", len(reads))
+	}
+	want := map[string]bool{ip: true}
+	if ms, err := s.readHits(ctx, tids["A"], reads, want); err != nil || len(ms) != 2 {
+		t.Fatalf("before any change: %v, %v; want two mentions", ms, err)
+	}
+	// …then retention deletes the first, and the second's id is taken by
+	// a block of B's (its chunk is B's data now; here it keeps its bytes,
+	// which makes a leak visible).
+	first, second := reads[0].id>>6, reads[1].id>>6
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{"DELETE FROM event_chunks WHERE id >= ? AND id < ?", []any{chunkID(first, 0), chunkID(first+1, 0)}},
+		{"DELETE FROM event_blocks WHERE id = ?", []any{first}},
+		{"UPDATE event_blocks SET tenant = ? WHERE id = ?", []any{tids["B"], second}},
+	} {
+		if _, err := s.w.ExecContext(ctx, q.sql, q.args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ms, err := s.readHits(ctx, tids["A"], reads, want)
+	if err != nil {
+		t.Fatalf("a block deleted by retention fails the hunt: %v", err)
+	}
+	if len(ms) != 0 {
+		t.Errorf("A's hunt reports %v from blocks no longer A's", ms)
 	}
 }
