@@ -367,3 +367,108 @@ func TestHitsAreStoredOnce(t *testing.T) {
 		t.Errorf("%d hits stored, %v; want the 200 distinct ones", n, err)
 	}
 }
+
+// forgedKeys imports 45.77.1.1 into tenant A (whose event holds 45.77.9.9)
+// and returns the current version with keys that say 45.77.9.9 instead:
+// a hunt that finds a-1 used the keys given at enqueue.
+func (f *fixture) forgedKeys() (string, []service.Record) {
+	f.t.Helper()
+	f.event(f.A, "a-1", time.Hour, map[string]any{"source.ip": "45.77.9.9"})
+	f.heard.got = nil
+	if _, err := f.intel.Import(f.ctx, f.sys, []byte("45.77.1.1\n"), service.ImportInput{Format: importer.FormatText, TenantID: f.A, Source: "t"}); err != nil {
+		f.t.Fatal(err)
+	}
+	version, err := f.db.IndicatorsVersion(f.ctx)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	recs, err := f.db.UpdatedKeys(f.ctx, f.A, f.heard.got[0].At)
+	if err != nil || len(recs) != 1 {
+		f.t.Fatalf("UpdatedKeys = %+v, %v", recs, err)
+	}
+	forged := slices.Clone(recs)
+	forged[0].Indicator.Value = "45.77.9.9"
+	return version, forged
+}
+
+// Jobs that another server runs never take their keys here; however many
+// there were, the keys of a job queued later are still used (the oldest
+// kept keys make way), and no more than a bounded number are kept.
+func TestKeysGivenAtEnqueueOutliveJobsRunElsewhere(t *testing.T) {
+	f := newFixture(t)
+	version, forged := f.forgedKeys()
+	other := retro.New(f.db, f.db, f.intel, f.evs, f.alerts, f.db, retro.Options{})
+	for range 70 {
+		if _, err := f.hunts.EnqueueKeys(f.ctx, f.A, retro.OriginImport, "imp", "test", version, forged); err != nil {
+			t.Fatal(err)
+		}
+		for other.RunOne(f.ctx) {
+		}
+	}
+	if n := f.hunts.Memos(); n > 64 {
+		t.Errorf("%d jobs' keys kept, want at most 64", n)
+	}
+	jobs, err := f.hunts.EnqueueKeys(f.ctx, f.A, retro.OriginImport, "imp", "test", version, forged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for f.hunts.RunOne(f.ctx) {
+	}
+	if got := f.hits(jobs[0].ID); !slices.Equal(got, []string{"45.77.9.9@a-1"}) {
+		t.Errorf("after 70 jobs run elsewhere, a hunt with current keys found %v, want the given keys' hit", got)
+	}
+}
+
+// claimingStore stands in for a runner that claims a job the moment it is
+// stored, before Enqueue returns; or fails to store the jobs.
+type claimingStore struct {
+	retro.Store
+	onCreate func() // after the jobs are stored
+	fail     error
+}
+
+func (c *claimingStore) CreateHunts(ctx context.Context, jobs []retro.Job) error {
+	if c.fail != nil {
+		return c.fail
+	}
+	if err := c.Store.CreateHunts(ctx, jobs); err != nil {
+		return err
+	}
+	c.onCreate()
+	return nil
+}
+
+// A runner that claims a job as soon as it is stored finds the keys given
+// with it; jobs that could not be stored keep no keys.
+func TestKeysGivenAtEnqueueAreThereWhenTheJobIsClaimed(t *testing.T) {
+	f := newFixture(t)
+	version, forged := f.forgedKeys()
+	store := &claimingStore{Store: f.db}
+	hunts := retro.New(store, f.db, f.intel, f.evs, f.alerts, f.db, retro.Options{})
+	ran := 0
+	store.onCreate = func() {
+		for hunts.RunOne(f.ctx) {
+			ran++
+		}
+	}
+	jobs, err := hunts.EnqueueKeys(f.ctx, f.A, retro.OriginImport, "imp", "test", version, forged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ran != 1 {
+		t.Fatalf("the runner ran %d jobs during Enqueue, want 1", ran)
+	}
+	if got := f.hits(jobs[0].ID); !slices.Equal(got, []string{"45.77.9.9@a-1"}) {
+		t.Errorf("a job claimed at once found %v, want the given keys' hit", got)
+	}
+	if n := hunts.Memos(); n != 0 {
+		t.Errorf("%d jobs' keys kept after the job ran", n)
+	}
+	store.fail = fmt.Errorf("disk full")
+	if _, err := hunts.EnqueueKeys(f.ctx, f.A, retro.OriginImport, "imp", "test", version, forged); err == nil {
+		t.Fatal("Enqueue with a failing store succeeded")
+	}
+	if n := hunts.Memos(); n != 0 {
+		t.Errorf("%d jobs' keys kept after their jobs could not be stored", n)
+	}
+}

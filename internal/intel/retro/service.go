@@ -46,8 +46,9 @@ type Service struct {
 	opt     Options
 	wake    chan struct{}
 
-	mu   sync.Mutex
-	memo map[string]keyMemo // by job ID: keys given at enqueue, until the job runs
+	mu      sync.Mutex
+	memo    map[string]keyMemo // by job ID: keys given at enqueue, until the job runs
+	memoSeq uint64             // the seq of the latest memo
 }
 
 // keyMemo is the keys of a queued job's indicators, in the job's order,
@@ -55,10 +56,13 @@ type Service struct {
 type keyMemo struct {
 	version string
 	recs    []service.Record
+	seq     uint64 // the order memos were kept in; the oldest goes first
 }
 
-// maxMemos bounds the queued jobs whose keys are kept: a job beyond it
-// reads its keys when it runs.
+// maxMemos bounds the queued jobs whose keys are kept. A memo is
+// forgotten when its job runs here, but a job another server claims never
+// does, so beyond the bound the oldest memo is dropped (its job, should it
+// run here after all, reads its keys) rather than refusing new ones.
 const maxMemos = 64
 
 // New returns the service. events is the event store's observable index.
@@ -85,6 +89,13 @@ func (s *Service) now() time.Time { return s.opt.Now().UTC().Truncate(time.Micro
 // indicators one hunt over that tenant, for global ones (tenant "") one
 // hunt per tenant. It returns the jobs it queued.
 func (s *Service) Enqueue(ctx context.Context, tenant string, origin Origin, ref, actor string, ids []string) ([]Job, error) {
+	return s.enqueue(ctx, tenant, origin, ref, actor, ids, "", nil)
+}
+
+// enqueue is Enqueue keeping recs, read at version, as each job's keys
+// when version is not "". They are kept before the jobs are stored: from
+// then on a runner may claim a job, and must find its keys.
+func (s *Service) enqueue(ctx context.Context, tenant string, origin Origin, ref, actor string, ids []string, version string, recs []service.Record) ([]Job, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -105,11 +116,40 @@ func (s *Service) Enqueue(ctx context.Context, tenant string, origin Origin, ref
 		jobs = append(jobs, Job{ID: uuid.Must(uuid.NewV7()).String(), TenantID: t, Origin: origin, Ref: ref, Actor: actor,
 			Indicators: slices.Clone(ids), Days: days, Status: StatusQueued, Total: len(ids), Created: now})
 	}
+	if version != "" {
+		s.keepMemos(jobs, keyMemo{version: version, recs: recs})
+	}
 	if err := s.store.CreateHunts(ctx, jobs); err != nil {
+		s.mu.Lock()
+		for _, j := range jobs {
+			delete(s.memo, j.ID)
+		}
+		s.mu.Unlock()
 		return nil, err
 	}
 	s.signal()
 	return jobs, nil
+}
+
+// keepMemos keeps m as the keys of each of jobs, dropping the oldest
+// memos beyond maxMemos.
+func (s *Service) keepMemos(jobs []Job, m keyMemo) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, j := range jobs {
+		for len(s.memo) >= maxMemos {
+			oldest, seq := "", uint64(0)
+			for id, o := range s.memo {
+				if oldest == "" || o.seq < seq {
+					oldest, seq = id, o.seq
+				}
+			}
+			delete(s.memo, oldest)
+		}
+		s.memoSeq++
+		m.seq = s.memoSeq
+		s.memo[j.ID] = m
+	}
 }
 
 // EnqueueKeys is Enqueue for indicators whose hunt keys the caller read
@@ -123,18 +163,7 @@ func (s *Service) EnqueueKeys(ctx context.Context, tenant string, origin Origin,
 	for i, r := range recs {
 		ids[i] = r.ID
 	}
-	jobs, err := s.Enqueue(ctx, tenant, origin, ref, actor, ids)
-	if err != nil || version == "" {
-		return jobs, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, j := range jobs {
-		if len(s.memo) < maxMemos {
-			s.memo[j.ID] = keyMemo{version: version, recs: recs}
-		}
-	}
-	return jobs, nil
+	return s.enqueue(ctx, tenant, origin, ref, actor, ids, version, recs)
 }
 
 // takeMemo returns, and forgets, the keys given for j when they are still
