@@ -52,21 +52,24 @@ func (r *hecEventReader) space() {
 	}
 }
 
-// maxHECDepth is encoding/json's nesting limit.
+// maxHECDepth is encoding/json's nesting limit: at most this many
+// objects and arrays may be open at once.
 const maxHECDepth = 10000
 
 // skip moves past one JSON value, checking its syntax as encoding/json's
-// scanner does.
+// scanner does. depth is the number of containers open around the value.
 func (r *hecEventReader) skip(depth int) bool {
-	if depth >= maxHECDepth {
-		return false
-	}
 	r.space()
 	if r.i >= len(r.b) {
 		return false
 	}
 	switch c := r.b[r.i]; {
 	case c == '{' || c == '[':
+		// Like encoding/json, the limit is on opening a container, not
+		// on the depth of a value: a scalar inside the 10000th is fine.
+		if depth >= maxHECDepth {
+			return false
+		}
 		end := byte('}')
 		if c == '[' {
 			end = ']'

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -61,4 +62,27 @@ func FuzzHECEventReader(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		decodeBoth(t, b)
 	})
+}
+
+// TestHECEventReaderDepth holds the reader to encoding/json's nesting
+// limit, which counts open containers (at most 10000), not the depth of a
+// scalar: an event whose innermost value is a number inside the 10000th
+// container is valid, one with 10001 containers is not.
+func TestHECEventReaderDepth(t *testing.T) {
+	nest := func(arrays int) []byte {
+		return []byte(`{"event":` + strings.Repeat("[", arrays) + `1` + strings.Repeat("]", arrays) + `}`)
+	}
+	for _, arrays := range []int{9998, 9999, 10000} {
+		body := nest(arrays)
+		decodeBoth(t, body)
+		r := hecEventReader{b: body}
+		_, _, err := r.next()
+		if want := arrays < 10000; (err == nil) != want {
+			t.Fatalf("%d arrays inside the object: err=%v, want accepted=%v", arrays, err, want)
+		}
+	}
+	for _, containers := range []int{10000, 10001} {
+		body := []byte(`{"event":` + strings.Repeat("[", containers-1) + strings.Repeat("]", containers-1) + `}`)
+		decodeBoth(t, body)
+	}
 }

@@ -8,8 +8,9 @@ import (
 	"unicode/utf8"
 )
 
-// maxJSONDepth is encoding/json's nesting limit; deeper documents go to
-// encoding/json, which refuses them with its own message.
+// maxJSONDepth is encoding/json's nesting limit (objects and arrays open
+// at once); deeper documents go to encoding/json, which refuses them with
+// its own message.
 const maxJSONDepth = 10000
 
 // decodeObject decodes the JSON object at the start of b (after white
@@ -54,16 +55,20 @@ func (d *jsonDecoder) space() {
 	}
 }
 
+// value reads one value; depth is the number of containers open around
+// it. Like encoding/json, the limit applies when opening an object or
+// array, not to the value itself: a scalar inside the 10000th container
+// is fine, a 10001st container is not.
 func (d *jsonDecoder) value(depth int) (any, bool) {
-	if depth >= maxJSONDepth {
-		return nil, false
-	}
 	d.space()
 	if d.i >= len(d.b) {
 		return nil, false
 	}
 	switch c := d.b[d.i]; {
 	case c == '{':
+		if depth >= maxJSONDepth {
+			return nil, false
+		}
 		d.i++
 		m := make(map[string]any, 8)
 		d.space()
@@ -105,6 +110,9 @@ func (d *jsonDecoder) value(depth int) (any, bool) {
 			}
 		}
 	case c == '[':
+		if depth >= maxJSONDepth {
+			return nil, false
+		}
 		d.i++
 		a := []any{}
 		d.space()

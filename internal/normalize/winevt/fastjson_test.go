@@ -171,3 +171,23 @@ func liftNames(v any, names map[string]int) {
 		}
 	}
 }
+
+// TestDecodeObjectDepth holds decodeObject to encoding/json's nesting
+// limit, which counts open containers (at most 10000): a scalar inside the
+// 10000th container is read, a 10001st container is refused.
+func TestDecodeObjectDepth(t *testing.T) {
+	for _, arrays := range []int{9998, 9999, 10000} {
+		b := []byte(`{"event":` + strings.Repeat("[", arrays) + `1` + strings.Repeat("]", arrays) + `}`)
+		checkDecodeObject(t, b)
+		if _, ok := decodeObject(b); ok != (arrays < 10000) {
+			t.Fatalf("%d arrays inside the object: ok=%v, want %v", arrays, ok, arrays < 10000)
+		}
+	}
+	for _, containers := range []int{10000, 10001} {
+		b := []byte(`{"a":` + strings.Repeat("[", containers-1) + strings.Repeat("]", containers-1) + `}`)
+		checkDecodeObject(t, b)
+		if _, ok := decodeObject(b); ok != (containers <= 10000) {
+			t.Fatalf("%d containers: ok=%v, want %v", containers, ok, containers <= 10000)
+		}
+	}
+}
