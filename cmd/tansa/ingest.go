@@ -244,7 +244,7 @@ file reports its counts and any records that could not be read.`)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := &evtxBatcher{ctx: ctx, h: h, st: st, statePath: *state, batch: *batch, bar: bar,
+			w := &evtxBatcher{ctx: ctx, h: h, st: st, statePath: *state, batch: *batch, maxBytes: evtxBatchBytes, bar: bar,
 				report: func(f *evtxFile, err error) { reports <- report{f.path, f.n, f.sent, f.problems, err} }}
 			for path := range jobs {
 				fk, err := fileKind(path, kind)
@@ -331,17 +331,30 @@ func ingestFiles(args []string) ([]string, error) {
 	return out, nil
 }
 
-// ingestOne imports one file: it skips what an earlier run sent, posts
-// the rest in batches, and records progress after every acknowledged batch.
-func ingestOne(ctx context.Context, h *hecSender, st *ingestState, statePath, path string, kind collect.FileKind, batch int, bar *progressbar.ProgressBar) (int, int, []string, error) {
-	abs, _ := filepath.Abs(path)
+// resume returns the absolute path of a file and its state from an
+// earlier run, or a fresh state when the file changed since (it starts
+// over).
+func (st *ingestState) resume(path string) (abs string, prev fileState, err error) {
+	abs, _ = filepath.Abs(path)
 	info, err := os.Stat(path)
 	if err != nil {
-		return 0, 0, nil, err
+		return abs, prev, err
 	}
-	prev := st.get(abs)
+	prev = st.get(abs)
 	if prev.Size != info.Size() || !prev.MTime.Equal(info.ModTime()) {
-		prev = fileState{Size: info.Size(), MTime: info.ModTime()} // a changed file starts over
+		prev = fileState{Size: info.Size(), MTime: info.ModTime()}
+	}
+	return abs, prev, nil
+}
+
+// ingestOne imports one file that is not EVTX (those go through
+// evtxBatcher, in batches that run across files): it skips what an
+// earlier run sent, posts the rest to the raw endpoint in batches, and
+// records progress after every acknowledged batch.
+func ingestOne(ctx context.Context, h *hecSender, st *ingestState, statePath, path string, kind collect.FileKind, batch int, bar *progressbar.ProgressBar) (int, int, []string, error) {
+	abs, prev, err := st.resume(path)
+	if err != nil {
+		return 0, 0, nil, err
 	}
 	if prev.Done {
 		return prev.Sent, 0, nil, nil
@@ -357,12 +370,7 @@ func ingestOne(ctx context.Context, h *hecSender, st *ingestState, statePath, pa
 		if count == 0 {
 			return nil
 		}
-		var path string
-		if kind == collect.FileEVTX {
-			path = "/services/collector/event"
-		} else {
-			path = "/services/collector/raw?source=" + source + "&sourcetype=" + url.QueryEscape(hint)
-		}
+		path := "/services/collector/raw?source=" + source + "&sourcetype=" + url.QueryEscape(hint)
 		if err := h.send(ctx, path, buf.Bytes()); err != nil {
 			return err
 		}
@@ -376,28 +384,14 @@ func ingestOne(ctx context.Context, h *hecSender, st *ingestState, statePath, pa
 		return st.put(statePath, abs, prev)
 	}
 	n, problems, err := collect.ReadFile(path, kind, prev.Sent, func(r collect.FileRecord) error {
-		if kind == collect.FileEVTX {
-			// The rendered event is JSON, sent as an HEC event so that the
-			// server's Windows parser reads it as Windows parses it.
-			// r.Raw is JSON already (winevt wrote it): it goes in as it is,
-			// not through encoding/json, which would check and compact it.
-			buf.WriteString(`{"event":`)
-			buf.Write(r.Raw)
-			buf.WriteString(`,"sourcetype":`)
-			buf.Write(jsonString(r.Hint))
-			buf.WriteString(`,"source":`)
-			buf.Write(jsonString("file:" + filepath.Base(path)))
-			buf.WriteByte('}')
-		} else {
-			if hint != r.Hint && count > 0 {
-				if err := flush(); err != nil {
-					return err
-				}
+		if hint != r.Hint && count > 0 {
+			if err := flush(); err != nil {
+				return err
 			}
-			hint = r.Hint
-			buf.Write(r.Raw)
-			buf.WriteByte('\n')
 		}
+		hint = r.Hint
+		buf.Write(r.Raw)
+		buf.WriteByte('\n')
 		count++
 		if count >= batch {
 			return flush()

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
 	"path/filepath"
 
 	"github.com/schollz/progressbar/v3"
@@ -36,6 +35,13 @@ type evtxPart struct {
 	start int
 }
 
+// evtxBatchBytes is the size at which a batch of EVTX records is sent
+// whatever its count: 2000 script-block events of some 32 KB each would
+// pass the server's 64 MiB request limit and be refused for good (413).
+// A batch can pass 8 MiB by one record only, and a record comes from a
+// 64 KiB EVTX chunk: far from the 56 MiB it would take to reach the limit.
+const evtxBatchBytes = 8 << 20
+
 // evtxBatcher sends the EVTX records of the files one import worker reads
 // in batches that run across files. Most EVTX files hold a few dozen
 // records; a request per file cost the server a bus publish and a
@@ -49,6 +55,7 @@ type evtxBatcher struct {
 	st        *ingestState
 	statePath string
 	batch     int
+	maxBytes  int // a batch is sent once it holds this many bytes, however few records
 	bar       *progressbar.ProgressBar
 	report    func(f *evtxFile, err error)
 
@@ -61,15 +68,11 @@ type evtxBatcher struct {
 // The file is reported when it is done or has failed.
 func (b *evtxBatcher) add(path string) {
 	f := &evtxFile{path: path}
-	f.abs, _ = filepath.Abs(path)
-	info, err := os.Stat(path)
+	var err error
+	f.abs, f.prev, err = b.st.resume(path)
 	if err != nil {
 		b.report(f, err)
 		return
-	}
-	f.prev = b.st.get(f.abs)
-	if f.prev.Size != info.Size() || !f.prev.MTime.Equal(info.ModTime()) {
-		f.prev = fileState{Size: info.Size(), MTime: info.ModTime()} // a changed file starts over
 	}
 	if f.prev.Done {
 		f.n = f.prev.Sent
@@ -102,7 +105,7 @@ func (b *evtxBatcher) add(path string) {
 		b.buf.WriteByte('}')
 		b.parts[len(b.parts)-1].n++
 		b.count++
-		if b.count >= b.batch {
+		if b.count >= b.batch || b.buf.Len() >= b.maxBytes {
 			sendErr = b.flush()
 			return sendErr
 		}

@@ -126,3 +126,53 @@ func TestIngestEVTXBatchesResume(t *testing.T) {
 		t.Errorf("third run: %v, %d new requests\nstdout %s\nstderr %s", err, rec.requests-before, out, errOut)
 	}
 }
+
+// TestEVTXBatcherByteCap sends an EVTX file whose records, in one batch
+// of the default count, would make a request larger than the batcher's
+// byte cap: the batch goes out once it reaches the cap, so no request
+// passes it by more than one record, and every record arrives once.
+func TestEVTXBatcherByteCap(t *testing.T) {
+	p := filepath.Join(shareddata.Path(t, filepath.Join("evtx", "DeepBlueCLI")), "metasploit-psexec-powershell-target-system.evtx")
+	st, err := winevt.ReadEVTXFile(p, winevt.Options{}, func(*tansa.Event) error { return nil })
+	if err != nil || st.Events < 4 {
+		t.Fatalf("%s: %v, %d records", p, err, st.Events)
+	}
+	var bodies []int
+	rec := &hecRecorder{bySource: map[string]int{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		bodies = append(bodies, len(body))
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		rec.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	const maxBytes = 1024
+	var reports []error
+	b := &evtxBatcher{ctx: t.Context(), h: &hecSender{client: srv.Client(), server: srv.URL, token: "t", channel: "c"},
+		st: &ingestState{Files: map[string]fileState{}}, statePath: filepath.Join(t.TempDir(), "state.json"),
+		batch: 2000, maxBytes: maxBytes, report: func(f *evtxFile, err error) { reports = append(reports, err) }}
+	b.add(p)
+	b.flushPending()
+	if len(reports) != 1 || reports[0] != nil {
+		t.Fatalf("reports %v, want one success", reports)
+	}
+	if got := rec.bySource["file:"+filepath.Base(p)]; got != st.Events {
+		t.Fatalf("server holds %d records, the file has %d", got, st.Events)
+	}
+	if len(bodies) < 3 {
+		t.Fatalf("%d requests of %v bytes: the byte cap did not split the batch", len(bodies), bodies)
+	}
+	// The largest record bounds how far past the cap a request may go.
+	largest := 0
+	if _, err := winevt.ReadEVTXFile(p, winevt.Options{}, func(e *tansa.Event) error {
+		largest = max(largest, len(e.Raw))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range bodies {
+		if n >= maxBytes+largest+200 {
+			t.Errorf("request %d is %d bytes, past the cap %d by more than a record (%d)", i, n, maxBytes, largest)
+		}
+	}
+}
