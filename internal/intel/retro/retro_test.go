@@ -244,7 +244,11 @@ func TestRedAndAllowlistedIndicatorsAreNotHunted(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := f.heard.got[0]
-	ids, _ := f.db.UpdatedIndicators(f.ctx, "", n.At)
+	keys, _ := f.db.UpdatedKeys(f.ctx, "", n.At)
+	var ids []string
+	for _, k := range keys {
+		ids = append(ids, k.ID)
+	}
 	recs, _ := f.db.IndicatorsByID(f.ctx, ids)
 	if len(recs) != 1 || recs[0].Indicator.TLP != intel.TLPRed {
 		t.Fatalf("imported %+v, want one TLP:RED indicator", recs)

@@ -199,8 +199,12 @@ func (c *codec) encodeChunks(plain *[]byte, n int, enc func(buf []byte, lo, hi i
 }
 
 // decode decompresses one chunk.
-func (c *codec) decode(b []byte) ([]byte, error) {
-	out, err := c.dec.DecodeAll(b, nil)
+func (c *codec) decode(b []byte) ([]byte, error) { return c.decodeTo(nil, b) }
+
+// decodeTo is decode into dst's room, which a hunt reuses from one chunk
+// to the next instead of allocating each chunk's data anew.
+func (c *codec) decodeTo(dst, b []byte) ([]byte, error) {
+	out, err := c.dec.DecodeAll(b, dst)
 	if err != nil {
 		return nil, fmt.Errorf("event chunk: %w", err)
 	}

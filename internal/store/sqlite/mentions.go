@@ -371,13 +371,3 @@ func scanHits(b []byte, at []int, want map[string]bool, fn func(k int, id, value
 	}
 	return r.err
 }
-
-// decodeTo is decode into dst's room, which a hunt reuses from one chunk
-// to the next instead of allocating each chunk's data anew.
-func (c *codec) decodeTo(dst, b []byte) ([]byte, error) {
-	out, err := c.dec.DecodeAll(b, dst)
-	if err != nil {
-		return nil, fmt.Errorf("event chunk: %w", err)
-	}
-	return out, nil
-}

@@ -116,29 +116,11 @@ func (db *DB) IndicatorsVersion(ctx context.Context) (string, error) {
 	return fmt.Sprintf("%d/%d", n, last), nil
 }
 
-// UpdatedIndicators returns the IDs of tenant's indicators ("" for global
-// ones) created or changed at exactly at: those of one import, whose
-// transaction stamps them all with its time.
-func (db *DB) UpdatedIndicators(ctx context.Context, tenant string, at time.Time) ([]string, error) {
-	rows, err := db.r.QueryContext(ctx, db.d.Q("SELECT id FROM intel_indicators WHERE tenant_id = ? AND updated = ?"), tenant, Micros(at))
-	if err != nil {
-		return nil, fmt.Errorf("updated indicators: %w", err)
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
-}
-
-// UpdatedKeys is UpdatedIndicators with each indicator's hunt keys (as
-// HuntKeys returns them), in no particular order: the rows are read for their IDs
-// anyway, and a hunt enqueued with their keys need not read them again.
+// UpdatedKeys returns tenant's indicators ("" for global ones) created or
+// changed at exactly at — those of one import, whose transaction stamps
+// them all with its time — with their hunt keys (as HuntKeys returns
+// them), in no particular order: a hunt enqueued with them need not read
+// the keys again.
 func (db *DB) UpdatedKeys(ctx context.Context, tenant string, at time.Time) ([]service.Record, error) {
 	rows, err := db.r.QueryContext(ctx, db.d.Q("SELECT "+huntKeyCols+" FROM intel_indicators WHERE tenant_id = ? AND updated = ?"), tenant, Micros(at))
 	if err != nil {
