@@ -119,9 +119,23 @@ func run() error {
 			fmt.Printf("stored %d in %.2f s: %.0f events/s\n", got-base, d.Seconds(), float64(*n)/d.Seconds())
 			return nil
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(pollWait(got-base, *n, time.Since(start)))
 	}
 	return fmt.Errorf("timeout: %d of %d stored after %s", got-base, *n, *timeout)
+}
+
+// pollWait is how long to wait before asking again how many of n lines are
+// stored, done after elapsed: half the time the rate so far says is left,
+// between 20 and 250 ms. Tansa's /metrics page costs the server about 2 ms
+// of CPU per scrape; polling it every 20 ms throughout took 4 % of the
+// server's CPU in a 10 s run and was counted as ingest cost.
+func pollWait(done, n int, elapsed time.Duration) time.Duration {
+	wait := 250 * time.Millisecond
+	if done > 0 {
+		left := time.Duration(float64(elapsed) * float64(n-done) / float64(done))
+		wait = min(wait, left/2)
+	}
+	return max(wait, 20*time.Millisecond)
 }
 
 // fwOnly makes every line a FortiGate traffic log.
