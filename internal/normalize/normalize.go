@@ -137,10 +137,15 @@ func (p *Parser) Parse(raw []byte, hint string, received time.Time) *tansa.Event
 }
 
 // fieldsHint guesses how many fields a record will fill, so that the map
-// is allocated once: about two per "key=value" or "key": (the vendor's
-// name and the ECS name), one per CSV column, plus the syslog header's.
+// is allocated once and no larger than needed: one and a half per
+// "key=value" (the vendor's name, and the ECS name of most), one per
+// "key": or CSV column, plus the syslog header's. Go sizes a map's table
+// to a power of two holding the hint at 7/8 load: a FortiGate line of 24
+// pairs fills 51 fields, which fit 64 slots, but two per pair (68) asked
+// for 128, doubling the largest allocation of the ingest path.
 func fieldsHint(raw []byte) int {
-	n := 16 + 2*bytes.Count(raw, []byte{'='}) + bytes.Count(raw, []byte{':'}) + bytes.Count(raw, []byte{','})
+	eq := bytes.Count(raw, []byte{'='})
+	n := 16 + eq + eq/2 + bytes.Count(raw, []byte{':'}) + bytes.Count(raw, []byte{','})
 	return min(n, 128)
 }
 
