@@ -286,22 +286,37 @@ func canonicalIP(s string) (string, bool) {
 }
 
 // maybeIP reports whether s has only the characters of an address with an
-// optional port and zone, and a dot or a colon.
+// optional port and zone, and the dots and colons of one: three dots (IPv4,
+// with a port, or at the end of an IPv6 address), or a "::", seven colons
+// or brackets (IPv6), counted before a zone. Times ("13:45:01") and
+// versions ("1.2") have the characters but not the shape; netip allocated
+// an error for each of them, twice.
 func maybeIP(s string) bool {
 	if len(s) < 2 || len(s) > 64 {
 		return false
 	}
-	sep := false
+	dots, colons, double, bracket, zone := 0, 0, false, false, false
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
-		case c >= '0' && c <= '9', c >= 'a' && c <= 'f', c >= 'A' && c <= 'F', c == '[', c == ']', c == '%':
-		case c == '.' || c == ':':
-			sep = true
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'f', c >= 'A' && c <= 'F':
+		case zone:
+			if c != '.' && c != ':' && c != '[' && c != ']' && c != '%' {
+				return false
+			}
+		case c == '.':
+			dots++
+		case c == ':':
+			colons++
+			double = double || i > 0 && s[i-1] == ':'
+		case c == '[' || c == ']':
+			bracket = true
+		case c == '%':
+			zone = true
 		default:
 			return false
 		}
 	}
-	return sep
+	return dots == 3 || double || colons == 7 || bracket
 }
 
 // canonicalURL lower-cases a URL's scheme and host and returns the host.
