@@ -219,7 +219,7 @@ func (p *Pipeline) drain(ctx context.Context, parser *normalize.Parser, tenant s
 			if ev.ParseError != "" {
 				parseErrors++
 			}
-			recs = append(recs, events.Record{Event: ev, Observables: normalize.Observables(ev)})
+			recs = append(recs, events.Record{Event: ev, Observables: parser.Observables(ev)})
 		}
 	}
 	if err := p.store.Put(ctx, recs); err != nil {

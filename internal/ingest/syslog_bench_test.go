@@ -43,7 +43,7 @@ func BenchmarkSyslogIngest(b *testing.B) {
 		}
 		var out []events.Record
 		for _, ev := range ingest.Events(parser, "tenant-a", collect.EncodeBatch(recs)) {
-			out = append(out, events.Record{Event: ev, Observables: normalize.Observables(ev)})
+			out = append(out, events.Record{Event: ev, Observables: parser.Observables(ev)})
 		}
 		if err := store.Put(b.Context(), out); err != nil {
 			b.Fatal(err)

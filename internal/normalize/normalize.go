@@ -63,6 +63,7 @@ const (
 // goroutine its own.
 type Parser struct {
 	syslog *syslog.Parser
+	obs    collector // Observables' working space
 }
 
 // NewParser returns a Parser that reads time stamps without a zone (RFC

@@ -71,9 +71,26 @@ func fieldType(k string) (ObservableType, bool) {
 // is not a common file extension, so "chrome.exe" is not a domain;
 // "report.zip" is, as it is on the Internet.
 func Observables(ev *tansa.Event) []Observable {
-	// Most events mention a handful; growing from nothing took three
-	// allocations per event.
-	c := collector{out: make([]Observable, 0, 8)}
+	c := collector{out: make([]Observable, 0, 16)}
+	return c.observables(ev)
+}
+
+// Observables is the package's Observables, reusing p's working space: a
+// pipeline's parser extracts every event's observables.
+func (p *Parser) Observables(ev *tansa.Event) []Observable {
+	return p.obs.observables(ev)
+}
+
+// observables collects every find in c.out, duplicates included (a
+// FortiGate line's address is found under its vendor name and its ECS
+// name), and returns a copy of the distinct ones; c.out is kept for the
+// next event. Growing a fresh slice per event allocated three times what
+// the result keeps.
+func (c *collector) observables(ev *tansa.Event) []Observable {
+	defer func() {
+		clear(c.out)
+		c.out = c.out[:0]
+	}()
 	for k, v := range ev.Fields {
 		t, typed := fieldType(k)
 		switch v := v.(type) {
@@ -107,7 +124,7 @@ func Observables(ev *tansa.Event) []Observable {
 		}
 		return strings.Compare(a.Value, b.Value)
 	})
-	return slices.Compact(c.out)
+	return slices.Clone(slices.Compact(c.out))
 }
 
 type collector struct {
