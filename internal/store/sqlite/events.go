@@ -207,6 +207,7 @@ type encoded struct {
 	timesB     []byte
 	raws, dats [][]byte // compressed, per chunk
 	words      []string // each chunk's full-text document
+	keys       [][]byte // each chunk's keys (events_keys.go); nil: insertBlock encodes them
 }
 
 // chunkID is the event_chunks key (and full-text rowid) of chunk c of a
@@ -266,6 +267,10 @@ func (s *Events) Put(ctx context.Context, recs []events.Record) error {
 		for lo := 0; lo < len(g); lo += maxBlock {
 			blocks = append(blocks, s.encode(g[lo:min(lo+maxBlock, len(g))]))
 		}
+	}
+	// The hunt's keys too, before the writer is taken (hunt5).
+	for _, b := range blocks {
+		b.keys = s.encodeKeys(b.recs)
 	}
 	return s.write(ctx, blocks)
 }
@@ -484,6 +489,9 @@ func (s *Events) insertBlock(ctx context.Context, tx *sql.Tx, tid int64, tenant 
 	}
 	if err := s.ins.InsertRows(ctx, tx, insChunks, "", 3, args); err != nil {
 		return blockInfo{}, fmt.Errorf("insert event chunks: %w", err)
+	}
+	if err := s.insertKeys(ctx, tx, block, b); err != nil {
+		return blockInfo{}, err
 	}
 	args = args[:0]
 	for c, w := range b.words {
@@ -1410,7 +1418,11 @@ func (s *Events) rewriteBlock(ctx context.Context, b blockInfo, tenant string, c
 	deleted := int64(0)
 	for i := 0; i < len(hs); i += 500 {
 		part := hs[i:min(i+500, len(hs))]
-		res, err := tx.ExecContext(ctx, "DELETE FROM event_ids WHERE h IN ("+placeholders(len(part))+") AND ref >= ? AND ref < ?", append(part, lo, hi)...)
+		// Clipped: appending the bounds to part itself overwrote the
+		// next two keys in hs, whose IDs then stayed in event_ids
+		// pointing at the deleted block, and storing the kept events
+		// failed on them.
+		res, err := tx.ExecContext(ctx, "DELETE FROM event_ids WHERE h IN ("+placeholders(len(part))+") AND ref >= ? AND ref < ?", append(slices.Clip(part), lo, hi)...)
 		if err != nil {
 			return 0, err
 		}
@@ -1446,7 +1458,8 @@ func (s *Events) rewriteBlock(ctx context.Context, b blockInfo, tenant string, c
 			return 0, err
 		}
 	}
-	for _, stmt := range []string{"DELETE FROM event_text WHERE rowid >= ? AND rowid < ?", "DELETE FROM event_chunks WHERE id >= ? AND id < ?"} {
+	for _, stmt := range []string{"DELETE FROM event_text WHERE rowid >= ? AND rowid < ?", "DELETE FROM event_chunks WHERE id >= ? AND id < ?",
+		"DELETE FROM event_keys WHERE id >= ? AND id < ?"} {
 		if _, err := tx.ExecContext(ctx, stmt, chunkID(b.id, 0), chunkID(b.id+1, 0)); err != nil {
 			return 0, err
 		}

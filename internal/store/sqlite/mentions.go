@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -263,11 +262,12 @@ func (s *Events) huntBlocks(ctx context.Context, tid, since int64, ids []int64, 
 	return reads, rows.Err()
 }
 
-// readHits reads the data chunks of reads with one query and returns a
-// mention of each wanted value held by an event the index named. Only
-// chunks of tenant tid's blocks are read: a chunk missing, or whose block
-// id now belongs to another tenant, was deleted by retention since its
-// block was read and is skipped.
+// readHits reads the chunks of reads and returns a mention of each wanted
+// value held by an event the index named: their keys (event_keys) with one
+// query, then the data of those stored before keys were (none in a store
+// written since) with another. Only chunks of tenant tid's blocks are read:
+// a chunk missing, or whose block id now belongs to another tenant, was
+// deleted by retention since its block was read and is skipped.
 func (s *Events) readHits(ctx context.Context, tid int64, reads []chunkRead, want map[string]bool) ([]retro.Mention, error) {
 	byID := make(map[int64]*chunkRead, len(reads))
 	ids := make([]int64, len(reads))
@@ -275,35 +275,51 @@ func (s *Events) readHits(ctx context.Context, tid int64, reads []chunkRead, wan
 		byID[reads[i].id] = &reads[i]
 		ids[i] = reads[i].id
 	}
-	rows, err := s.r.QueryContext(ctx, "SELECT c.id, c.data FROM event_chunks c JOIN event_blocks b ON b.id = (c.id >> 6) WHERE b.tenant = ? AND c.id IN ("+placeholders(len(ids))+")",
-		append([]any{tid}, int64sToAny(ids)...)...)
-	if err != nil {
+	var out []retro.Mention
+	var plain []byte // a chunk's decoded keys or data, reused
+	read := func(q string, ids []int64, scan func(b []byte, at []int, want map[string]bool, fn func(k int, id, value string)) error) error {
+		rows, err := s.r.QueryContext(ctx, q+" WHERE b.tenant = ? AND c.id IN ("+placeholders(len(ids))+")",
+			append([]any{tid}, int64sToAny(ids)...)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var dat sql.RawBytes
+			if err := rows.Scan(&id, &dat); err != nil {
+				return err
+			}
+			r := byID[id]
+			if r == nil {
+				continue
+			}
+			delete(byID, id)
+			if plain, err = s.c.decodeTo(plain[:0], dat); err != nil {
+				return fmt.Errorf("event block %d chunk %d: %w", id>>6, id&63, err)
+			}
+			err = scan(plain, r.at, want, func(k int, ref, value string) {
+				out = append(out, retro.Mention{Value: value, Ref: ref, Time: sqlstore.FromMicros(r.times[k])})
+			})
+			if err != nil {
+				return fmt.Errorf("event block %d chunk %d: %w", id>>6, id&63, err)
+			}
+		}
+		return rows.Err()
+	}
+	if err := read("SELECT c.id, c.keys FROM event_keys c JOIN event_blocks b ON b.id = (c.id >> 6)", ids, scanKeys); err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []retro.Mention
-	var plain []byte // a chunk's decoded data, reused
-	for rows.Next() {
-		var id int64
-		var dat sql.RawBytes
-		if err := rows.Scan(&id, &dat); err != nil {
-			return nil, err
-		}
-		r := byID[id]
-		if r == nil {
-			continue
-		}
-		if plain, err = s.c.decodeTo(plain[:0], dat); err != nil {
-			return nil, fmt.Errorf("event block %d chunk %d: %w", id>>6, id&63, err)
-		}
-		err = scanHits(plain, r.at, want, func(k int, ref, value string) {
-			out = append(out, retro.Mention{Value: value, Ref: ref, Time: sqlstore.FromMicros(r.times[k])})
-		})
-		if err != nil {
-			return nil, fmt.Errorf("event block %d chunk %d: %w", id>>6, id&63, err)
+	if len(byID) == 0 {
+		return out, nil
+	}
+	ids = ids[:0]
+	for i := range reads {
+		if byID[reads[i].id] != nil {
+			ids = append(ids, reads[i].id)
 		}
 	}
-	if err := rows.Err(); err != nil {
+	if err := read("SELECT c.id, c.data FROM event_chunks c JOIN event_blocks b ON b.id = (c.id >> 6)", ids, scanHits); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -315,22 +331,9 @@ func (s *Events) readHits(ctx context.Context, tid int64, reads []chunkRead, wan
 // other events and allocates only the strings it passes on.
 func scanHits(b []byte, at []int, want map[string]bool, fn func(k int, id, value string)) error {
 	r := reader{b: b}
-	n64 := r.uvarint()
-	n := int(n64)
-	if r.err != nil || n64 > chunkEvents {
-		return errors.New("damaged data chunk")
-	}
-	if len(at) > 0 && at[len(at)-1] >= n {
-		return errors.New("damaged data chunk: fewer events than the index says")
-	}
-	ids := make([]string, len(at))
-	k := 0
-	for i := range n {
-		id := r.bytes()
-		if k < len(at) && at[k] == i {
-			ids[k] = string(id)
-			k++
-		}
+	ids, n, err := hitIDs(&r, at)
+	if err != nil {
+		return err
 	}
 	for range n { // received times
 		r.varint()
@@ -351,23 +354,5 @@ func scanHits(b []byte, at []int, want map[string]bool, fn func(k int, id, value
 			}
 		}
 	}
-	k = 0
-	for i := range n {
-		m := r.uvarint()
-		if r.err != nil || m > uint64(len(r.b)) {
-			break
-		}
-		hit := k < len(at) && at[k] == i
-		for range m {
-			r.bytes() // the type
-			v := r.bytes()
-			if hit && want[string(v)] {
-				fn(k, ids[k], string(v))
-			}
-		}
-		if hit {
-			k++
-		}
-	}
-	return r.err
+	return scanObservables(&r, n, at, ids, want, fn)
 }

@@ -123,7 +123,14 @@ func TestMentionsManyChunks(t *testing.T) {
 // that retention deletes in between is skipped rather than failing the
 // hunt, and a block whose id another tenant's block took in between
 // reports nothing of that tenant's events (the tenant wall).
+// Both with the chunks' keys and, for a store written before them, without.
 func TestMentionsBlocksChangedBeforeChunks(t *testing.T) {
+	for _, keys := range []bool{true, false} {
+		t.Run(fmt.Sprintf("keys=%v", keys), func(t *testing.T) { testMentionsBlocksChangedBeforeChunks(t, keys) })
+	}
+}
+
+func testMentionsBlocksChangedBeforeChunks(t *testing.T, keys bool) {
 	ctx := t.Context()
 	s, err := OpenEvents(ctx, t.TempDir()+"/events.db")
 	if err != nil {
@@ -141,6 +148,11 @@ func TestMentionsBlocksChangedBeforeChunks(t *testing.T) {
 	}
 	if _, err := s.BuildFilters(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if !keys {
+		if _, err := s.w.ExecContext(ctx, "DELETE FROM event_keys"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	names, err := s.tenantNames(ctx)
 	if err != nil {
@@ -172,7 +184,7 @@ func TestMentionsBlocksChangedBeforeChunks(t *testing.T) {
 		t.Fatalf("before any change: %v, %v; want two mentions", ms, err)
 	}
 	// …then retention deletes the first, and the second's id is taken by
-	// a block of B's (its chunk is B's data now; here it keeps its bytes,
+	// a block of B's (its chunk and keys are B's now; here they keep their bytes,
 	// which makes a leak visible).
 	first, second := reads[0].id>>6, reads[1].id>>6
 	for _, q := range []struct {
@@ -180,6 +192,7 @@ func TestMentionsBlocksChangedBeforeChunks(t *testing.T) {
 		args []any
 	}{
 		{"DELETE FROM event_chunks WHERE id >= ? AND id < ?", []any{chunkID(first, 0), chunkID(first+1, 0)}},
+		{"DELETE FROM event_keys WHERE id >= ? AND id < ?", []any{chunkID(first, 0), chunkID(first+1, 0)}},
 		{"DELETE FROM event_blocks WHERE id = ?", []any{first}},
 		{"UPDATE event_blocks SET tenant = ? WHERE id = ?", []any{tids["B"], second}},
 	} {
