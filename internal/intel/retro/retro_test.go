@@ -3,6 +3,7 @@ package retro_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -26,11 +27,17 @@ import (
 type recorder struct {
 	mu     sync.Mutex
 	alerts []tansa.Alert
+	fail   error // when set, Raise fails with it
+	calls  int
 }
 
 func (r *recorder) Raise(_ context.Context, as []tansa.Alert) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.calls++
+	if r.fail != nil {
+		return r.fail
+	}
 	r.alerts = append(r.alerts, as...)
 	return nil
 }
@@ -474,5 +481,32 @@ func TestKeysGivenAtEnqueueAreThereWhenTheJobIsClaimed(t *testing.T) {
 	}
 	if n := hunts.Memos(); n != 0 {
 		t.Errorf("%d jobs' keys kept after their jobs could not be stored", n)
+	}
+}
+
+// A batch's findings are stored while the next batches are looked up;
+// when storing fails the hunt stops there and is stored as failed with
+// the cause, and a hunt whose every batch finds something stores them all.
+func TestHuntFindingsStoredBesideTheLookup(t *testing.T) {
+	f := newFixture(t)
+	var doc []string
+	for i := range 7 { // four batches of two, each with hits
+		ip := fmt.Sprintf("45.77.9.%d", i+1)
+		f.event(f.A, fmt.Sprintf("s-%d", i), time.Duration(i+1)*time.Hour, map[string]any{"source.ip": ip})
+		doc = append(doc, ip)
+	}
+	jobs := f.importAndHunt(f.A, strings.Join(doc, "\n"))
+	if j := jobs[0]; j.Status != retro.StatusDone || j.Hits != 7 || len(f.hits(j.ID)) != 7 || len(f.alerts.alerts) != 7 || f.alerts.calls != 4 {
+		t.Fatalf("job %+v: %d hits stored, %d alerts in %d calls; want 7 in 4 batches", j, len(f.hits(j.ID)), len(f.alerts.alerts), f.alerts.calls)
+	}
+
+	f.alerts.fail, f.alerts.calls = errors.New("the alert queue is down"), 0
+	jobs = f.importAndHunt(f.A, strings.Join(doc, "\n"))
+	j := jobs[0]
+	if j.Status != retro.StatusFailed || !strings.Contains(j.Error, "the alert queue is down") {
+		t.Fatalf("job %+v: want failed with the queue's error", j)
+	}
+	if f.alerts.calls > 2 {
+		t.Errorf("the hunt went on storing after the first failure: %d calls to Raise", f.alerts.calls)
 	}
 }

@@ -263,7 +263,8 @@ type target struct {
 type found struct {
 	t        *target
 	source   string
-	mentions []Mention
+	mentions []Mention // newest first once counted
+	stored   int       // how many of mentions are stored as hits
 }
 
 // progressEvery is how often a running hunt stores its progress. The
@@ -288,6 +289,35 @@ func (s *Service) run(ctx context.Context, j *Job) error {
 		for range keys { // wait for the reader to stop
 		}
 	}()
+	// Each batch's findings are stored by a goroutine of their own while
+	// the next batches are looked up: storing a batch full of hits (its
+	// records, hits, sightings and alerts, all in the main database) took
+	// as long as looking up the rest, and on two cores the one costs no
+	// wall time beside the other. One batch is stored at a time, in
+	// order; the first error stops the hunt.
+	stores := make(chan []found, 1)
+	stored := make(chan error, 1)
+	go func() {
+		for fs := range stores {
+			if err := s.store1(ctx, j.ID, j.TenantID, fs); err != nil {
+				stored <- err
+				for range stores { // until the hunt stops sending
+				}
+				return
+			}
+		}
+		stored <- nil
+	}()
+	storing := true
+	finish := func() error {
+		if !storing {
+			return nil
+		}
+		storing = false
+		close(stores)
+		return <-stored
+	}
+	defer finish()
 	for kb := range keys {
 		if kb.err != nil {
 			return fmt.Errorf("load indicators: %w", kb.err)
@@ -322,11 +352,15 @@ func (s *Service) run(ctx context.Context, j *Job) error {
 			}
 			founds = append(founds, f...)
 		}
-		if err := s.complete(ctx, founds); err != nil {
-			return err
-		}
-		if err := s.record(ctx, j, founds); err != nil {
-			return err
+		if len(founds) > 0 {
+			s.count(j, founds)
+			select {
+			case stores <- founds:
+			case err := <-stored: // the store failed and stopped
+				storing = false
+				close(stores)
+				return err
+			}
 		}
 		j.Done += len(ids)
 		if time.Since(saved) < progressEvery {
@@ -336,6 +370,9 @@ func (s *Service) run(ctx context.Context, j *Job) error {
 		if err := s.store.UpdateHunt(ctx, *j); err != nil {
 			return fmt.Errorf("store progress: %w", err)
 		}
+	}
+	if err := finish(); err != nil {
+		return err
 	}
 	// The reader stops early only when ctx ends: the hunt is then left
 	// running, to be resumed, not stored as done.
@@ -515,31 +552,38 @@ func stringPrefix(p netip.Prefix) string {
 	return strings.Join(parts, ":") + ":"
 }
 
-// record stores the hits of one batch, adds one sighting per indicator and
-// source, and raises one alert per indicator.
-func (s *Service) record(ctx context.Context, j *Job, founds []found) error {
-	if len(founds) == 0 {
-		return nil
+// count adds the mentions of one batch to j's hits and keeps in each
+// found, newest first, those stored as hits: MaxStoredHits per job.
+func (s *Service) count(j *Job, founds []found) {
+	for i := range founds {
+		f := &founds[i]
+		slices.SortFunc(f.mentions, func(a, b Mention) int { return b.Time.Compare(a.Time) })
+		room := MaxStoredHits - min(j.Hits, MaxStoredHits)
+		f.stored = min(room, len(f.mentions))
+		j.Hits += len(f.mentions)
+	}
+}
+
+// store1 stores the findings of one batch of hunt (of tenant): their
+// hits, one sighting per indicator and source, and one alert per
+// indicator, with the indicators' whole records.
+func (s *Service) store1(ctx context.Context, hunt, tenant string, founds []found) error {
+	if err := s.complete(ctx, founds); err != nil {
+		return err
 	}
 	var hits []Hit
 	var sightings []service.NewSighting
 	var alerts []tansa.Alert
-	room := MaxStoredHits - min(j.Hits, MaxStoredHits)
 	for _, f := range founds {
 		ms := f.mentions
-		slices.SortFunc(ms, func(a, b Mention) int { return b.Time.Compare(a.Time) })
-		j.Hits += len(ms)
-		for _, m := range ms {
-			if len(hits) >= room {
-				break
-			}
-			hits = append(hits, Hit{HuntID: j.ID, IndicatorID: f.t.rec.ID, Value: m.Value, Source: f.source, Ref: m.Ref, Time: m.Time})
+		for _, m := range ms[:f.stored] {
+			hits = append(hits, Hit{HuntID: hunt, IndicatorID: f.t.rec.ID, Value: m.Value, Source: f.source, Ref: m.Ref, Time: m.Time})
 		}
 		first, last := ms[len(ms)-1], ms[0]
 		sightings = append(sightings, service.NewSighting{IndicatorID: f.t.rec.ID, Sighting: intel.Sighting{
-			TenantID: j.TenantID, Where: "retro-hunt " + f.source, When: last.Time, Count: len(ms), Ref: last.Ref}})
-		h := intel.Hit{Kind: tansa.AlertRetro, TenantID: j.TenantID, RecordID: f.t.rec.ID, Indicator: &f.t.rec.Indicator,
-			Observed: last.Value, Field: f.source, First: first.Time, Last: last.Time, Count: len(ms), Ref: "hunt:" + j.ID}
+			TenantID: tenant, Where: "retro-hunt " + f.source, When: last.Time, Count: len(ms), Ref: last.Ref}})
+		h := intel.Hit{Kind: tansa.AlertRetro, TenantID: tenant, RecordID: f.t.rec.ID, Indicator: &f.t.rec.Indicator,
+			Observed: last.Value, Field: f.source, First: first.Time, Last: last.Time, Count: len(ms), Ref: "hunt:" + hunt}
 		if f.source == "events" {
 			for _, m := range ms[:min(len(ms), intel.MaxAlertEvents)] {
 				h.EventIDs = append(h.EventIDs, m.Ref)
