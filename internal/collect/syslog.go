@@ -144,8 +144,9 @@ func (s *Syslog) serveConn(ctx context.Context, c net.Conn) {
 	go func() {
 		defer close(frames)
 		br := bufio.NewReaderSize(c, 256<<10)
+		var sl slab
 		for {
-			frame, err := readFrame(br)
+			frame, err := readFrame(br, &sl)
 			if len(frame) > 0 {
 				select {
 				case frames <- frame:
@@ -201,8 +202,8 @@ func (s *Syslog) serveConn(ctx context.Context, c net.Conn) {
 }
 
 // readFrame reads one syslog frame. A frame is copied out of the reader's
-// buffer because the batch outlives it.
-func readFrame(br *bufio.Reader) ([]byte, error) {
+// buffer into sl because the batch outlives it.
+func readFrame(br *bufio.Reader, sl *slab) ([]byte, error) {
 	b, err := br.Peek(1)
 	if err != nil {
 		return nil, err
@@ -216,7 +217,7 @@ func readFrame(br *bufio.Reader) ([]byte, error) {
 					if _, err := br.Discard(sp + 1); err != nil {
 						return nil, err
 					}
-					frame := make([]byte, n)
+					frame := sl.make(n)
 					if _, err := io.ReadFull(br, frame); err != nil {
 						return nil, err
 					}
@@ -236,7 +237,33 @@ func readFrame(br *bufio.Reader) ([]byte, error) {
 	if len(frame) == 0 {
 		return nil, err
 	}
-	return append([]byte(nil), frame...), err
+	out := sl.make(len(frame))
+	copy(out, frame)
+	return out, err
+}
+
+// slabSize is the size of the blocks a slab carves frames from.
+const slabSize = 64 << 10
+
+// A slab hands out a connection's frames as pieces of larger blocks: one
+// allocation per block of lines instead of one per line. A block is freed
+// once no frame of it is referenced, soon after its batch is published.
+type slab struct{ buf []byte }
+
+// make returns n bytes of the current block, or of a new one when it is
+// full; a frame of more than a quarter block gets its own.
+func (s *slab) make(n int) []byte {
+	if n > slabSize/4 {
+		return make([]byte, n)
+	}
+	if len(s.buf)+n > cap(s.buf) {
+		s.buf = make([]byte, 0, slabSize)
+	}
+	start := len(s.buf)
+	s.buf = s.buf[:start+n]
+	// The capacity ends with the frame: appending to one must not
+	// overwrite the next.
+	return s.buf[start : start+n : start+n]
 }
 
 func indexByte(b []byte, c byte) int {

@@ -128,12 +128,82 @@ func FuzzReadFrame(f *testing.F) {
 	f.Add([]byte("5 abc"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		br := newReader(b)
+		var sl slab
+		var frames, copies [][]byte
 		for range 1000 {
-			if _, err := readFrame(br); err != nil {
-				return
+			frame, err := readFrame(br, &sl)
+			frames, copies = append(frames, frame), append(copies, bytes.Clone(frame))
+			if err != nil {
+				break
+			}
+		}
+		// Frames share slab blocks: none may change as later ones are read.
+		for i := range frames {
+			if !bytes.Equal(frames[i], copies[i]) {
+				t.Fatalf("frame %d changed from %q to %q", i, copies[i], frames[i])
 			}
 		}
 	})
 }
 
+// TestReadFrameSlab reads more lines than one slab block holds, of both
+// framings and one longer than a quarter block, and checks that every
+// frame keeps its bytes, also when one is appended to.
+func TestReadFrameSlab(t *testing.T) {
+	var in bytes.Buffer
+	var want []string
+	for i := range 3000 {
+		line := fmt.Sprintf("<13>Nov 22 12:00:00 host app[%d]: line %d %s", i, i, strings.Repeat("x", i%50))
+		switch {
+		case i == 1500:
+			line = strings.Repeat("y", slabSize/2)
+			fmt.Fprintf(&in, "%s\n", line)
+		case i%3 == 0:
+			fmt.Fprintf(&in, "%d %s", len(line), line)
+		default:
+			fmt.Fprintf(&in, "%s\r\n", line)
+		}
+		want = append(want, line)
+	}
+	br := bufio.NewReaderSize(&in, 256<<10)
+	var sl slab
+	var got [][]byte
+	for {
+		frame, err := readFrame(br, &sl)
+		if len(frame) > 0 {
+			got = append(got, frame)
+		}
+		if err != nil {
+			break
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("read %d frames, want %d", len(got), len(want))
+	}
+	_ = append(got[0], "APPENDED"...)
+	for i := range got {
+		if string(got[i]) != want[i] {
+			t.Fatalf("frame %d = %q, want %q", i, got[i], want[i])
+		}
+	}
+}
+
 func newReader(b []byte) *bufio.Reader { return bufio.NewReaderSize(bytes.NewReader(b), 16) }
+
+// BenchmarkReadFrame reads bench/syslogload-sized lines (about 300 bytes)
+// the way a TCP connection's reader does.
+func BenchmarkReadFrame(b *testing.B) {
+	line := []byte("<189>" + strings.Repeat("date=2026-11-22 srcip=192.0.2.7 ", 9) + "\n")
+	data := bytes.Repeat(line, 4096)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(line)))
+	var sl slab
+	r := bytes.NewReader(data)
+	br := bufio.NewReaderSize(r, 256<<10)
+	for b.Loop() {
+		if _, err := readFrame(br, &sl); err != nil {
+			r.Reset(data)
+			br.Reset(r)
+		}
+	}
+}
