@@ -251,6 +251,7 @@ func Events(parser *normalize.Parser, tenant string, data []byte) []*tansa.Event
 			Raw: data, Fields: map[string]any{}, ParseError: err.Error()}}
 	}
 	out := make([]*tansa.Event, 0, len(recs))
+	id := []byte(prefix) // each ID built here is one allocation, not two
 	for i, r := range recs {
 		var ev *tansa.Event
 		if isWindows(r.Hint) {
@@ -259,7 +260,7 @@ func Events(parser *normalize.Parser, tenant string, data []byte) []*tansa.Event
 		} else {
 			ev = parser.Parse(r.Raw, r.Hint, r.Received)
 		}
-		ev.ID = prefix + strconv.Itoa(i)
+		ev.ID = string(strconv.AppendInt(id[:len(prefix)], int64(i), 10))
 		ev.TenantID = tenant
 		ev.Source = r.Source
 		if !r.Time.IsZero() {

@@ -2,10 +2,13 @@ package ingest_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -143,6 +146,14 @@ func TestEventsAreDeterministic(t *testing.T) {
 	a, b := ingest.Events(p, "t", data), ingest.Events(p, "t", data)
 	if a[0].ID != b[0].ID || a[0].ID == a[1].ID {
 		t.Fatalf("ids %s %s / %s: the same batch must give the same ids, records in it different ones", a[0].ID, a[1].ID, b[0].ID)
+	}
+	// The form stored events already have (a redelivery is recognised by
+	// it): 24 hex digits of the batch's SHA-256, "-", the position.
+	sum := sha256.Sum256(data)
+	for i, ev := range a {
+		if want := hex.EncodeToString(sum[:12]) + "-" + strconv.Itoa(i); ev.ID != want {
+			t.Errorf("event %d: ID %q, want %q", i, ev.ID, want)
+		}
 	}
 }
 
