@@ -158,12 +158,19 @@ func (s *Events) mentionsOf(ctx context.Context, tid int64, tenant string, value
 		ids = append(ids, b)
 	}
 	slices.Sort(ids)
+	// The blocks' times are read 500 blocks to a query, the queries on
+	// up to one reader per CPU (each block's times are a few pages).
+	parts := make([][]chunkRead, (len(ids)+499)/500)
+	if err := eachParallel(len(parts), func(k int) error {
+		var err error
+		parts[k], err = s.huntBlocks(ctx, tid, since, ids[k*500:min((k+1)*500, len(ids))], positions, nil)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("mentions of %d values: %w", len(values), err)
+	}
 	var reads []chunkRead
-	for start := 0; start < len(ids); start += 500 {
-		part := ids[start:min(start+500, len(ids))]
-		if reads, err = s.huntBlocks(ctx, tid, since, part, positions, reads); err != nil {
-			return nil, fmt.Errorf("mentions of %d values: %w", len(values), err)
-		}
+	for _, p := range parts {
+		reads = append(reads, p...)
 	}
 	// The chunks are read a group at a time, each group with one query,
 	// on up to one reader per CPU: reading them was a third of a hunt,
