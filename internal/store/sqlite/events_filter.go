@@ -471,7 +471,11 @@ func (s *Events) observablePositions(ctx context.Context, hashes []int64) (map[i
 	// reader per CPU at once (their blocks never overlap: a block lies in
 	// one epoch), so a lookup across many epochs takes the wall time of
 	// its share on each core.
-	type job struct{ epochs, hs []int64 }
+	type job struct {
+		epochs, hs []int64
+		f          keyFilter // when set, hs are those of ms it may hold
+		live       bool      // f is a live filter, which Put adds to under fmu
+	}
 	var jobs []job
 	// run adds to positions the rows of hs in epochs.
 	run := func(positions map[int64][]int, epochs, hs []int64) error {
@@ -512,39 +516,42 @@ func (s *Events) observablePositions(ctx context.Context, hashes []int64) (map[i
 	}
 	slices.SortFunc(ms, func(a, b mixed) int { return cmp.Compare(a.x, b.x) })
 	var open []int64 // epochs without a filter: every hash is seeked
-	var pass []int64
 	for e := lo; e <= hi; e++ {
-		var f keyFilter
 		s.fmu.Lock()
 		if sf := fs[e]; sf != nil {
-			f = sf
 			delete(s.live, e) // the stored filter holds every key now
+			jobs = append(jobs, job{epochs: []int64{e}, f: sf})
 		} else if lf := s.live[e]; lf != nil {
-			f = lf
-		}
-		if f == nil {
-			s.fmu.Unlock()
+			jobs = append(jobs, job{epochs: []int64{e}, f: lf, live: true})
+		} else {
 			open = append(open, e)
-			continue
-		}
-		pass = pass[:0]
-		for _, m := range ms {
-			if f.hasMixed(m.x) {
-				pass = append(pass, m.h)
-			}
 		}
 		s.fmu.Unlock()
-		if len(pass) > 0 {
-			jobs = append(jobs, job{[]int64{e}, slices.Clone(pass)})
-		}
 	}
 	if len(open) > 0 {
-		jobs = append(jobs, job{open, hashes})
+		jobs = append(jobs, job{epochs: open, hs: hashes})
 	}
+	// Each job probes its epoch's filter itself, so that the probes too
+	// run on every CPU: a stored filter is never changed once loaded, a
+	// live one only under fmu.
 	found := make([]map[int64][]int, len(jobs))
 	if err := eachParallel(len(jobs), func(k int) error {
 		found[k] = map[int64][]int{}
-		return run(found[k], jobs[k].epochs, jobs[k].hs)
+		j := jobs[k]
+		if j.f != nil {
+			if j.live {
+				s.fmu.Lock()
+			}
+			for _, m := range ms {
+				if j.f.hasMixed(m.x) {
+					j.hs = append(j.hs, m.h)
+				}
+			}
+			if j.live {
+				s.fmu.Unlock()
+			}
+		}
+		return run(found[k], j.epochs, j.hs)
 	}); err != nil {
 		return nil, err
 	}
