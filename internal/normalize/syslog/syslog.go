@@ -255,13 +255,17 @@ func addBase(f map[string]any, b *gosyslog.Base) {
 			f["log.syslog.severity.name"] = *s
 		}
 	}
+	// A value stored under two names is boxed once: each conversion of a
+	// string to an interface is an allocation.
 	if b.Hostname != nil {
-		f["log.syslog.hostname"] = *b.Hostname
-		f["host.name"] = *b.Hostname
+		h := any(*b.Hostname)
+		f["log.syslog.hostname"] = h
+		f["host.name"] = h
 	}
 	if b.Appname != nil {
-		f["log.syslog.appname"] = *b.Appname
-		f["process.name"] = *b.Appname
+		a := any(*b.Appname)
+		f["log.syslog.appname"] = a
+		f["process.name"] = a
 	}
 	if b.ProcID != nil {
 		f["log.syslog.procid"] = *b.ProcID
