@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"strings"
@@ -126,15 +127,16 @@ func (s *Events) mentions(ctx context.Context, tid, h, since int64, max int, wan
 const mentionBatch = 100000
 
 // mentionsOf looks up several values at once: the index rows of all their
-// hashes, then each named event's ID and own observables, which say which
-// of the values it holds. It returns at most max mentions per value,
-// newest first.
+// hashes, then each named event's ID, time and own observables' hashes,
+// which say which of the values it holds. It returns at most max mentions
+// per value, newest first.
 //
 // It reads less than a search does: one query per 500 candidate blocks for
-// their bounds and times (not one per block), then the data chunks that
-// hold a hit, each once, 64 to a query, the queries on up to one reader
-// per CPU side by side; of each chunk only the IDs and observables of the
-// hit events (scanHits), not every event's fields.
+// their bounds (not their times), then the keys (version 2) of the chunks
+// that hold a hit, each once, 64 to a query, the queries on up to one
+// reader per CPU side by side; nothing is decompressed. Chunks whose keys
+// cannot answer (older stores, a hash two values share) are read as
+// before: their blocks' times, then their version 1 keys or their data.
 //
 // The chunks are read after the blocks, not in the same snapshot: a block
 // that retention deleted in between is skipped (its events are gone), and
@@ -142,48 +144,74 @@ const mentionBatch = 100000
 // tenant's new block took in between reports nothing.
 func (s *Events) mentionsOf(ctx context.Context, tid int64, tenant string, values []string, since int64, max int) ([]retro.Mention, error) {
 	want := make(map[string]bool, len(values))
+	byHash := make(map[int64][]string, len(values)) // two values may share a hash
 	var hashes []int64
 	for _, v := range values {
 		if !want[v] {
 			want[v] = true
-			hashes = append(hashes, obsHash(tenant, v))
+			h := obsHash(tenant, v)
+			if byHash[h] == nil {
+				hashes = append(hashes, h)
+			}
+			byHash[h] = append(byHash[h], v)
 		}
 	}
+	return s.mentionsOfHashes(ctx, tid, values, want, byHash, hashes, since, max)
+}
+
+// mentionsOfHashes is mentionsOf once the values' hashes are known:
+// byHash holds the values of each hash, hashes each hash once.
+func (s *Events) mentionsOfHashes(ctx context.Context, tid int64, values []string, want map[string]bool, byHash map[int64][]string, hashes []int64, since int64, max int) ([]retro.Mention, error) {
 	positions, err := s.observablePositions(ctx, hashes)
 	if err != nil {
 		return nil, fmt.Errorf("mentions of %d values: observable lookup: %w", len(values), err)
 	}
-	ids := make([]int64, 0, len(positions))
-	for b := range positions {
-		ids = append(ids, b)
-	}
-	slices.Sort(ids)
-	// The blocks' times are read 500 blocks to a query, the queries on
-	// up to one reader per CPU (each block's times are a few pages).
-	parts := make([][]chunkRead, (len(ids)+499)/500)
-	if err := eachParallel(len(parts), func(k int) error {
-		var err error
-		parts[k], err = s.huntBlocks(ctx, tid, since, ids[k*500:min((k+1)*500, len(ids))], positions, nil)
-		return err
-	}); err != nil {
+	// First the blocks' bounds only (tenant, last time, size), then the
+	// hit chunks' keys, which hold the events' times (version 2): the
+	// blocks' times are read only for the chunks whose keys are older or
+	// missing, or name a hash two of the values share.
+	reads, err := s.huntReads(ctx, tid, since, positions, false)
+	if err != nil {
 		return nil, fmt.Errorf("mentions of %d values: %w", len(values), err)
 	}
-	var reads []chunkRead
-	for _, p := range parts {
-		reads = append(reads, p...)
-	}
-	// The chunks are read a group at a time, each group with one query,
-	// on up to one reader per CPU: reading them was a third of a hunt,
-	// most of it the page reads of the blobs and their decoding, which
-	// two readers do side by side.
+	// The chunks' keys are read a group at a time, each group with one
+	// query, on up to one reader per CPU.
 	groups := (len(reads) + huntChunkGroup - 1) / huntChunkGroup
 	found := make([][]retro.Mention, groups)
+	rest := make([][]chunkRead, groups)
 	if err := eachParallel(groups, func(k int) error {
 		var err error
-		found[k], err = s.readHits(ctx, tid, reads[k*huntChunkGroup:min((k+1)*huntChunkGroup, len(reads))], want)
+		found[k], rest[k], err = s.readKeys(ctx, tid, reads[k*huntChunkGroup:min((k+1)*huntChunkGroup, len(reads))], byHash, since)
 		return err
 	}); err != nil {
 		return nil, fmt.Errorf("mentions of %d values: %w", len(values), err)
+	}
+	// The rest are read as before version 2: their blocks' times, then
+	// their version 1 keys, or their data, whose values are compared.
+	older := map[int64][]int{}
+	for _, rs := range rest {
+		for _, r := range rs {
+			b, c := r.id>>6, int(r.id&63)
+			for _, at := range r.at {
+				older[b] = append(older[b], c*chunkEvents+at)
+			}
+		}
+	}
+	if len(older) > 0 {
+		reads, err := s.huntReads(ctx, tid, since, older, true)
+		if err != nil {
+			return nil, fmt.Errorf("mentions of %d values: %w", len(values), err)
+		}
+		groups := (len(reads) + huntChunkGroup - 1) / huntChunkGroup
+		more := make([][]retro.Mention, groups)
+		if err := eachParallel(groups, func(k int) error {
+			var err error
+			more[k], err = s.readHits(ctx, tid, reads[k*huntChunkGroup:min((k+1)*huntChunkGroup, len(reads))], want)
+			return err
+		}); err != nil {
+			return nil, fmt.Errorf("mentions of %d values: %w", len(values), err)
+		}
+		found = append(found, more...)
 	}
 	byValue := map[string][]retro.Mention{}
 	for _, ms := range found {
@@ -213,6 +241,99 @@ func (s *Events) mentionsOf(ctx context.Context, tid int64, tenant string, value
 	return out, nil
 }
 
+// huntReads returns the data chunks of tenant tid's blocks that hold a
+// position of positions, their blocks read 500 to a query, the queries on
+// up to one reader per CPU. With times, each block's times are read too
+// (a few pages each) and only the positions at or after since are kept;
+// without, every position is, and the chunks' keys say their times.
+func (s *Events) huntReads(ctx context.Context, tid, since int64, positions map[int64][]int, times bool) ([]chunkRead, error) {
+	ids := make([]int64, 0, len(positions))
+	for b, ps := range positions {
+		slices.Sort(ps)
+		positions[b] = slices.Compact(ps)
+		ids = append(ids, b)
+	}
+	slices.Sort(ids)
+	parts := make([][]chunkRead, (len(ids)+499)/500)
+	if err := eachParallel(len(parts), func(k int) error {
+		var err error
+		parts[k], err = s.huntBlocks(ctx, tid, since, ids[k*500:min((k+1)*500, len(ids))], positions, times, nil)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	var reads []chunkRead
+	for _, p := range parts {
+		reads = append(reads, p...)
+	}
+	return reads, nil
+}
+
+// readKeys reads the version 2 keys of the chunks of reads (tenant tid's
+// only) and returns a mention of each looked-up value whose hash (byHash)
+// a named event at or after since holds, and the chunks it could not
+// answer for: those without a keys row or with a version 1 row, and those
+// where a named event holds a hash that two looked-up values share.
+func (s *Events) readKeys(ctx context.Context, tid int64, reads []chunkRead, byHash map[int64][]string, since int64) ([]retro.Mention, []chunkRead, error) {
+	byID := make(map[int64]*chunkRead, len(reads))
+	ids := make([]int64, len(reads))
+	for i := range reads {
+		byID[reads[i].id] = &reads[i]
+		ids[i] = reads[i].id
+	}
+	rows, err := s.r.QueryContext(ctx, "SELECT c.id, c.keys FROM event_keys c JOIN event_blocks b ON b.id = (c.id >> 6) WHERE b.tenant = ? AND c.id IN ("+placeholders(len(ids))+")",
+		append([]any{tid}, int64sToAny(ids)...)...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var out []retro.Mention
+	var rest []chunkRead
+	for rows.Next() {
+		var id int64
+		var key sql.RawBytes
+		if err := rows.Scan(&id, &key); err != nil {
+			return nil, nil, err
+		}
+		r := byID[id]
+		if r == nil || len(key) == 0 || key[0] != keysV2 {
+			continue // version 1: read with the rest
+		}
+		delete(byID, id)
+		mark, shared := len(out), false
+		err := scanKeysV2(key, r.at, func(k int, h keyHit) {
+			if h.t < since {
+				return
+			}
+			for j := 0; j+8 <= len(h.hashes); j += 8 {
+				switch vs := byHash[int64(binary.LittleEndian.Uint64(h.hashes[j:]))]; len(vs) {
+				case 0:
+				case 1:
+					out = append(out, retro.Mention{Value: vs[0], Ref: h.id, Time: sqlstore.FromMicros(h.t)})
+				default:
+					shared = true
+				}
+			}
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("event block %d chunk %d: %w", id>>6, id&63, err)
+		}
+		if shared {
+			out = out[:mark]
+			rest = append(rest, *r)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	for i := range reads {
+		if byID[reads[i].id] != nil {
+			rest = append(rest, reads[i])
+		}
+	}
+	return out, rest, nil
+}
+
 // huntChunkGroup is how many data chunks one query of a hunt reads.
 const huntChunkGroup = 64
 
@@ -227,8 +348,12 @@ type chunkRead struct {
 // huntBlocks adds to reads the data chunks of blocks ids (tenant tid's
 // only: the query keeps to the tenant's blocks whatever the index said)
 // that hold a hit at or after since.
-func (s *Events) huntBlocks(ctx context.Context, tid, since int64, ids []int64, positions map[int64][]int, reads []chunkRead) ([]chunkRead, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT id, n, times FROM event_blocks WHERE tenant = ? AND tmax >= ? AND id IN ("+placeholders(len(ids))+")",
+func (s *Events) huntBlocks(ctx context.Context, tid, since int64, ids []int64, positions map[int64][]int, times bool, reads []chunkRead) ([]chunkRead, error) {
+	cols := "id, n, x''"
+	if times {
+		cols = "id, n, times"
+	}
+	rows, err := s.r.QueryContext(ctx, "SELECT "+cols+" FROM event_blocks WHERE tenant = ? AND tmax >= ? AND id IN ("+placeholders(len(ids))+")",
 		append([]any{tid, since}, int64sToAny(ids)...)...)
 	if err != nil {
 		return reads, err
@@ -247,6 +372,17 @@ func (s *Events) huntBlocks(ctx context.Context, tid, since int64, ids []int64, 
 			ps = ps[:len(ps)-1]
 		}
 		if len(ps) == 0 {
+			continue
+		}
+		if !times {
+			for _, pos := range ps {
+				c := chunkID(id, pos/chunkEvents)
+				if len(reads) == 0 || reads[len(reads)-1].id != c {
+					reads = append(reads, chunkRead{id: c})
+				}
+				r := &reads[len(reads)-1]
+				r.at = append(r.at, pos%chunkEvents)
+			}
 			continue
 		}
 		if ts, err = appendTimes(ts[:0], tb, ps[len(ps)-1]+1); err != nil {
@@ -270,9 +406,9 @@ func (s *Events) huntBlocks(ctx context.Context, tid, since int64, ids []int64, 
 }
 
 // readHits reads the chunks of reads and returns a mention of each wanted
-// value held by an event the index named: their keys (event_keys) with one
-// query, then the data of those stored before keys were (none in a store
-// written since) with another. Only chunks of tenant tid's blocks are read:
+// value held by an event the index named: their version 1 keys
+// (event_keys) with one query, then the data of the others (stored before
+// keys were, or whose version 2 keys hold only hashes) with another. Only chunks of tenant tid's blocks are read:
 // a chunk missing, or whose block id now belongs to another tenant, was
 // deleted by retention since its block was read and is skipped.
 func (s *Events) readHits(ctx context.Context, tid int64, reads []chunkRead, want map[string]bool) ([]retro.Mention, error) {
@@ -298,8 +434,8 @@ func (s *Events) readHits(ctx context.Context, tid int64, reads []chunkRead, wan
 				return err
 			}
 			r := byID[id]
-			if r == nil {
-				continue
+			if r == nil || (len(dat) > 0 && dat[0] == keysV2) {
+				continue // a version 2 row here shares a hash between two values: read the data
 			}
 			delete(byID, id)
 			if plain, err = s.c.decodeTo(plain[:0], dat); err != nil {

@@ -172,7 +172,7 @@ func testMentionsBlocksChangedBeforeChunks(t *testing.T, keys bool) {
 		ids = append(ids, b)
 	}
 	slices.Sort(ids)
-	reads, err := s.huntBlocks(ctx, tids["A"], 0, ids, positions, nil)
+	reads, err := s.huntBlocks(ctx, tids["A"], 0, ids, positions, true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,6 +182,10 @@ func testMentionsBlocksChangedBeforeChunks(t *testing.T, keys bool) {
 	want := map[string]bool{ip: true}
 	if ms, err := s.readHits(ctx, tids["A"], reads, want); err != nil || len(ms) != 2 {
 		t.Fatalf("before any change: %v, %v; want two mentions", ms, err)
+	}
+	byHash := map[int64][]string{obsHash("A", ip): {ip}}
+	if ms, rest, err := s.readKeys(ctx, tids["A"], reads, byHash, 0); err != nil || (keys && (len(ms) != 2 || len(rest) != 0)) || (!keys && (len(ms) != 0 || len(rest) != 2)) {
+		t.Fatalf("before any change, from the keys: %v, %d left, %v", ms, len(rest), err)
 	}
 	// …then retention deletes the first, and the second's id is taken by
 	// a block of B's (its chunk and keys are B's now; here they keep their bytes,
@@ -206,5 +210,12 @@ func testMentionsBlocksChangedBeforeChunks(t *testing.T, keys bool) {
 	}
 	if len(ms) != 0 {
 		t.Errorf("A's hunt reports %v from blocks no longer A's", ms)
+	}
+	ms, rest, err := s.readKeys(ctx, tids["A"], reads, byHash, 0)
+	if err != nil {
+		t.Fatalf("a block deleted by retention fails the hunt's keys read: %v", err)
+	}
+	if len(ms) != 0 || len(rest) != 2 {
+		t.Errorf("A's hunt reports %v from the keys of blocks no longer A's (%d chunks left for the data)", ms, len(rest))
 	}
 }
