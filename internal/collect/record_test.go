@@ -13,6 +13,12 @@ func TestBatchRoundTrip(t *testing.T) {
 		{Source: "hec", Hint: "cef", Host: "fw01", Time: now.Add(-time.Second), Received: now, Raw: []byte("CEF:0|Fortinet|FortiGate|…")},
 		{Source: "syslog-tcp:10.0.0.1", Received: now, Raw: []byte{}},
 		{Source: "bulk", Received: now, Raw: []byte(strings.Repeat("x", 70000))},
+		// Strings equal to the record before's are shared; these
+		// change one at a time, and back.
+		{Source: "bulk", Hint: "json", Received: now, Raw: []byte("{}")},
+		{Source: "bulk", Hint: "json", Host: "fw02", Received: now, Raw: []byte("{}")},
+		{Source: "bulk", Host: "fw02", Received: now, Raw: []byte("{}")},
+		{Source: "hec", Received: now, Raw: []byte("{}")},
 	}
 	out, err := DecodeBatch(EncodeBatch(in))
 	if err != nil {
@@ -29,6 +35,26 @@ func TestBatchRoundTrip(t *testing.T) {
 	}
 	if !out[1].Time.IsZero() {
 		t.Errorf("a record without a time decoded with time %v", out[1].Time)
+	}
+}
+
+// TestDecodeBatchSharesStrings checks that a batch whose records come from
+// one source and host decodes without a string allocation per record: the
+// pipeline decodes every batch.
+func TestDecodeBatchSharesStrings(t *testing.T) {
+	recs := make([]Record, 500)
+	for i := range recs {
+		recs[i] = Record{Source: "syslog-tcp:10.0.0.1:514", Hint: "syslog", Host: "fw01", Received: time.Now(), Raw: []byte("<34>Oct 11 22:14:15 mymachine su: hello")}
+	}
+	b := EncodeBatch(recs)
+	allocs := testing.AllocsPerRun(20, func() {
+		if _, err := DecodeBatch(b); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// The records slice and the three strings of the first record.
+	if allocs > 4 {
+		t.Errorf("decoding 500 records of one source allocated %.0f times, want ≤ 4", allocs)
 	}
 }
 
