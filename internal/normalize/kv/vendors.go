@@ -56,10 +56,7 @@ var (
 	panConfigNames  = concat(panCommon, panConfig)
 )
 
-var panNames = [...]struct {
-	key, name string
-	integer   bool
-}{
+var panNames = [...]vendorName{
 	{"src", "source.ip", false}, {"dst", "destination.ip", false}, {"natsrc", "source.nat.ip", false},
 	{"natdst", "destination.nat.ip", false}, {"rule", "rule.name", false}, {"srcuser", "source.user.name", false},
 	{"dstuser", "destination.user.name", false}, {"app", "network.application", false}, {"sport", "source.port", true},
@@ -140,11 +137,7 @@ func parsePaloAlto(line string, ev *tansa.Event) error {
 			delete(f, k)
 		}
 	}
-	for _, m := range panNames {
-		if _, taken := f[m.name]; !taken {
-			copyAs(f, m.key, m.name, m.integer)
-		}
-	}
+	copyNames(f, panNames[:])
 	if t, ok := f["time_generated"].(string); ok {
 		if tt, perr := time.Parse("2006/01/02 15:04:05", t); perr == nil {
 			ev.Time = tt
@@ -369,10 +362,7 @@ func isCheckPoint(s string) bool {
 	return len(s) > 3 && s[0] == '[' && strings.Contains(s[:min(len(s), 64)], `:"`)
 }
 
-var cpNames = [...]struct {
-	key, name string
-	integer   bool
-}{
+var cpNames = [...]vendorName{
 	{"src", "source.ip", false}, {"dst", "destination.ip", false}, {"s_port", "source.port", true},
 	{"service", "destination.port", true}, {"action", "event.action", false}, {"rule_name", "rule.name", false},
 	{"origin", "observer.ip", false}, {"product", "observer.product", false}, {"ifname", "observer.ingress.interface.name", false},
@@ -413,11 +403,7 @@ func parseCheckPoint(line string, ev *tansa.Event) error {
 		base += end + 1
 		s = s[end+1:]
 	}
-	for _, m := range cpNames {
-		if _, taken := f[m.name]; !taken {
-			copyAs(f, m.key, m.name, m.integer)
-		}
-	}
+	copyNames(f, cpNames[:])
 	if p, ok := f["proto"].(string); ok {
 		if t := ianaTransport(p); t != "" {
 			f["network.transport"] = t
