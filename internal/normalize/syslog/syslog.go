@@ -153,7 +153,10 @@ func addPriority(f map[string]any, digits []byte) {
 	f["log.syslog.severity.name"] = severityNames[v%8]
 }
 
-var severityNames = [...]string{"emergency", "alert", "critical", "error", "warning", "notice", "informational", "debug"}
+// severityNames are the severity names, go-syslog's, boxed once: each
+// conversion of a string to an interface is an allocation (and go-syslog's
+// SeverityLevel allocates the name it returns).
+var severityNames = [...]any{"emergency", "alert", "critical", "error", "warning", "notice", "informational", "debug"}
 
 func (p *Parser) parse5424(in []byte, ev *tansa.Event) (Message, error) {
 	res, err := p.m5424.Parse(in)
@@ -251,7 +254,9 @@ func addBase(f map[string]any, b *gosyslog.Base) {
 		f["log.syslog.priority"] = int64(*b.Priority)
 		f["log.syslog.facility.code"] = int64(*b.Facility)
 		f["log.syslog.severity.code"] = int64(*b.Severity)
-		if s := b.SeverityLevel(); s != nil {
+		if sev := *b.Severity; int(sev) < len(severityNames) {
+			f["log.syslog.severity.name"] = severityNames[sev]
+		} else if s := b.SeverityLevel(); s != nil {
 			f["log.syslog.severity.name"] = *s
 		}
 	}

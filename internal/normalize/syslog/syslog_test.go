@@ -1,6 +1,7 @@
 package syslog_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -109,6 +110,30 @@ func TestParse(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSeverityNames checks the severity name of every severity, in both
+// formats, against the names go-syslog documents.
+func TestSeverityNames(t *testing.T) {
+	want := []string{"emergency", "alert", "critical", "error", "warning", "notice", "informational", "debug"}
+	p := syslog.NewParser(nil)
+	for sev, name := range want {
+		for _, line := range []string{
+			fmt.Sprintf("<%d>Oct 11 22:14:15 mymachine su: hello", 8+sev),
+			fmt.Sprintf("<%d>1 2003-10-11T22:14:15.003Z mymachine app - - - hello", 8+sev),
+		} {
+			ev := normalizetest.NewEvent()
+			if _, err := p.Parse([]byte(line), received, ev); err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			if got := ev.Fields["log.syslog.severity.name"]; got != name {
+				t.Errorf("%s: severity name %#v, want %q", line, got, name)
+			}
+			if got := ev.Fields["log.syslog.severity.code"]; got != int64(sev) {
+				t.Errorf("%s: severity code %#v, want %d", line, got, sev)
+			}
+		}
 	}
 }
 
