@@ -283,7 +283,13 @@ func (s *Events) write(ctx context.Context, blocks []*encoded) error {
 	}
 	defer tx.Rollback()
 	added := map[string]int64{}
-	inBatch := map[int64]string{}
+	n := 0
+	for _, b := range blocks {
+		n += len(b.recs)
+	}
+	// Sized for every record: a Put of a pipeline's fetch holds
+	// thousands, and growing the map step by step rehashed them all.
+	inBatch := make(map[int64]string, n)
 	var last int64         // the latest block inserted
 	var stored []blockInfo // for the block directory, once committed
 	for _, b := range blocks {
