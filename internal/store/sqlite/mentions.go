@@ -141,7 +141,9 @@ const mentionBatch = 100000
 // The chunks are read after the blocks, not in the same snapshot: a block
 // that retention deleted in between is skipped (its events are gone), and
 // the chunk query checks the tenant again, so a block id that another
-// tenant's new block took in between reports nothing.
+// tenant's new block took in between reports nothing; nor does one that
+// the same tenant's rewritten block took (its count or first time differ
+// from those the positions were taken with).
 func (s *Events) mentionsOf(ctx context.Context, tid int64, tenant string, values []string, since int64, max int) ([]retro.Mention, error) {
 	want := make(map[string]bool, len(values))
 	byHash := make(map[int64][]string, len(values)) // two values may share a hash
@@ -281,7 +283,7 @@ func (s *Events) readKeys(ctx context.Context, tid int64, reads []chunkRead, byH
 		byID[reads[i].id] = &reads[i]
 		ids[i] = reads[i].id
 	}
-	rows, err := s.r.QueryContext(ctx, "SELECT c.id, c.keys FROM event_keys c JOIN event_blocks b ON b.id = (c.id >> 6) WHERE b.tenant = ? AND c.id IN ("+placeholders(len(ids))+")",
+	rows, err := s.r.QueryContext(ctx, "SELECT c.id, c.keys, b.n, b.tmin FROM event_keys c JOIN event_blocks b ON b.id = (c.id >> 6) WHERE b.tenant = ? AND c.id IN ("+placeholders(len(ids))+")",
 		append([]any{tid}, int64sToAny(ids)...)...)
 	if err != nil {
 		return nil, nil, err
@@ -290,12 +292,16 @@ func (s *Events) readKeys(ctx context.Context, tid int64, reads []chunkRead, byH
 	var out []retro.Mention
 	var rest []chunkRead
 	for rows.Next() {
-		var id int64
+		var id, n, tmin int64
 		var key sql.RawBytes
-		if err := rows.Scan(&id, &key); err != nil {
+		if err := rows.Scan(&id, &key, &n, &tmin); err != nil {
 			return nil, nil, err
 		}
 		r := byID[id]
+		if r != nil && r.changed(n, tmin) {
+			delete(byID, id) // rewritten by retention since: its hits are gone
+			continue
+		}
 		if r == nil || len(key) == 0 || key[0] != keysV2 {
 			continue // version 1: read with the rest
 		}
@@ -343,15 +349,24 @@ type chunkRead struct {
 	id    int64
 	at    []int
 	times []int64
+	// n and tmin are the block's when the positions were taken: retention
+	// may rewrite the block under the same id (the latest block's id is
+	// free again once it is deleted) before its chunks are read, and then
+	// the positions no longer name the same events.
+	n, tmin int64
 }
+
+// changed reports whether the block of r now holds other events than when
+// r's positions were taken (see chunkRead).
+func (r *chunkRead) changed(n, tmin int64) bool { return n != r.n || tmin != r.tmin }
 
 // huntBlocks adds to reads the data chunks of blocks ids (tenant tid's
 // only: the query keeps to the tenant's blocks whatever the index said)
 // that hold a hit at or after since.
 func (s *Events) huntBlocks(ctx context.Context, tid, since int64, ids []int64, positions map[int64][]int, times bool, reads []chunkRead) ([]chunkRead, error) {
-	cols := "id, n, x''"
+	cols := "id, n, tmin, x''"
 	if times {
-		cols = "id, n, times"
+		cols = "id, n, tmin, times"
 	}
 	rows, err := s.r.QueryContext(ctx, "SELECT "+cols+" FROM event_blocks WHERE tenant = ? AND tmax >= ? AND id IN ("+placeholders(len(ids))+")",
 		append([]any{tid, since}, int64sToAny(ids)...)...)
@@ -361,10 +376,10 @@ func (s *Events) huntBlocks(ctx context.Context, tid, since int64, ids []int64, 
 	defer rows.Close()
 	var ts []int64 // a block's times up to its last hit, reused
 	for rows.Next() {
-		var id int64
+		var id, tmin int64
 		var n int
 		var tb sql.RawBytes
-		if err := rows.Scan(&id, &n, &tb); err != nil {
+		if err := rows.Scan(&id, &n, &tmin, &tb); err != nil {
 			return reads, err
 		}
 		ps := positions[id] // ascending; any at or past n are stale
@@ -378,7 +393,7 @@ func (s *Events) huntBlocks(ctx context.Context, tid, since int64, ids []int64, 
 			for _, pos := range ps {
 				c := chunkID(id, pos/chunkEvents)
 				if len(reads) == 0 || reads[len(reads)-1].id != c {
-					reads = append(reads, chunkRead{id: c})
+					reads = append(reads, chunkRead{id: c, n: int64(n), tmin: tmin})
 				}
 				r := &reads[len(reads)-1]
 				r.at = append(r.at, pos%chunkEvents)
@@ -395,7 +410,7 @@ func (s *Events) huntBlocks(ctx context.Context, tid, since int64, ids []int64, 
 			}
 			c := chunkID(id, pos/chunkEvents)
 			if len(reads) == 0 || reads[len(reads)-1].id != c {
-				reads = append(reads, chunkRead{id: c})
+				reads = append(reads, chunkRead{id: c, n: int64(n), tmin: tmin})
 			}
 			r := &reads[len(reads)-1]
 			r.at = append(r.at, pos%chunkEvents)
@@ -408,9 +423,11 @@ func (s *Events) huntBlocks(ctx context.Context, tid, since int64, ids []int64, 
 // readHits reads the chunks of reads and returns a mention of each wanted
 // value held by an event the index named: their version 1 keys
 // (event_keys) with one query, then the data of the others (stored before
-// keys were, or whose version 2 keys hold only hashes) with another. Only chunks of tenant tid's blocks are read:
-// a chunk missing, or whose block id now belongs to another tenant, was
-// deleted by retention since its block was read and is skipped.
+// keys were, or whose version 2 keys hold only hashes) with another.
+// Only chunks of tenant tid's blocks are read: a chunk missing, whose
+// block id now belongs to another tenant, or whose block holds other
+// events than when it was read (chunkRead.changed), was deleted or
+// rewritten by retention since and is skipped.
 func (s *Events) readHits(ctx context.Context, tid int64, reads []chunkRead, want map[string]bool) ([]retro.Mention, error) {
 	byID := make(map[int64]*chunkRead, len(reads))
 	ids := make([]int64, len(reads))
@@ -428,12 +445,16 @@ func (s *Events) readHits(ctx context.Context, tid int64, reads []chunkRead, wan
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var id int64
+			var id, n, tmin int64
 			var dat sql.RawBytes
-			if err := rows.Scan(&id, &dat); err != nil {
+			if err := rows.Scan(&id, &dat, &n, &tmin); err != nil {
 				return err
 			}
 			r := byID[id]
+			if r != nil && r.changed(n, tmin) {
+				delete(byID, id) // rewritten by retention since: its hits are gone
+				continue
+			}
 			if r == nil || (len(dat) > 0 && dat[0] == keysV2) {
 				continue // a version 2 row here shares a hash between two values: read the data
 			}
@@ -450,7 +471,7 @@ func (s *Events) readHits(ctx context.Context, tid int64, reads []chunkRead, wan
 		}
 		return rows.Err()
 	}
-	if err := read("SELECT c.id, c.keys FROM event_keys c JOIN event_blocks b ON b.id = (c.id >> 6)", ids, scanKeys); err != nil {
+	if err := read("SELECT c.id, c.keys, b.n, b.tmin FROM event_keys c JOIN event_blocks b ON b.id = (c.id >> 6)", ids, scanKeys); err != nil {
 		return nil, err
 	}
 	if len(byID) == 0 {
@@ -462,7 +483,7 @@ func (s *Events) readHits(ctx context.Context, tid int64, reads []chunkRead, wan
 			ids = append(ids, reads[i].id)
 		}
 	}
-	if err := read("SELECT c.id, c.data FROM event_chunks c JOIN event_blocks b ON b.id = (c.id >> 6)", ids, scanHits); err != nil {
+	if err := read("SELECT c.id, c.data, b.n, b.tmin FROM event_chunks c JOIN event_blocks b ON b.id = (c.id >> 6)", ids, scanHits); err != nil {
 		return nil, err
 	}
 	return out, nil
