@@ -318,7 +318,20 @@ func (s *Service) run(ctx context.Context, j *Job) error {
 		return <-stored
 	}
 	defer finish()
+	// failed stops the hunt once storing a batch has failed: the
+	// goroutine then only drains what is sent, so the hunt must look
+	// before each batch, not only when it has findings to send.
+	failed := func(err error) error {
+		storing = false
+		close(stores)
+		return err
+	}
 	for kb := range keys {
+		select {
+		case err := <-stored:
+			return failed(err)
+		default:
+		}
 		if kb.err != nil {
 			return fmt.Errorf("load indicators: %w", kb.err)
 		}
@@ -357,9 +370,7 @@ func (s *Service) run(ctx context.Context, j *Job) error {
 			select {
 			case stores <- founds:
 			case err := <-stored: // the store failed and stopped
-				storing = false
-				close(stores)
-				return err
+				return failed(err)
 			}
 		}
 		j.Done += len(ids)
