@@ -112,11 +112,7 @@ func TestMatchText(t *testing.T) {
 // word the check accepts is found through the index.
 func TestEventsTextUnicode(t *testing.T) {
 	ctx := t.Context()
-	s, err := OpenEvents(ctx, t.TempDir()+"/events.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTestEvents(t)
 	raws := []string{"ＦＵＬＬ width Überweisung", "ログイン失敗 user=山田", "Ωmega café", "a_b-c.d/e:f"}
 	var recs []events.Record
 	for i, r := range raws {

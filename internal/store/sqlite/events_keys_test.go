@@ -114,11 +114,7 @@ func keysToV1(t *testing.T, s *Events, where string) {
 // with every chunk's version 2 keys.
 func TestMentionsChunksWithoutKeys(t *testing.T) {
 	ctx := t.Context()
-	s, err := OpenEvents(ctx, t.TempDir()+"/events.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTestEvents(t)
 	const n = 10000
 	putKeyed(t, s, n)
 	if got, want := len(chunkIDs(t, s, "event_keys")), len(chunkIDs(t, s, "event_chunks")); got != want || got == 0 {
@@ -152,11 +148,7 @@ func TestMentionsChunksWithoutKeys(t *testing.T) {
 // block's keys go with it.
 func TestEventKeysFollowChunks(t *testing.T) {
 	ctx := t.Context()
-	s, err := OpenEvents(ctx, t.TempDir()+"/events.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTestEvents(t)
 	putKeyed(t, s, 10000)
 	check := func(when string) {
 		t.Helper()
@@ -239,23 +231,10 @@ func TestEventKeysFollowChunks(t *testing.T) {
 // the shared hash is forged in the lookup.)
 func TestMentionsValuesSharingAHash(t *testing.T) {
 	ctx := t.Context()
-	s, err := OpenEvents(ctx, t.TempDir()+"/events.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTestEvents(t)
 	const n = 3000
 	putKeyed(t, s, n)
-	names, err := s.tenantNames(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tid int64
-	for id, name := range names {
-		if name == "A" {
-			tid = id
-		}
-	}
+	tid := tenantIDOf(t, s, "A")
 	const ip, twin, other = "203.0.113.7", "shares-its-hash", "d1000.example"
 	h := obsHash("A", ip)
 	values := []string{ip, twin, other}

@@ -19,11 +19,7 @@ import (
 // by positions that now name others.
 func TestMentionsBlockRewrittenUnderTheSameID(t *testing.T) {
 	ctx := t.Context()
-	s, err := OpenEvents(ctx, t.TempDir()+"/events.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTestEvents(t)
 	t0 := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
 	const ip = "10.9.9.9"
 	var recs []events.Record
@@ -34,16 +30,7 @@ func TestMentionsBlockRewrittenUnderTheSameID(t *testing.T) {
 	if err := s.Put(ctx, recs); err != nil {
 		t.Fatal(err)
 	}
-	names, err := s.tenantNames(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tid int64
-	for id, n := range names {
-		if n == "A" {
-			tid = id
-		}
-	}
+	tid := tenantIDOf(t, s, "A")
 	h := obsHash("A", ip)
 	positions, err := s.observablePositions(ctx, []int64{h})
 	if err != nil {

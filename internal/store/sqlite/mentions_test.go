@@ -12,16 +12,40 @@ import (
 	"github.com/tansa-sec/tansa/internal/tansa"
 )
 
+// openTestEvents opens an event store in a fresh directory, closed when
+// the test ends.
+func openTestEvents(t *testing.T) *Events {
+	t.Helper()
+	s, err := OpenEvents(t.Context(), t.TempDir()+"/events.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// tenantIDOf returns the small integer s stores tenant under.
+func tenantIDOf(t *testing.T, s *Events, tenant string) int64 {
+	t.Helper()
+	names, err := s.tenantNames(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, n := range names {
+		if n == tenant {
+			return id
+		}
+	}
+	t.Fatalf("tenant %q is not stored", tenant)
+	return 0
+}
+
 // Hunts find a tenant's events by value and by address prefix, newest
 // first, within the look-back and the per-value bound, never another
 // tenant's.
 func TestMentions(t *testing.T) {
 	ctx := t.Context()
-	s, err := OpenEvents(ctx, t.TempDir()+"/events.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTestEvents(t)
 	t0 := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
 	var recs []events.Record
 	for i, c := range []struct{ tenant, ip string }{{"A", "10.1.2.3"}, {"A", "10.1.9.9"}, {"A", "10.2.0.1"}, {"B", "10.1.2.3"}, {"A", "2001:db8:1::5"}, {"A", "10.1.2.3"}} {
@@ -69,11 +93,7 @@ func TestMentions(t *testing.T) {
 // another tenant's.
 func TestMentionsManyChunks(t *testing.T) {
 	ctx := t.Context()
-	s, err := OpenEvents(ctx, t.TempDir()+"/events.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTestEvents(t)
 	t0 := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
 	// A hit every 61 events puts one in each chunk of 128.
 	const n = 10000
@@ -132,11 +152,7 @@ func TestMentionsBlocksChangedBeforeChunks(t *testing.T) {
 
 func testMentionsBlocksChangedBeforeChunks(t *testing.T, keys bool) {
 	ctx := t.Context()
-	s, err := OpenEvents(ctx, t.TempDir()+"/events.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTestEvents(t)
 	t0 := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
 	const ip = "10.9.9.9"
 	// Three Puts, three blocks: two of A's and one of B's.
@@ -154,14 +170,7 @@ func testMentionsBlocksChangedBeforeChunks(t *testing.T, keys bool) {
 			t.Fatal(err)
 		}
 	}
-	names, err := s.tenantNames(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tids := map[string]int64{}
-	for id, n := range names {
-		tids[n] = id
-	}
+	tidA, tidB := tenantIDOf(t, s, "A"), tenantIDOf(t, s, "B")
 	// A's hunt reads its blocks…
 	positions, err := s.observablePositions(ctx, []int64{obsHash("A", ip)})
 	if err != nil {
@@ -172,7 +181,7 @@ func testMentionsBlocksChangedBeforeChunks(t *testing.T, keys bool) {
 		ids = append(ids, b)
 	}
 	slices.Sort(ids)
-	reads, err := s.huntBlocks(ctx, tids["A"], 0, ids, positions, true, nil)
+	reads, err := s.huntBlocks(ctx, tidA, 0, ids, positions, true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,11 +189,11 @@ func testMentionsBlocksChangedBeforeChunks(t *testing.T, keys bool) {
 		t.Fatalf("A's hunt reads %d chunks, want 2 (one per block of A's)", len(reads))
 	}
 	want := map[string]bool{ip: true}
-	if ms, err := s.readHits(ctx, tids["A"], reads, want); err != nil || len(ms) != 2 {
+	if ms, err := s.readHits(ctx, tidA, reads, want); err != nil || len(ms) != 2 {
 		t.Fatalf("before any change: %v, %v; want two mentions", ms, err)
 	}
 	byHash := map[int64][]string{obsHash("A", ip): {ip}}
-	if ms, rest, err := s.readKeys(ctx, tids["A"], reads, byHash, 0); err != nil || (keys && (len(ms) != 2 || len(rest) != 0)) || (!keys && (len(ms) != 0 || len(rest) != 2)) {
+	if ms, rest, err := s.readKeys(ctx, tidA, reads, byHash, 0); err != nil || (keys && (len(ms) != 2 || len(rest) != 0)) || (!keys && (len(ms) != 0 || len(rest) != 2)) {
 		t.Fatalf("before any change, from the keys: %v, %d left, %v", ms, len(rest), err)
 	}
 	// …then retention deletes the first, and the second's id is taken by
@@ -198,20 +207,20 @@ func testMentionsBlocksChangedBeforeChunks(t *testing.T, keys bool) {
 		{"DELETE FROM event_chunks WHERE id >= ? AND id < ?", []any{chunkID(first, 0), chunkID(first+1, 0)}},
 		{"DELETE FROM event_keys WHERE id >= ? AND id < ?", []any{chunkID(first, 0), chunkID(first+1, 0)}},
 		{"DELETE FROM event_blocks WHERE id = ?", []any{first}},
-		{"UPDATE event_blocks SET tenant = ? WHERE id = ?", []any{tids["B"], second}},
+		{"UPDATE event_blocks SET tenant = ? WHERE id = ?", []any{tidB, second}},
 	} {
 		if _, err := s.w.ExecContext(ctx, q.sql, q.args...); err != nil {
 			t.Fatal(err)
 		}
 	}
-	ms, err := s.readHits(ctx, tids["A"], reads, want)
+	ms, err := s.readHits(ctx, tidA, reads, want)
 	if err != nil {
 		t.Fatalf("a block deleted by retention fails the hunt: %v", err)
 	}
 	if len(ms) != 0 {
 		t.Errorf("A's hunt reports %v from blocks no longer A's", ms)
 	}
-	ms, rest, err := s.readKeys(ctx, tids["A"], reads, byHash, 0)
+	ms, rest, err := s.readKeys(ctx, tidA, reads, byHash, 0)
 	if err != nil {
 		t.Fatalf("a block deleted by retention fails the hunt's keys read: %v", err)
 	}
