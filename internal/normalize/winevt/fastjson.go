@@ -95,18 +95,12 @@ func (d *jsonDecoder) value(depth int) (any, bool) {
 				return nil, false
 			}
 			m[k] = v
-			d.space()
-			if d.i >= len(d.b) {
+			more, ok := d.next('}')
+			if !ok {
 				return nil, false
 			}
-			switch d.b[d.i] {
-			case ',':
-				d.i++
-			case '}':
-				d.i++
+			if !more {
 				return m, true
-			default:
-				return nil, false
 			}
 		}
 	case c == '[':
@@ -126,18 +120,12 @@ func (d *jsonDecoder) value(depth int) (any, bool) {
 				return nil, false
 			}
 			a = append(a, v)
-			d.space()
-			if d.i >= len(d.b) {
+			more, ok := d.next(']')
+			if !ok {
 				return nil, false
 			}
-			switch d.b[d.i] {
-			case ',':
-				d.i++
-			case ']':
-				d.i++
+			if !more {
 				return a, true
-			default:
-				return nil, false
 			}
 		}
 	case c == '"':
@@ -153,6 +141,25 @@ func (d *jsonDecoder) value(depth int) (any, bool) {
 		return nil, d.literal("null")
 	}
 	return nil, false
+}
+
+// next reads what follows a member of an object or array: a comma (more
+// members follow) or its closing byte (it ends); anything else is not
+// JSON.
+func (d *jsonDecoder) next(closing byte) (more, ok bool) {
+	d.space()
+	if d.i >= len(d.b) {
+		return false, false
+	}
+	switch d.b[d.i] {
+	case ',':
+		d.i++
+		return true, true
+	case closing:
+		d.i++
+		return false, true
+	}
+	return false, false
 }
 
 func (d *jsonDecoder) literal(s string) bool {
