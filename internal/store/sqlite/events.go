@@ -207,7 +207,8 @@ type encoded struct {
 	timesB     []byte
 	raws, dats [][]byte // compressed, per chunk
 	words      []string // each chunk's full-text document
-	keys       [][]byte // each chunk's keys (events_keys.go); nil: insertBlock encodes them
+	hashes     []int64  // obsHash of every observable, record by record
+	keys       [][]byte // each chunk's keys (events_keys.go)
 }
 
 // chunkID is the event_chunks key (and full-text rowid) of chunk c of a
@@ -243,6 +244,10 @@ func (s *Events) encode(recs []events.Record) *encoded {
 	for lo := 0; lo < len(recs); lo += chunkEvents {
 		e.words = append(e.words, sc.words.document(raws[lo:min(lo+chunkEvents, len(recs))]))
 	}
+	// The observables' index keys, hashed once for both the hunt's keys
+	// and the observable index, before the writer is taken.
+	e.hashes = obsHashes(recs)
+	e.keys = encodeKeys(recs, e.hashes)
 	return e
 }
 
@@ -267,10 +272,6 @@ func (s *Events) Put(ctx context.Context, recs []events.Record) error {
 		for lo := 0; lo < len(g); lo += maxBlock {
 			blocks = append(blocks, s.encode(g[lo:min(lo+maxBlock, len(g))]))
 		}
-	}
-	// The hunt's keys too, before the writer is taken (hunt5).
-	for _, b := range blocks {
-		b.keys = s.encodeKeys(b.recs)
 	}
 	return s.write(ctx, blocks)
 }
@@ -517,9 +518,11 @@ func (s *Events) insertBlock(ctx context.Context, tx *sql.Tx, tid int64, tenant 
 	defer s.c.putScratch(sc)
 	rows := &sc.obs
 	rows.reset()
+	k := 0
 	for i, r := range b.recs {
 		for _, o := range r.Observables {
-			rows.add(i, obsHash(tenant, o.Value))
+			rows.add(i, b.hashes[k])
+			k++
 			if o.Type == normalize.IP {
 				for _, p := range ipPrefixes(o.Value) {
 					rows.add(i, prefixHash(tenant, p))

@@ -47,19 +47,36 @@ const keysV2 = 2
 // must never describe the new chunk's events.
 const insKeys = "INSERT OR REPLACE INTO event_keys (id, keys) VALUES "
 
+// obsHashes returns obsHash of every observable of recs, record by record.
+func obsHashes(recs []events.Record) []int64 {
+	var out []int64
+	for _, r := range recs {
+		for _, o := range r.Observables {
+			out = append(out, obsHash(r.Event.TenantID, o.Value))
+		}
+	}
+	return out
+}
+
 // encodeKeys returns the keys (version 2) of recs, one row per chunk of
-// chunkEvents.
-func (s *Events) encodeKeys(recs []events.Record) [][]byte {
+// chunkEvents; hashes are obsHashes(recs).
+func encodeKeys(recs []events.Record, hashes []int64) [][]byte {
 	out := make([][]byte, 0, (len(recs)+chunkEvents-1)/chunkEvents)
 	for lo := 0; lo < len(recs); lo += chunkEvents {
-		out = append(out, appendKeysV2(nil, recs[lo:min(lo+chunkEvents, len(recs))]))
+		chunk := recs[lo:min(lo+chunkEvents, len(recs))]
+		n := 0
+		for _, r := range chunk {
+			n += len(r.Observables)
+		}
+		out = append(out, appendKeysV2(nil, chunk, hashes[:n]))
+		hashes = hashes[n:]
 	}
 	return out
 }
 
 // appendKeysV2 appends the version 2 keys of recs, one chunk's events, to
-// buf.
-func appendKeysV2(buf []byte, recs []events.Record) []byte {
+// buf; hashes are obsHashes(recs).
+func appendKeysV2(buf []byte, recs []events.Record, hashes []int64) []byte {
 	prefix := ""
 	if len(recs) > 0 {
 		prefix = recs[0].Event.ID
@@ -72,11 +89,7 @@ func appendKeysV2(buf []byte, recs []events.Record) []byte {
 			prefix = prefix[:n]
 		}
 	}
-	nobs := 0
-	for _, r := range recs {
-		nobs += len(r.Observables)
-	}
-	buf = slices.Grow(buf, 1+2+len(prefix)+4*len(recs)+3*len(recs)+len(recs)+8*nobs)
+	buf = slices.Grow(buf, 1+2+len(prefix)+4*len(recs)+3*len(recs)+len(recs)+8*len(hashes))
 	buf = append(buf, keysV2)
 	buf = binary.AppendUvarint(buf, uint64(len(recs)))
 	buf = appendString(buf, prefix)
@@ -92,10 +105,8 @@ func appendKeysV2(buf []byte, recs []events.Record) []byte {
 	for _, r := range recs {
 		buf = binary.AppendUvarint(buf, uint64(len(r.Observables)))
 	}
-	for _, r := range recs {
-		for _, o := range r.Observables {
-			buf = binary.LittleEndian.AppendUint64(buf, uint64(obsHash(r.Event.TenantID, o.Value)))
-		}
+	for _, h := range hashes {
+		buf = binary.LittleEndian.AppendUint64(buf, uint64(h))
 	}
 	return buf
 }
@@ -174,16 +185,11 @@ func scanKeysV2(b []byte, at []int, fn func(k int, h keyHit)) error {
 	return nil
 }
 
-// insertKeys stores the keys of block's chunks in tx; keys are b's when
-// it has them (Put encodes them before it takes the writer), else encoded
-// here.
+// insertKeys stores the keys of block's chunks in tx (encoded with the
+// block, before the writer is taken).
 func (s *Events) insertKeys(ctx context.Context, tx *sql.Tx, block int64, b *encoded) error {
-	keys := b.keys
-	if keys == nil {
-		keys = s.encodeKeys(b.recs)
-	}
-	args := make([]any, 0, 2*len(keys))
-	for c, k := range keys {
+	args := make([]any, 0, 2*len(b.keys))
+	for c, k := range b.keys {
 		args = append(args, chunkID(block, c), k)
 	}
 	if err := s.ins.InsertRows(ctx, tx, insKeys, "", 2, args); err != nil {

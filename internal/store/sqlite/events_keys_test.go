@@ -266,7 +266,7 @@ func FuzzScanKeysV2(f *testing.F) {
 		recs = append(recs, events.Record{Event: &tansa.Event{ID: fmt.Sprintf("batch-%d", i), TenantID: "A", Time: t0.Add(time.Duration(i) * time.Second)},
 			Observables: []normalize.Observable{{Type: normalize.IP, Value: fmt.Sprintf("10.0.0.%d", i)}}[:i%2]})
 	}
-	row := appendKeysV2(nil, recs)
+	row := appendKeysV2(nil, recs, obsHashes(recs))
 	f.Add(row, uint8(0b10101))
 	f.Add(row[:len(row)-3], uint8(0xff))
 	f.Add([]byte{keysV2}, uint8(1))
